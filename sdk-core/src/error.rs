@@ -1,0 +1,191 @@
+//! Errors of this crate: one [`enum@Error`] for the API, with the typed
+//! details the caller may want to match on ([`DecodeError`],
+//! [`SocketSpecError`], [`ModelError`]).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything that can go wrong in `savant-sdk-core`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A socket spec that does not parse or does not fit the role.
+    #[error("invalid socket spec {spec:?}: {reason}")]
+    SocketSpec {
+        /// The text given.
+        spec: String,
+        /// What is wrong with it.
+        reason: SocketSpecError,
+    },
+    /// Bytes that are not a valid message.
+    #[error("cannot decode message: {0}")]
+    Decode(#[from] DecodeError),
+    /// A value that savant-rs would refuse.
+    #[error("invalid message: {0}")]
+    Model(#[from] ModelError),
+    /// A ZeroMQ call failed.
+    #[error("zeromq {operation} on {endpoint} failed: {source}")]
+    Zmq {
+        /// What was being done (bind, connect, send, ...).
+        operation: &'static str,
+        /// The endpoint of the socket.
+        endpoint: String,
+        /// The ZeroMQ error.
+        source: zmq::Error,
+    },
+    /// The message could not be queued within the send timeout, retries included.
+    #[error("send to {endpoint} timed out after {attempts} attempts of {timeout:?}")]
+    SendTimeout {
+        /// The endpoint.
+        endpoint: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The timeout of each attempt.
+        timeout: Duration,
+    },
+    /// The peer did not acknowledge within the ack timeout, retries included.
+    #[error("no acknowledgement from {endpoint} after {attempts} waits of {timeout:?}")]
+    AckTimeout {
+        /// The endpoint.
+        endpoint: String,
+        /// How many waits were made.
+        attempts: u32,
+        /// The timeout of each wait.
+        timeout: Duration,
+    },
+    /// The peer answered something other than `OK`.
+    #[error("unexpected acknowledgement from {endpoint}: {reply:?}")]
+    UnexpectedAck {
+        /// The endpoint.
+        endpoint: String,
+        /// The last frame of the reply, lossily as text.
+        reply: String,
+    },
+    /// A file-system step around an ipc socket failed.
+    #[error("{operation} {path}: {source}")]
+    Io {
+        /// What was being done.
+        operation: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// An invalid configuration value.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The reader or writer has been closed (its thread is gone).
+    #[error("the {0} is closed")]
+    Closed(&'static str),
+}
+
+/// Why a socket spec was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SocketSpecError {
+    /// Nothing given.
+    #[error("empty socket spec")]
+    Empty,
+    /// `type` of `type+mode:` is not one of pub, sub, req, rep, dealer, router.
+    #[error("unknown socket type {0:?} (expected pub, sub, req, rep, dealer or router)")]
+    UnknownSocketType(String),
+    /// `mode` of `type+mode:` is not bind or connect.
+    #[error("unknown socket mode {0:?} (expected bind or connect)")]
+    UnknownMode(String),
+    /// Not `ipc://` or `tcp://`.
+    #[error("unsupported endpoint {0:?} (expected ipc://PATH or tcp://HOST:PORT)")]
+    UnsupportedScheme(String),
+    /// `ipc://` with no path.
+    #[error("ipc endpoint without a path")]
+    MissingPath,
+    /// `tcp://host` with no port, or a port that is not a number.
+    #[error("tcp endpoint needs HOST:PORT, got {0:?}")]
+    BadTcpAddress(String),
+    /// A writer socket type given to a reader or the other way round.
+    #[error("{socket_type} is a {actual} socket type, but a {expected} was asked for")]
+    WrongRole {
+        /// The type given.
+        socket_type: &'static str,
+        /// The role that type has.
+        actual: &'static str,
+        /// The role asked for.
+        expected: &'static str,
+    },
+    /// The `:source` suffix on a reader spec.
+    #[error("the ':{0}' source suffix is only allowed on writer sockets")]
+    SourceOnReader(String),
+}
+
+/// Why bytes could not be decoded into a [`crate::model::Message`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DecodeError {
+    /// Larger than the configured maximum; refused before decoding.
+    #[error("message of {size} bytes exceeds the maximum of {max} bytes")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Not valid protobuf for the schema (truncated, garbage, bad wire type, ...).
+    #[error("malformed protobuf: {0}")]
+    Protobuf(String),
+    /// A protocol version this reader does not accept.
+    #[error("protocol version {got:?} is not accepted (expected {expected})")]
+    VersionMismatch {
+        /// What the message says.
+        got: String,
+        /// What is accepted.
+        expected: String,
+    },
+    /// A oneof with no known variant (absent, or a variant this schema does not know).
+    #[error("{0} has no known variant")]
+    UnknownVariant(&'static str),
+    /// A required sub-message is absent.
+    #[error("required field {0} is missing")]
+    MissingField(&'static str),
+    /// An enum value out of range.
+    #[error("invalid value {value} for {field}")]
+    InvalidEnum {
+        /// The field.
+        field: &'static str,
+        /// The value found.
+        value: i32,
+    },
+    /// A uuid that does not parse.
+    #[error("invalid uuid {0:?}")]
+    InvalidUuid(String),
+    /// An object whose parent is not on the frame.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+impl DecodeError {
+    /// A short stable name for counting and logging.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DecodeError::TooLarge { .. } => "too_large",
+            DecodeError::Protobuf(_) => "protobuf",
+            DecodeError::VersionMismatch { .. } => "version_mismatch",
+            DecodeError::UnknownVariant(_) => "unknown_variant",
+            DecodeError::MissingField(_) => "missing_field",
+            DecodeError::InvalidEnum { .. } => "invalid_enum",
+            DecodeError::InvalidUuid(_) => "invalid_uuid",
+            DecodeError::Model(_) => "invalid_model",
+        }
+    }
+}
+
+/// A value that breaks a rule of the Savant model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// `parent_id` names no object of the frame.
+    #[error("object {object} names parent {parent}, which is not on the frame")]
+    UnknownParent {
+        /// The child.
+        object: i64,
+        /// The missing parent.
+        parent: i64,
+    },
+}
+
+/// Result with this crate's [`enum@Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

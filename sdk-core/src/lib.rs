@@ -1,0 +1,23 @@
+//! # savant-sdk-core
+//!
+//! The core of the Savant Rust SDK: the Savant data model ([`model`]), the
+//! protobuf codec byte-compatible with savant-rs 0.3.x ([`codec`]), per-source
+//! sequence ids ([`seq_id`]) and the ZeroMQ transport ([`transport`]) with
+//! every socket pair Savant uses.
+//!
+//! This crate has no GStreamer dependency.
+#![warn(missing_docs)]
+
+pub mod codec;
+pub mod error;
+pub mod model;
+pub mod seq_id;
+pub mod transport;
+
+/// Types generated from `proto/savant_rs.proto` (the wire schema).
+#[allow(missing_docs, clippy::all)]
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/protocol.rs"));
+}
+
+pub use error::{DecodeError, Error, ModelError, Result, SocketSpecError};

@@ -1,0 +1,156 @@
+//! Opening ZeroMQ sockets from a config, and moving parts in and out of
+//! them without copying frame content.
+
+use std::ffi::c_void;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+
+use crate::error::{Error, Result};
+use crate::transport::config::{ms, Common};
+use crate::transport::socket_spec::Endpoint;
+
+/// The process-wide ZeroMQ context (one I/O thread, as savant-rs).
+pub(crate) fn context() -> &'static zmq::Context {
+    static CTX: OnceLock<zmq::Context> = OnceLock::new();
+    CTX.get_or_init(zmq::Context::new)
+}
+
+pub(crate) fn zmq_err(operation: &'static str, endpoint: &str, source: zmq::Error) -> Error {
+    Error::Zmq {
+        operation,
+        endpoint: endpoint.to_string(),
+        source,
+    }
+}
+
+/// Creates the socket, applies the common options, and binds or connects.
+/// `configure` sets the type-specific options before bind/connect.
+pub(crate) fn open(
+    common: &Common,
+    configure: impl FnOnce(&zmq::Socket) -> zmq::Result<()>,
+) -> Result<zmq::Socket> {
+    let spec = &common.spec;
+    let endpoint = spec.zmq_endpoint();
+    let socket = context()
+        .socket(spec.socket_type.zmq())
+        .map_err(|e| zmq_err("socket", &endpoint, e))?;
+    let set = |r: zmq::Result<()>| r.map_err(|e| zmq_err("setsockopt", &endpoint, e));
+    set(socket.set_linger(ms(common.linger)))?;
+    set(socket.set_rcvhwm(common.receive_hwm))?;
+    set(configure(&socket))?;
+    if spec.bind {
+        if let Endpoint::Ipc(path) = &spec.endpoint {
+            prepare_ipc_path(path)?;
+        }
+        socket
+            .bind(&endpoint)
+            .map_err(|e| zmq_err("bind", &endpoint, e))?;
+        if let (Endpoint::Ipc(path), Some(mode)) = (&spec.endpoint, common.ipc_permissions) {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(
+                |source| Error::Io {
+                    operation: "set permissions of",
+                    path: path.clone(),
+                    source,
+                },
+            )?;
+        }
+    } else {
+        socket
+            .connect(&endpoint)
+            .map_err(|e| zmq_err("connect", &endpoint, e))?;
+    }
+    Ok(socket)
+}
+
+/// Creates the parent folders of an ipc socket file; refuses a path that is
+/// a folder.
+fn prepare_ipc_path(path: &std::path::Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::Io {
+            operation: "bind ipc socket at",
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "path is a directory"),
+        });
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            operation: "create folder",
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// A received part, kept as the ZeroMQ message it arrived in so that
+/// [`Bytes`] can point into it without a copy.
+struct Part(zmq::Message);
+
+impl AsRef<[u8]> for Part {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Receives all parts of one multipart message into `parts` (cleared
+/// first). Returns `Ok(false)` on timeout.
+pub(crate) fn recv_multipart(socket: &zmq::Socket, parts: &mut Vec<Bytes>) -> zmq::Result<bool> {
+    parts.clear();
+    loop {
+        let msg = match socket.recv_msg(0) {
+            Ok(m) => m,
+            Err(zmq::Error::EAGAIN) if parts.is_empty() => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let more = msg.get_more();
+        parts.push(if msg.len() <= 64 {
+            // Small parts (topics, ids) are cheaper copied than shared.
+            Bytes::copy_from_slice(&msg)
+        } else {
+            Bytes::from_owner(Part(msg))
+        });
+        if !more {
+            return Ok(true);
+        }
+    }
+}
+
+unsafe extern "C" fn free_bytes(_data: *mut c_void, hint: *mut c_void) {
+    // SAFETY: `hint` is the `Box<Bytes>` leaked in `send_part`; libzmq calls
+    // this exactly once, when it no longer needs the data.
+    drop(unsafe { Box::from_raw(hint as *mut Bytes) });
+}
+
+/// Sends one part. Content larger than a few bytes is handed to libzmq
+/// without a copy: the message points into the [`Bytes`], which is kept
+/// alive until libzmq frees the message.
+pub(crate) fn send_part(socket: &mut zmq::Socket, data: &Bytes, more: bool) -> zmq::Result<()> {
+    let flags = if more { zmq::SNDMORE } else { 0 };
+    if data.len() < 256 {
+        return socket.send(&data[..], flags);
+    }
+    let holder = Box::new(data.clone());
+    let ptr = holder.as_ptr() as *mut c_void;
+    let len = holder.len();
+    let hint = Box::into_raw(holder) as *mut c_void;
+    // SAFETY: zmq_msg_t is plain data initialised by zmq_msg_init_data; on
+    // success the message owns `hint` (freed by `free_bytes`), on failure of
+    // init we free it here. zmq_msg_send takes ownership on success; on
+    // failure we close the message, which calls `free_bytes`.
+    unsafe {
+        let mut msg: zmq_sys::zmq_msg_t = std::mem::zeroed();
+        if zmq_sys::zmq_msg_init_data(&mut msg, ptr, len, Some(free_bytes), hint) != 0 {
+            drop(Box::from_raw(hint as *mut Bytes));
+            return Err(zmq::Error::from_raw(zmq_sys::zmq_errno()));
+        }
+        let rc = zmq_sys::zmq_msg_send(&mut msg, socket.as_mut_ptr(), flags);
+        if rc < 0 {
+            let err = zmq::Error::from_raw(zmq_sys::zmq_errno());
+            zmq_sys::zmq_msg_close(&mut msg);
+            return Err(err);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! The blocking writer: dealer, req or pub, with savant-rs's send retries
+//! and acknowledgements.
+
+use bytes::Bytes;
+
+use crate::codec::encode_message_with_seq_id;
+use crate::error::{Error, Result};
+use crate::model::{EndOfStream, Message, MessagePayload, Shutdown};
+use crate::seq_id::SeqIdGenerator;
+use crate::transport::config::{ms, WriterConfig};
+use crate::transport::socket::{self, zmq_err};
+use crate::transport::socket_spec::SocketType;
+
+/// The acknowledgement payload.
+pub const ACK: &[u8] = b"OK";
+
+/// What a successful send did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Queued for sending; no acknowledgement is expected (frames over
+    /// dealer, everything over pub).
+    Sent {
+        /// Send attempts used (1 when the first one went through).
+        attempts: u32,
+    },
+    /// Sent and acknowledged with `OK` (EOS over dealer, everything over req).
+    Acknowledged {
+        /// Send attempts used.
+        attempts: u32,
+        /// Waits for the acknowledgement used.
+        ack_waits: u32,
+    },
+}
+
+/// Sends messages on the calling thread. For async code use
+/// [`crate::transport::Writer`], which runs one of these on its own thread.
+///
+/// Every message goes out as `[topic, message, extra...]`. A dealer waits
+/// for `OK` after an EOS, a req after every message; a send that finds the
+/// queue full waits `send_timeout` and retries `send_retries` times.
+///
+/// ```no_run
+/// use bytes::Bytes;
+/// use savant_sdk_core::model::{FrameContent, Message, VideoFrame};
+/// use savant_sdk_core::transport::{BlockingWriter, WriterConfig};
+///
+/// let mut writer = BlockingWriter::new(
+///     WriterConfig::builder("dealer+connect:ipc:///tmp/savant/input.ipc")?.build()?,
+/// )?;
+/// let frame = VideoFrame::builder("cam-1")
+///     .codec("jpeg")
+///     .content(FrameContent::external_zeromq())
+///     .build();
+/// let jpeg = Bytes::from(std::fs::read("frame.jpeg").unwrap());
+/// writer.send_message("cam-1", &Message::video_frame(frame), &[jpeg])?;
+/// writer.send_eos("cam-1")?; // waits for the module's OK
+/// # Ok::<(), savant_sdk_core::Error>(())
+/// ```
+pub struct BlockingWriter {
+    socket: zmq::Socket,
+    config: WriterConfig,
+    endpoint: String,
+    seq_ids: SeqIdGenerator,
+    wants_acks: bool,
+}
+
+impl std::fmt::Debug for BlockingWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockingWriter")
+            .field("spec", &self.config.common.spec.to_string())
+            .finish()
+    }
+}
+
+impl BlockingWriter {
+    /// Opens the socket (binds or connects).
+    pub fn new(config: WriterConfig) -> Result<Self> {
+        let socket_type = config.common.spec.socket_type;
+        let socket = socket::open(&config.common, |s| {
+            s.set_sndhwm(config.send_hwm)?;
+            s.set_sndtimeo(ms(config.send_timeout))?;
+            if socket_type != SocketType::Pub {
+                s.set_rcvtimeo(ms(config.ack_timeout))?;
+            }
+            if socket_type == SocketType::Req {
+                // A req that timed out waiting for OK may send again, and a
+                // late OK is not taken for the next message's.
+                s.set_req_relaxed(true)?;
+                s.set_req_correlate(true)?;
+            }
+            Ok(())
+        })?;
+        Ok(Self {
+            endpoint: config.common.spec.zmq_endpoint(),
+            wants_acks: socket_type != SocketType::Pub,
+            socket,
+            config,
+            seq_ids: SeqIdGenerator::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &WriterConfig {
+        &self.config
+    }
+
+    /// Sends `[topic, message, extra...]`.
+    ///
+    /// Frames, user data and EOS get the next per-source sequence id unless
+    /// the config turned numbering off. Extra parts larger than a few
+    /// hundred bytes are passed to ZeroMQ without copying.
+    pub fn send_message(
+        &mut self,
+        topic: &str,
+        message: &Message,
+        extra: &[Bytes],
+    ) -> Result<WriteOutcome> {
+        let seq_id = if self.config.assign_seq_ids {
+            match &message.payload {
+                MessagePayload::VideoFrame(f) => self.seq_ids.next_id(&f.source_id),
+                MessagePayload::UserData(u) => self.seq_ids.next_id(&u.source_id),
+                MessagePayload::EndOfStream(e) => self.seq_ids.end_of_stream(&e.source_id),
+                _ => 0,
+            }
+        } else {
+            message.seq_id
+        };
+        let encoded = encode_message_with_seq_id(message, seq_id);
+        let attempts = self.send_parts(topic.as_bytes(), &encoded, extra)?;
+        let socket_type = self.config.common.spec.socket_type;
+        let is_eos = message.is_end_of_stream();
+        if socket_type == SocketType::Req || (is_eos && self.wants_acks) {
+            let ack_waits = self.wait_ack(is_eos)?;
+            Ok(WriteOutcome::Acknowledged {
+                attempts,
+                ack_waits,
+            })
+        } else {
+            Ok(WriteOutcome::Sent { attempts })
+        }
+    }
+
+    /// Sends an EOS for `source_id` (topic = source id) and, over dealer or
+    /// req, waits for `OK`.
+    pub fn send_eos(&mut self, source_id: &str) -> Result<WriteOutcome> {
+        let eos = Message::end_of_stream(EndOfStream::new(source_id));
+        self.send_message(source_id, &eos, &[])
+    }
+
+    /// Sends a shutdown request with `auth` on `topic`.
+    pub fn send_shutdown(&mut self, topic: &str, auth: &str) -> Result<WriteOutcome> {
+        self.send_message(topic, &Message::shutdown(Shutdown::new(auth)), &[])
+    }
+
+    fn send_parts(&mut self, topic: &[u8], message: &Bytes, extra: &[Bytes]) -> Result<u32> {
+        let tries = self.config.send_retries + 1;
+        for attempt in 1..=tries {
+            match self.socket.send(topic, zmq::SNDMORE) {
+                Ok(()) => {
+                    // The rest of a multipart message follows the first part.
+                    socket::send_part(&mut self.socket, message, !extra.is_empty())
+                        .map_err(|e| zmq_err("send", &self.endpoint, e))?;
+                    for (i, part) in extra.iter().enumerate() {
+                        socket::send_part(&mut self.socket, part, i + 1 < extra.len())
+                            .map_err(|e| zmq_err("send", &self.endpoint, e))?;
+                    }
+                    return Ok(attempt);
+                }
+                Err(zmq::Error::EAGAIN) => {
+                    tracing::debug!(endpoint = %self.endpoint, attempt, "send timed out, retrying");
+                }
+                Err(e) => return Err(zmq_err("send", &self.endpoint, e)),
+            }
+        }
+        Err(Error::SendTimeout {
+            endpoint: self.endpoint.clone(),
+            attempts: tries,
+            timeout: self.config.send_timeout,
+        })
+    }
+
+    fn wait_ack(&mut self, check_ok: bool) -> Result<u32> {
+        let tries = self.config.ack_retries + 1;
+        let mut parts = Vec::with_capacity(2);
+        for wait in 1..=tries {
+            match socket::recv_multipart(&self.socket, &mut parts) {
+                Ok(true) => {
+                    let last = parts.last().map(|p| &p[..]).unwrap_or_default();
+                    if check_ok && last != ACK {
+                        return Err(Error::UnexpectedAck {
+                            endpoint: self.endpoint.clone(),
+                            reply: String::from_utf8_lossy(last).into_owned(),
+                        });
+                    }
+                    return Ok(wait);
+                }
+                Ok(false) => {
+                    tracing::debug!(endpoint = %self.endpoint, wait, "no acknowledgement yet");
+                }
+                Err(e) => return Err(zmq_err("receive ack", &self.endpoint, e)),
+            }
+        }
+        Err(Error::AckTimeout {
+            endpoint: self.endpoint.clone(),
+            attempts: tries,
+            timeout: self.config.ack_timeout,
+        })
+    }
+}
+
+#[cfg(test)]
+fn _blocking_writer_is_send() {
+    fn is_send<T: Send>() {}
+    is_send::<BlockingWriter>();
+}
