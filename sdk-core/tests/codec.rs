@@ -1,0 +1,550 @@
+//! Codec tests: round trips of every type (property-based), the byte
+//! layout savant-rs 0.3.0 writes, and bad input.
+
+use bytes::Bytes;
+use proptest::prelude::*;
+use savant_sdk_core::codec::{decode_message, encode_message, DecodeOptions, VersionPolicy};
+use savant_sdk_core::model::*;
+use savant_sdk_core::DecodeError;
+use uuid::Uuid;
+
+fn opts() -> DecodeOptions {
+    DecodeOptions::default()
+}
+
+fn roundtrip(m: &Message) -> Message {
+    decode_message(encode_message(m), &opts()).expect("decodes")
+}
+
+// ------------------------------------------------------------ strategies
+
+fn f32s() -> impl Strategy<Value = f32> {
+    -1.0e6f32..1.0e6f32
+}
+
+fn bbox() -> impl Strategy<Value = BoundingBox> {
+    (f32s(), f32s(), f32s(), f32s(), proptest::option::of(f32s())).prop_map(
+        |(xc, yc, width, height, angle)| BoundingBox {
+            xc,
+            yc,
+            width,
+            height,
+            angle,
+        },
+    )
+}
+
+fn point() -> impl Strategy<Value = Point> {
+    (f32s(), f32s()).prop_map(|(x, y)| Point::new(x, y))
+}
+
+fn polygon() -> impl Strategy<Value = PolygonalArea> {
+    (
+        prop::collection::vec(point(), 0..5),
+        proptest::option::of(prop::collection::vec(
+            proptest::option::of("[a-z]{0,4}"),
+            0..5,
+        )),
+    )
+        .prop_map(|(points, tags)| PolygonalArea { points, tags })
+}
+
+fn value_kind() -> impl Strategy<Value = AttributeValueKind> {
+    prop_oneof![
+        (
+            prop::collection::vec(any::<i64>(), 0..4),
+            prop::collection::vec(any::<u8>(), 0..32)
+        )
+            .prop_map(|(dims, data)| AttributeValueKind::Bytes {
+                dims,
+                data: Bytes::from(data)
+            }),
+        ".{0,12}".prop_map(AttributeValueKind::String),
+        prop::collection::vec(".{0,6}", 0..4).prop_map(AttributeValueKind::StringVector),
+        any::<i64>().prop_map(AttributeValueKind::Integer),
+        prop::collection::vec(any::<i64>(), 0..6).prop_map(AttributeValueKind::IntegerVector),
+        (-1.0e12f64..1.0e12).prop_map(AttributeValueKind::Float),
+        prop::collection::vec(-1.0e12f64..1.0e12, 0..6).prop_map(AttributeValueKind::FloatVector),
+        any::<bool>().prop_map(AttributeValueKind::Boolean),
+        prop::collection::vec(any::<bool>(), 0..6).prop_map(AttributeValueKind::BooleanVector),
+        bbox().prop_map(AttributeValueKind::BoundingBox),
+        prop::collection::vec(bbox(), 0..3).prop_map(AttributeValueKind::BoundingBoxVector),
+        point().prop_map(AttributeValueKind::Point),
+        prop::collection::vec(point(), 0..3).prop_map(AttributeValueKind::PointVector),
+        polygon().prop_map(AttributeValueKind::Polygon),
+        prop::collection::vec(polygon(), 0..3).prop_map(AttributeValueKind::PolygonVector),
+        (
+            0usize..5,
+            prop::collection::vec((any::<u64>(), proptest::option::of("[a-z]{1,3}")), 0..3)
+        )
+            .prop_map(|(k, edges)| AttributeValueKind::Intersection(Intersection {
+                kind: [
+                    IntersectionKind::Enter,
+                    IntersectionKind::Inside,
+                    IntersectionKind::Leave,
+                    IntersectionKind::Cross,
+                    IntersectionKind::Outside
+                ][k],
+                edges: edges
+                    .into_iter()
+                    .map(|(id, tag)| IntersectionEdge { id, tag })
+                    .collect(),
+            })),
+        Just(AttributeValueKind::None),
+        Just(AttributeValueKind::Temporary),
+    ]
+}
+
+fn value() -> impl Strategy<Value = AttributeValue> {
+    (value_kind(), proptest::option::of(0.0f32..1.0))
+        .prop_map(|(kind, confidence)| AttributeValue { kind, confidence })
+}
+
+/// Persistent attributes: temporary ones are not carried by frames.
+fn attribute() -> impl Strategy<Value = Attribute> {
+    (
+        "[a-z]{1,6}",
+        "[a-z]{1,6}",
+        prop::collection::vec(value(), 0..3),
+        proptest::option::of("[a-z]{0,5}"),
+        any::<bool>(),
+    )
+        .prop_map(|(ns, name, values, hint, hidden)| {
+            let mut a = Attribute::persistent(ns, name, values).hidden(hidden);
+            a.hint = hint;
+            a
+        })
+}
+
+fn object(id: i64, parent: Option<i64>) -> impl Strategy<Value = VideoObject> {
+    (
+        "[a-z]{1,6}",
+        "[a-z]{1,6}",
+        proptest::option::of("[A-Z]{1,3}"),
+        bbox(),
+        prop::collection::vec(attribute(), 0..2),
+        proptest::option::of(0.0f32..1.0),
+        proptest::option::of((any::<i64>(), bbox())),
+    )
+        .prop_map(
+            move |(ns, label, draw, det, attributes, confidence, track)| {
+                let mut o = VideoObject::new(id, ns, label, det);
+                o.parent_id = parent;
+                o.draw_label = draw;
+                o.attributes = attributes;
+                o.confidence = confidence;
+                if let Some((tid, tbox)) = track {
+                    o = o.with_track(tid, tbox);
+                }
+                o
+            },
+        )
+}
+
+fn objects() -> impl Strategy<Value = Vec<VideoObject>> {
+    (0usize..4).prop_flat_map(|n| {
+        (0..n)
+            .map(|i| {
+                // each object may point at an earlier one
+                let parent = if i > 0 && i % 2 == 1 {
+                    Some(i as i64 - 1)
+                } else {
+                    None
+                };
+                object(i as i64, parent).boxed()
+            })
+            .collect::<Vec<_>>()
+    })
+}
+
+fn content() -> impl Strategy<Value = FrameContent> {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..64)
+            .prop_map(|v| FrameContent::Internal(Bytes::from(v))),
+        ("[a-z]{0,8}", proptest::option::of("[a-z/]{0,8}"))
+            .prop_map(|(method, location)| FrameContent::External { method, location }),
+        Just(FrameContent::None),
+    ]
+}
+
+fn transformation() -> impl Strategy<Value = FrameTransformation> {
+    prop_oneof![
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(width, height)| FrameTransformation::InitialSize { width, height }),
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(width, height)| FrameTransformation::Scale { width, height }),
+        (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(left, top, right, bottom)| FrameTransformation::Padding {
+                left,
+                top,
+                right,
+                bottom
+            }
+        ),
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(width, height)| FrameTransformation::ResultingSize { width, height }),
+    ]
+}
+
+prop_compose! {
+    fn frame()(
+        source in "[a-z0-9-]{0,10}",
+        uuid in any::<u128>(),
+        ts in any::<u128>(),
+        fps in "[0-9]{1,3}/[1-9]",
+        w in any::<i64>(), h in any::<i64>(),
+        encoded in any::<bool>(),
+        codec in proptest::option::of("[a-z0-9-]{1,8}"),
+        keyframe in proptest::option::of(any::<bool>()),
+        tb in (any::<i32>(), any::<i32>()),
+        pts in any::<i64>(), dts in proptest::option::of(any::<i64>()), duration in proptest::option::of(any::<i64>()),
+        content in content(),
+        transformations in prop::collection::vec(transformation(), 0..4),
+        attributes in prop::collection::vec(attribute(), 0..4),
+        objects in objects(),
+        prev_seq in proptest::option::of(any::<i64>()),
+        prev_key in proptest::option::of(any::<u128>()),
+    ) -> VideoFrame {
+        VideoFrame {
+            source_id: source,
+            uuid: Uuid::from_u128(uuid),
+            creation_timestamp_ns: ts,
+            framerate: fps,
+            width: w,
+            height: h,
+            transcoding_method: if encoded { TranscodingMethod::Encoded } else { TranscodingMethod::Copy },
+            codec,
+            keyframe,
+            time_base: TimeBase::new(tb.0, tb.1),
+            pts, dts, duration, content, transformations, attributes, objects,
+            previous_frame_seq_id: prev_seq,
+            previous_keyframe: prev_key.map(Uuid::from_u128),
+        }
+    }
+}
+
+fn update() -> impl Strategy<Value = VideoFrameUpdate> {
+    (
+        prop::collection::vec(attribute(), 0..3),
+        prop::collection::vec((any::<i64>(), attribute()), 0..3),
+        prop::collection::vec((object(5, None), proptest::option::of(any::<i64>())), 0..3),
+        0usize..3,
+        0usize..3,
+        0usize..3,
+    )
+        .prop_map(|(fa, oa, objs, p1, p2, p3)| {
+            let ap = [
+                AttributeUpdatePolicy::ReplaceWithForeign,
+                AttributeUpdatePolicy::KeepOwn,
+                AttributeUpdatePolicy::Error,
+            ];
+            VideoFrameUpdate {
+                frame_attributes: fa,
+                object_attributes: oa,
+                objects: objs,
+                frame_attribute_policy: ap[p1],
+                object_attribute_policy: ap[p2],
+                object_policy: [
+                    ObjectUpdatePolicy::AddForeignObjects,
+                    ObjectUpdatePolicy::ErrorIfLabelsCollide,
+                    ObjectUpdatePolicy::ReplaceSameLabelObjects,
+                ][p3],
+            }
+        })
+}
+
+fn payload() -> impl Strategy<Value = MessagePayload> {
+    prop_oneof![
+        frame().prop_map(|f| MessagePayload::VideoFrame(Box::new(f))),
+        prop::collection::btree_map(any::<i64>(), frame(), 0..3)
+            .prop_map(|frames| MessagePayload::VideoFrameBatch(VideoFrameBatch { frames })),
+        update().prop_map(|u| MessagePayload::VideoFrameUpdate(Box::new(u))),
+        ("[a-z]{0,6}", prop::collection::vec(attribute(), 0..3))
+            .prop_map(|(s, a)| MessagePayload::UserData(UserData::new(s, a))),
+        "[a-z]{0,6}".prop_map(|s| MessagePayload::EndOfStream(EndOfStream::new(s))),
+        ".{0,10}".prop_map(|s| MessagePayload::Unknown(Unknown { message: s })),
+        ".{0,10}".prop_map(|s| MessagePayload::Shutdown(Shutdown::new(s))),
+    ]
+}
+
+prop_compose! {
+    fn message()(
+        payload in payload(),
+        labels in prop::collection::vec("[a-z]{0,5}", 0..3),
+        ctx in prop::collection::btree_map("[a-z-]{1,8}", "[a-z0-9-]{0,8}", 0..3),
+        seq in any::<u64>(),
+    ) -> Message {
+        let mut m = Message::new(payload);
+        m.routing_labels = labels;
+        m.propagated_context = ctx;
+        m.seq_id = seq;
+        m
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn every_message_round_trips(m in message()) {
+        prop_assert_eq!(roundtrip(&m), m);
+    }
+
+    #[test]
+    fn truncated_messages_never_panic(m in message(), cut in any::<prop::sample::Index>()) {
+        let bytes = encode_message(&m);
+        let at = cut.index(bytes.len().max(1));
+        // Any prefix either decodes (a prefix can be a valid message) or
+        // gives a typed error; it never panics.
+        let _ = decode_message(bytes.slice(..at), &opts());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..256)) {
+        let _ = decode_message(Bytes::from(data), &opts());
+    }
+}
+
+// ----------------------------------------------------------- byte layout
+
+#[test]
+fn eos_bytes_match_savant_rs() {
+    // spec §2: EOS for source "s", seq_id 1, as written by savant-rs 0.3.0
+    let mut m = Message::end_of_stream(EndOfStream::new("s"));
+    m.seq_id = 1;
+    assert_eq!(
+        &encode_message(&m)[..],
+        &[0x0a, 0x05, b'0', b'.', b'2', b'.', b'0', 0x20, 0x01, 0x4a, 0x03, 0x0a, 0x01, b's']
+    );
+}
+
+#[test]
+fn optional_zero_values_are_written_and_none_content_is_present() {
+    let frame = VideoFrame::builder("")
+        .keyframe(false)
+        .uuid(Uuid::nil())
+        .creation_timestamp_ns(0)
+        .framerate("")
+        .time_base(TimeBase::new(0, 0))
+        .build();
+    let bytes = encode_message(&Message::video_frame(frame));
+    // field 5 (video_frame) holds: uuid (3), keyframe=false (11 -> 0x58 0x00),
+    // content none (19 -> 0x9a 0x01 0x00)
+    let needle_keyframe = [0x58u8, 0x00];
+    let needle_none = [0x9au8, 0x01, 0x00];
+    assert!(
+        bytes.windows(2).any(|w| w == needle_keyframe),
+        "{bytes:02x?}"
+    );
+    assert!(bytes.windows(3).any(|w| w == needle_none), "{bytes:02x?}");
+}
+
+#[test]
+fn temporary_frame_attributes_are_not_sent() {
+    let frame = VideoFrame::builder("a")
+        .attribute(Attribute::persistent("n", "keep", vec![]))
+        .attribute(Attribute::temporary("n", "drop", vec![]))
+        .build();
+    let back = roundtrip(&Message::video_frame(frame));
+    let f = back.as_video_frame().unwrap();
+    assert!(f.attribute("n", "keep").is_some());
+    assert!(f.attribute("n", "drop").is_none());
+}
+
+#[test]
+fn internal_content_is_not_copied_on_decode() {
+    let payload = Bytes::from(vec![7u8; 4096]);
+    let frame = VideoFrame::builder("a")
+        .content(FrameContent::Internal(payload))
+        .build();
+    let bytes = encode_message(&Message::video_frame(frame));
+    let range = bytes.as_ptr_range();
+    let m = decode_message(bytes.clone(), &opts()).unwrap();
+    let FrameContent::Internal(c) = &m.as_video_frame().unwrap().content else {
+        panic!("content")
+    };
+    assert!(
+        range.contains(&c.as_ptr()),
+        "content points into the buffer"
+    );
+}
+
+// ------------------------------------------------------------- bad input
+
+fn err(bytes: &[u8]) -> DecodeError {
+    decode_message(Bytes::copy_from_slice(bytes), &opts()).unwrap_err()
+}
+
+#[test]
+fn garbage_is_a_protobuf_error() {
+    assert!(matches!(err(&[0xff; 16]), DecodeError::Protobuf(_)));
+}
+
+#[test]
+fn truncated_eos_is_a_protobuf_error() {
+    let mut m = Message::end_of_stream(EndOfStream::new("source"));
+    m.seq_id = 3;
+    let b = encode_message(&m);
+    assert!(matches!(err(&b[..b.len() - 2]), DecodeError::Protobuf(_)));
+}
+
+#[test]
+fn a_length_claiming_4_gib_is_refused_without_allocating() {
+    // field 5 (video_frame), length varint 0xFFFFFFFF, then 3 bytes
+    let mut b = vec![0x0a, 0x05, b'0', b'.', b'2', b'.', b'0', 0x2a];
+    b.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+    b.extend_from_slice(b"abc");
+    assert!(matches!(err(&b), DecodeError::Protobuf(_)));
+}
+
+#[test]
+fn too_large_is_refused_before_decoding() {
+    let o = DecodeOptions {
+        max_message_size: 10,
+        ..DecodeOptions::default()
+    };
+    let e = decode_message(Bytes::from(vec![0u8; 11]), &o).unwrap_err();
+    assert_eq!(e, DecodeError::TooLarge { size: 11, max: 10 });
+}
+
+#[test]
+fn wrong_protocol_version_is_a_typed_error() {
+    let mut m = Message::end_of_stream(EndOfStream::new("s"));
+    m.protocol_version = "1.15.1".into();
+    let e = err(&encode_message(&m));
+    assert!(
+        matches!(e, DecodeError::VersionMismatch { ref got, .. } if got == "1.15.1"),
+        "{e}"
+    );
+    // an empty version mismatches too
+    m.protocol_version = String::new();
+    assert!(matches!(
+        err(&encode_message(&m)),
+        DecodeError::VersionMismatch { .. }
+    ));
+    // 0.2.2 has the same layout and is accepted; Any accepts everything
+    m.protocol_version = "0.2.2".into();
+    assert!(decode_message(encode_message(&m), &opts()).is_ok());
+    m.protocol_version = "9".into();
+    let any = DecodeOptions {
+        version: VersionPolicy::Any,
+        ..DecodeOptions::default()
+    };
+    assert!(decode_message(encode_message(&m), &any).is_ok());
+    let exact = DecodeOptions {
+        version: VersionPolicy::Exact("0.2.0".into()),
+        ..DecodeOptions::default()
+    };
+    m.protocol_version = "0.2.2".into();
+    assert!(decode_message(encode_message(&m), &exact).is_err());
+}
+
+#[test]
+fn unknown_oneof_variant_is_a_typed_error() {
+    // version "0.2.0", then field 12 (not a known content variant), empty
+    let b = [0x0a, 0x05, b'0', b'.', b'2', b'.', b'0', 0x62, 0x00];
+    assert_eq!(err(&b), DecodeError::UnknownVariant("Message.content"));
+    // no content at all
+    let b = [0x0a, 0x05, b'0', b'.', b'2', b'.', b'0'];
+    assert_eq!(err(&b), DecodeError::UnknownVariant("Message.content"));
+}
+
+#[test]
+fn savant_rs_panics_become_errors() {
+    use prost::Message as _;
+    use savant_sdk_core::proto as pb;
+    let base = |content| pb::Message {
+        protocol_version: "0.2.0".into(),
+        content: Some(content),
+        ..Default::default()
+    };
+    let frame = |f: pb::VideoFrame| base(pb::message::Content::VideoFrame(f));
+    let uuid = Uuid::nil().to_string();
+    // a frame without content
+    let m = frame(pb::VideoFrame {
+        uuid: uuid.clone(),
+        ..Default::default()
+    });
+    assert_eq!(
+        err(&m.encode_to_vec()),
+        DecodeError::UnknownVariant("VideoFrame.content")
+    );
+    let with_content = |f: pb::VideoFrame| pb::VideoFrame {
+        uuid: uuid.clone(),
+        content: Some(pb::video_frame::Content::None(pb::NoneFrame {})),
+        ..f
+    };
+    // an object without a detection box
+    let m = frame(with_content(pb::VideoFrame {
+        objects: vec![pb::VideoObject::default()],
+        ..Default::default()
+    }));
+    assert_eq!(
+        err(&m.encode_to_vec()),
+        DecodeError::MissingField("VideoObject.detection_box")
+    );
+    // an orphan parent
+    let m = frame(with_content(pb::VideoFrame {
+        objects: vec![pb::VideoObject {
+            id: 1,
+            parent_id: Some(9),
+            detection_box: Some(pb::BoundingBox::default()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }));
+    assert!(matches!(err(&m.encode_to_vec()), DecodeError::Model(_)));
+    // a bad uuid
+    let m = frame(pb::VideoFrame {
+        uuid: "not-a-uuid".into(),
+        content: Some(pb::video_frame::Content::None(pb::NoneFrame {})),
+        ..Default::default()
+    });
+    assert_eq!(
+        err(&m.encode_to_vec()),
+        DecodeError::InvalidUuid("not-a-uuid".into())
+    );
+    // a bad enum
+    let m = frame(with_content(pb::VideoFrame {
+        transcoding_method: 7,
+        ..Default::default()
+    }));
+    assert!(matches!(
+        err(&m.encode_to_vec()),
+        DecodeError::InvalidEnum { value: 7, .. }
+    ));
+    // an attribute value without a variant
+    let m = base(pb::message::Content::UserData(pb::UserData {
+        source_id: "s".into(),
+        attributes: vec![pb::Attribute {
+            is_persistent: true,
+            values: vec![pb::AttributeValue::default()],
+            ..Default::default()
+        }],
+    }));
+    assert_eq!(
+        err(&m.encode_to_vec()),
+        DecodeError::UnknownVariant("AttributeValue.value")
+    );
+    // an empty transformation
+    let m = frame(with_content(pb::VideoFrame {
+        transformations: vec![pb::VideoFrameTransformation::default()],
+        ..Default::default()
+    }));
+    assert_eq!(
+        err(&m.encode_to_vec()),
+        DecodeError::UnknownVariant("VideoFrameTransformation")
+    );
+}
+
+#[test]
+fn temporary_object_attributes_are_dropped_on_arrival() {
+    let obj = VideoObject::new(1, "d", "l", BoundingBox::default())
+        .with_attribute(Attribute::temporary("t", "x", vec![]))
+        .with_attribute(Attribute::persistent("p", "y", vec![]));
+    let frame = VideoFrame::builder("a").object(obj).build();
+    let back = roundtrip(&Message::video_frame(frame));
+    let o = back.as_video_frame().unwrap().object(1).unwrap();
+    assert!(o.attribute("t", "x").is_none());
+    assert!(o.attribute("p", "y").is_some());
+}

@@ -1,0 +1,527 @@
+//! Transport tests over real ZeroMQ sockets: every socket pair over ipc and
+//! tcp, acknowledgements, timeouts, filters, routing ids, ipc files, and
+//! bad input from raw sockets.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use savant_sdk_core::model::*;
+use savant_sdk_core::transport::*;
+use savant_sdk_core::{DecodeError, Error};
+
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn endpoint(dir: &tempfile::TempDir, tcp: bool, name: &str) -> String {
+    if tcp {
+        format!("tcp://127.0.0.1:{}", free_tcp_port())
+    } else {
+        format!("ipc://{}/{name}.ipc", dir.path().display())
+    }
+}
+
+fn payload(i: usize, len: usize) -> Bytes {
+    (0..len)
+        .map(|j| ((i + j) % 251) as u8)
+        .collect::<Vec<_>>()
+        .into()
+}
+
+fn frame(source: &str, pts: i64) -> Message {
+    Message::video_frame(
+        VideoFrame::builder(source)
+            .size(64, 48)
+            .codec("jpeg")
+            .pts(pts)
+            .content(FrameContent::external_zeromq())
+            .build(),
+    )
+}
+
+fn reader(spec: &str) -> BlockingReader {
+    BlockingReader::new(
+        ReaderConfig::builder(spec)
+            .unwrap()
+            .receive_timeout(Duration::from_millis(200))
+            .build()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn writer(spec: &str) -> BlockingWriter {
+    BlockingWriter::new(
+        WriterConfig::builder(spec)
+            .unwrap()
+            .send_timeout(Duration::from_millis(500))
+            .ack_timeout(Duration::from_millis(500))
+            .build()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Receives until a message arrives or `deadline` passes.
+fn next_message(r: &mut BlockingReader, within: Duration) -> Received {
+    let end = Instant::now() + within;
+    while Instant::now() < end {
+        if let ReaderResult::Message(m) = r.receive().unwrap() {
+            return *m;
+        }
+    }
+    panic!("no message within {within:?}");
+}
+
+/// Receives in a thread while the writer works on this one (req/rep and EOS
+/// acks need both sides running).
+fn spawn_reader(
+    mut r: BlockingReader,
+    count: usize,
+) -> std::thread::JoinHandle<(Vec<Received>, BlockingReader)> {
+    std::thread::spawn(move || {
+        let got = (0..count)
+            .map(|_| next_message(&mut r, Duration::from_secs(10)))
+            .collect();
+        (got, r)
+    })
+}
+
+#[test]
+fn every_pair_over_ipc_and_tcp_moves_300kb_frames_and_acks_eos() {
+    let dir = tempfile::tempdir().unwrap();
+    for tcp in [false, true] {
+        for (w, r) in [("dealer", "router"), ("req", "rep"), ("pub", "sub")] {
+            let ep = endpoint(&dir, tcp, &format!("{w}-{r}"));
+            let rd = reader(&format!("{r}+bind:{ep}"));
+            let mut wr = writer(&format!("{w}+connect:{ep}"));
+            let handle = spawn_reader(rd, 4);
+            if w == "pub" {
+                // the subscription reaches the publisher once the sub is polled
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            for i in 0..3 {
+                let out = wr
+                    .send_message("cam-1", &frame("cam-1", i), &[payload(i as usize, 300_000)])
+                    .unwrap();
+                match w {
+                    "req" => assert!(matches!(out, WriteOutcome::Acknowledged { .. })),
+                    _ => assert!(matches!(out, WriteOutcome::Sent { attempts: 1 })),
+                }
+            }
+            let out = wr.send_eos("cam-1").unwrap();
+            if w == "pub" {
+                assert!(matches!(out, WriteOutcome::Sent { .. }));
+            } else {
+                assert!(
+                    matches!(out, WriteOutcome::Acknowledged { .. }),
+                    "{w}: {out:?}"
+                );
+            }
+            let (got, rd) = handle.join().unwrap();
+            for (i, m) in got.iter().take(3).enumerate() {
+                assert_eq!(&m.topic[..], b"cam-1");
+                assert_eq!(m.message.seq_id, i as u64 + 1, "{w}/{r}");
+                assert_eq!(m.message.as_video_frame().unwrap().pts, i as i64);
+                assert_eq!(m.content().unwrap(), payload(i, 300_000), "{w}/{r} content");
+                assert_eq!(m.routing_id.is_some(), r == "router");
+            }
+            assert!(got[3].message.is_end_of_stream());
+            assert_eq!(got[3].message.seq_id, 4);
+            assert!(got[3].extra.is_empty());
+            assert_eq!(rd.stats().delivered, 4);
+        }
+    }
+}
+
+#[test]
+fn a_dealer_started_before_its_router_delivers_when_the_router_comes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = endpoint(&dir, false, "late");
+    let mut wr = writer(&format!("dealer+connect:{ep}"));
+    for i in 0..5 {
+        wr.send_message("late", &frame("late", i), &[payload(0, 10)])
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let mut rd = reader(&format!("router+bind:{ep}"));
+    for i in 0..5 {
+        let m = next_message(&mut rd, Duration::from_secs(5));
+        assert_eq!(m.message.as_video_frame().unwrap().pts, i);
+    }
+}
+
+#[test]
+fn topic_filters_pass_eos_of_every_source() {
+    let dir = tempfile::tempdir().unwrap();
+    for (filter, passes) in [
+        (TopicFilter::SourceId("cam-1".into()), vec!["cam-1"]),
+        (TopicFilter::Prefix("cam-".into()), vec!["cam-1", "cam-2"]),
+    ] {
+        let ep = endpoint(&dir, false, "filter");
+        let rd = BlockingReader::new(
+            ReaderConfig::builder(&format!("router+bind:{ep}"))
+                .unwrap()
+                .receive_timeout(Duration::from_millis(100))
+                .topic_filter(filter.clone())
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        let mut wr = writer(&format!("dealer+connect:{ep}"));
+        let handle = std::thread::spawn(move || {
+            let mut rd = rd;
+            let mut got = Vec::new();
+            let mut filtered = 0;
+            let end = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < end && got.len() < passes.len() + 1 {
+                match rd.receive().unwrap() {
+                    ReaderResult::Message(m) => got.push(m),
+                    ReaderResult::Filtered {
+                        reason: FilterReason::PrefixMismatch,
+                        ..
+                    } => filtered += 1,
+                    _ => {}
+                }
+            }
+            (got, filtered, passes, rd.stats())
+        });
+        for s in ["other", "cam-1", "cam-2"] {
+            wr.send_message(s, &frame(s, 0), &[]).unwrap();
+        }
+        // EOS of a filtered-out source is still delivered and acknowledged
+        wr.send_eos("other").unwrap();
+        let (got, filtered, passes, stats) = handle.join().unwrap();
+        let topics: Vec<String> = got.iter().map(|m| m.topic_str().into_owned()).collect();
+        let mut want: Vec<String> = passes.iter().map(|s| s.to_string()).collect();
+        want.push("other".into());
+        assert_eq!(topics, want, "{filter:?}");
+        assert!(got.last().unwrap().message.is_end_of_stream());
+        assert_eq!(filtered, 3 - passes.len());
+        assert_eq!(stats.prefix_mismatch, filtered as u64);
+    }
+}
+
+#[test]
+fn sub_filters_by_subscription() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = endpoint(&dir, false, "sub");
+    let rd = BlockingReader::new(
+        ReaderConfig::builder(&format!("sub+bind:{ep}"))
+            .unwrap()
+            .receive_timeout(Duration::from_millis(100))
+            .topic_filter(TopicFilter::Prefix("keep".into()))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut wr = writer(&format!("pub+connect:{ep}"));
+    let handle = spawn_reader(rd, 1);
+    // the subscription reaches the publisher once the sub is polled
+    std::thread::sleep(Duration::from_millis(300));
+    wr.send_message("drop-1", &frame("drop-1", 0), &[]).unwrap();
+    wr.send_message("keep-1", &frame("keep-1", 1), &[]).unwrap();
+    let (got, rd) = handle.join().unwrap();
+    assert_eq!(&got[0].topic[..], b"keep-1");
+    // the publisher never sent "drop-1": nothing was filtered at the reader
+    assert_eq!(rd.stats().prefix_mismatch, 0);
+}
+
+#[test]
+fn eos_without_a_reader_ack_times_out_and_send_without_peer_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = endpoint(&dir, false, "noack");
+    // a raw router that never answers
+    let ctx = zmq::Context::new();
+    let raw = ctx.socket(zmq::ROUTER).unwrap();
+    raw.bind(&ep).unwrap();
+    let mut wr = BlockingWriter::new(
+        WriterConfig::builder(&format!("dealer+connect:{ep}"))
+            .unwrap()
+            .ack_timeout(Duration::from_millis(100))
+            .ack_retries(1)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let e = wr.send_eos("s").unwrap_err();
+    assert!(matches!(e, Error::AckTimeout { attempts: 2, .. }), "{e}");
+
+    // a bound dealer with no peer cannot queue anything
+    let ep2 = endpoint(&dir, false, "nopeer");
+    let mut lonely = BlockingWriter::new(
+        WriterConfig::builder(&format!("dealer+bind:{ep2}"))
+            .unwrap()
+            .send_timeout(Duration::from_millis(50))
+            .send_retries(2)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let e = lonely.send_message("s", &frame("s", 0), &[]).unwrap_err();
+    assert!(matches!(e, Error::SendTimeout { attempts: 3, .. }), "{e}");
+}
+
+#[test]
+fn a_wrong_ack_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = endpoint(&dir, false, "badack");
+    let ctx = zmq::Context::new();
+    let raw = ctx.socket(zmq::ROUTER).unwrap();
+    raw.bind(&ep).unwrap();
+    let t = std::thread::spawn(move || {
+        let parts = raw.recv_multipart(0).unwrap();
+        raw.send_multipart([&parts[0][..], b"NO"], 0).unwrap();
+        raw
+    });
+    let mut wr = writer(&format!("dealer+connect:{ep}"));
+    let e = wr.send_eos("s").unwrap_err();
+    assert!(
+        matches!(e, Error::UnexpectedAck { ref reply, .. } if reply == "NO"),
+        "{e}"
+    );
+    t.join().unwrap();
+}
+
+#[test]
+fn a_replaced_sender_is_filtered_by_routing_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = endpoint(&dir, false, "rid");
+    let mut rd = reader(&format!("router+bind:{ep}"));
+    let ctx = zmq::Context::new();
+    let old = ctx.socket(zmq::DEALER).unwrap();
+    old.connect(&ep).unwrap();
+    let new = ctx.socket(zmq::DEALER).unwrap();
+    new.connect(&ep).unwrap();
+    let msg = savant_sdk_core::codec::encode_message(&frame("cam", 0));
+    old.send_multipart([&b"cam"[..], &msg[..]], 0).unwrap();
+    next_message(&mut rd, Duration::from_secs(5));
+    new.send_multipart([&b"cam"[..], &msg[..]], 0).unwrap();
+    next_message(&mut rd, Duration::from_secs(5));
+    old.send_multipart([&b"cam"[..], &msg[..]], 0).unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        match rd.receive().unwrap() {
+            ReaderResult::Filtered {
+                reason: FilterReason::RoutingIdMismatch,
+                ..
+            } => break,
+            ReaderResult::Timeout if Instant::now() < end => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(rd.stats().routing_id_mismatch, 1);
+}
+
+#[test]
+fn ipc_bind_creates_folders_and_sets_permissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/c/in.ipc");
+    let _r = BlockingReader::new(
+        ReaderConfig::builder(&format!("router+bind:ipc://{}", path.display()))
+            .unwrap()
+            .ipc_permissions(Some(0o770))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o770);
+    // a folder where the socket should be
+    let e = BlockingReader::new(
+        ReaderConfig::builder(&format!(
+            "router+bind:ipc://{}",
+            dir.path().join("a").display()
+        ))
+        .unwrap()
+        .build()
+        .unwrap(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e}");
+}
+
+#[test]
+fn bad_input_is_skipped_and_counted_and_the_next_message_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = endpoint(&dir, false, "bad");
+    let mut rd = reader(&format!("router+bind:{ep}"));
+    let ctx = zmq::Context::new();
+    let raw = ctx.socket(zmq::DEALER).unwrap();
+    raw.connect(&ep).unwrap();
+
+    let good = savant_sdk_core::codec::encode_message(&frame("cam", 7));
+    let mut wrong_version = frame("cam", 1);
+    wrong_version.protocol_version = "1.15.1".into();
+    let wrong_version = savant_sdk_core::codec::encode_message(&wrong_version);
+    let unknown_variant = [0x0a, 0x05, b'0', b'.', b'2', b'.', b'0', 0x62, 0x00];
+    let claims_4gib = [
+        0x0a, 0x05, b'0', b'.', b'2', b'.', b'0', 0x2a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3,
+    ];
+    let cases: Vec<Vec<&[u8]>> = vec![
+        vec![b"cam"],                      // 1 part (router sees 2 with the id)
+        vec![b"cam", b"\xff\xfe garbage"], // garbage message
+        vec![b"cam", &wrong_version],
+        vec![b"cam", &unknown_variant],
+        vec![b"cam", &claims_4gib],
+    ];
+    for parts in &cases {
+        raw.send_multipart(parts.iter().copied(), 0).unwrap();
+    }
+    raw.send_multipart([&b"cam"[..], &good[..], b"payload"], 0)
+        .unwrap();
+    let mut outcomes = Vec::new();
+    let end = Instant::now() + Duration::from_secs(5);
+    let good_msg = loop {
+        assert!(
+            Instant::now() < end,
+            "good message never arrived: {outcomes:?}"
+        );
+        match rd.receive().unwrap() {
+            ReaderResult::Message(m) => break m,
+            ReaderResult::Malformed(m) => outcomes.push(m),
+            ReaderResult::Timeout => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(good_msg.message.as_video_frame().unwrap().pts, 7);
+    assert_eq!(&good_msg.content().unwrap()[..], b"payload");
+    assert_eq!(outcomes.len(), 5, "{outcomes:?}");
+    assert!(matches!(
+        outcomes[0],
+        Malformed::TooShort { parts: 2, min: 3 }
+    ));
+    assert!(matches!(
+        outcomes[1],
+        Malformed::Decode(DecodeError::Protobuf(_))
+    ));
+    assert!(matches!(
+        outcomes[2],
+        Malformed::Decode(DecodeError::VersionMismatch { .. })
+    ));
+    assert!(matches!(
+        outcomes[3],
+        Malformed::Decode(DecodeError::UnknownVariant(_))
+    ));
+    assert!(matches!(
+        outcomes[4],
+        Malformed::Decode(DecodeError::Protobuf(_))
+    ));
+    let s = rd.stats();
+    assert_eq!((s.too_short, s.decode_errors, s.delivered), (1, 4, 1));
+}
+
+#[test]
+fn a_rep_reader_answers_bad_input_and_keeps_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = endpoint(&dir, false, "rep-bad");
+    let mut rd = reader(&format!("rep+bind:{ep}"));
+    let ctx = zmq::Context::new();
+    let raw = ctx.socket(zmq::REQ).unwrap();
+    raw.set_rcvtimeo(5000).unwrap();
+    raw.connect(&ep).unwrap();
+    let t = std::thread::spawn(move || {
+        let good = savant_sdk_core::codec::encode_message(&frame("cam", 3));
+        for parts in [
+            vec![&b"only-one"[..]],
+            vec![b"cam", b"garbage\xff"],
+            vec![b"cam", &good[..]],
+        ] {
+            raw.send_multipart(parts, 0).unwrap();
+            assert_eq!(raw.recv_multipart(0).unwrap(), vec![b"OK".to_vec()]);
+        }
+    });
+    let m = next_message(&mut rd, Duration::from_secs(5));
+    assert_eq!(m.message.as_video_frame().unwrap().pts, 3);
+    t.join().unwrap();
+    assert_eq!(rd.stats().malformed(), 2);
+}
+
+#[test]
+fn a_part_over_the_size_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = endpoint(&dir, false, "big");
+    let mut rd = BlockingReader::new(
+        ReaderConfig::builder(&format!("router+bind:{ep}"))
+            .unwrap()
+            .receive_timeout(Duration::from_millis(100))
+            .max_message_size(1000)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    // parts that fit one by one but not together: counted as too large
+    let mut wr = writer(&format!("dealer+connect:{ep}"));
+    wr.send_message("cam", &frame("cam", 0), &[payload(0, 600), payload(1, 600)])
+        .unwrap();
+    wr.send_message("cam", &frame("cam", 1), &[payload(0, 100)])
+        .unwrap();
+    let mut skipped = 0;
+    let end = Instant::now() + Duration::from_secs(5);
+    let m = loop {
+        assert!(Instant::now() < end);
+        match rd.receive().unwrap() {
+            ReaderResult::Message(m) => break m,
+            ReaderResult::Malformed(Malformed::Decode(DecodeError::TooLarge { .. })) => {
+                skipped += 1
+            }
+            _ => {}
+        }
+    };
+    assert_eq!(skipped, 1);
+    assert_eq!(m.message.as_video_frame().unwrap().pts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_writer_and_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = endpoint(&dir, false, "async");
+    let mut rd = Reader::new(
+        ReaderConfig::builder(&format!("router+bind:{ep}"))
+            .unwrap()
+            .receive_timeout(Duration::from_millis(50))
+            .channel_capacity(4)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let wr = Writer::new(
+        WriterConfig::builder(&format!("dealer+connect:{ep}"))
+            .unwrap()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let sender = tokio::spawn(async move {
+        for i in 0..20 {
+            wr.send_message("a", frame("a", i), vec![payload(i as usize, 1000)])
+                .await
+                .unwrap();
+        }
+        let out = wr.send_eos("a").await.unwrap();
+        assert!(matches!(out, WriteOutcome::Acknowledged { .. }));
+        wr.close().await;
+    });
+    for i in 0..20 {
+        let m = rd.recv().await.unwrap();
+        assert_eq!(m.message.as_video_frame().unwrap().pts, i);
+        assert_eq!(m.content().unwrap(), payload(i as usize, 1000));
+    }
+    assert!(rd.recv().await.unwrap().message.is_end_of_stream());
+    sender.await.unwrap();
+    assert_eq!(rd.stats().delivered, 21);
+    rd.close().await;
+    // the endpoint is free again
+    let _again = Reader::new(
+        ReaderConfig::builder(&format!("router+bind:{ep}"))
+            .unwrap()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+}
