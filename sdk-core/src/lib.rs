@@ -12,6 +12,7 @@ pub mod codec;
 pub mod error;
 pub mod model;
 pub mod seq_id;
+pub mod telemetry;
 pub mod transport;
 
 /// Types generated from `proto/savant_rs.proto` (the wire schema).

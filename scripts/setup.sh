@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs everything the SDK's build, demo and tests need on a Debian
+# machine (bookworm or later) and creates the Python venv with the real
+# peer, savant-rs 0.3.0. Safe to run again.
+#
+# Needs a Rust toolchain (cargo >= 1.85, e.g. from rustup) already on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+APT_PACKAGES=(
+  build-essential      # cc/c++ for the bundled libzmq (zmq-sys) and cc crates
+  pkg-config
+  protobuf-compiler    # protoc, for prost-build (sdk-core/proto/savant_rs.proto)
+  python3 python3-venv # the savant-rs peer used by the interop tests
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo not found; install Rust >= 1.85 (https://rustup.rs) and run again" >&2
+  exit 1
+fi
+
+# Python 3.11 is what the savant-rs 0.3.0 wheel is built for.
+PY=""
+for c in python3.11 python3; do
+  if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(0 if sys.version_info[:2]==(3,11) else 1)'; then
+    PY="$c"; break
+  fi
+done
+if [ -z "$PY" ]; then
+  echo "setup: python 3.11 is needed for savant-rs 0.3.0 (found: $(python3 --version 2>&1))" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import savant_rs, zmq' 2>/dev/null; then
+  echo "setup: creating .venv with savant-rs==0.3.0"
+  "$PY" -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check savant-rs==0.3.0 pyzmq
+fi
+echo "setup: ok ($(.venv/bin/python -c 'import savant_rs; print("savant_rs", savant_rs.version())' 2>/dev/null || echo savant_rs))"

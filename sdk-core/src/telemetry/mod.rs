@@ -1,0 +1,299 @@
+//! Per-frame OpenTelemetry traces and their propagation in the message's
+//! `propagated_context` (W3C `traceparent` or Jaeger `uber-trace-id`).
+//!
+//! Every frame a source sends starts a new trace (a root span); its context
+//! is injected into the message, and the trace id comes back in the
+//! send result. Receivers read the trace id from either format, so sent
+//! and received frames can be matched.
+//!
+//! ```
+//! use savant_sdk_core::model::PropagatedContext;
+//! use savant_sdk_core::telemetry::{extract_trace_id, Propagation, Telemetry};
+//!
+//! let telemetry = Telemetry::new("my-client", Propagation::Jaeger);
+//! let span = telemetry.frame_span("cam-1", 0);
+//! let mut carrier = PropagatedContext::new();
+//! telemetry.inject(&span, &mut carrier);
+//! assert!(carrier.contains_key("uber-trace-id"));
+//! assert_eq!(extract_trace_id(&carrier), span.trace_id());
+//! ```
+
+mod jaeger;
+
+use std::sync::Arc;
+
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _, TracerProvider as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+
+pub use jaeger::{format_uber_trace_id, parse_uber_trace_id, JaegerPropagator, UBER_TRACE_ID};
+pub use opentelemetry::trace::TraceId;
+
+use crate::model::PropagatedContext;
+
+/// The W3C carrier key.
+pub const TRACEPARENT: &str = "traceparent";
+
+/// How a trace context is written into a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    /// W3C Trace Context: `traceparent` and `tracestate` (what a Savant
+    /// module without a tracing provider understands).
+    #[default]
+    W3c,
+    /// Jaeger: `uber-trace-id` (what a Savant module with the Jaeger
+    /// provider understands, and what Savant's Python client reads).
+    Jaeger,
+}
+
+impl std::str::FromStr for Propagation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "w3c" | "W3C" => Ok(Propagation::W3c),
+            "jaeger" | "Jaeger" => Ok(Propagation::Jaeger),
+            other => Err(format!(
+                "unknown propagation format {other:?} (expected w3c or jaeger)"
+            )),
+        }
+    }
+}
+
+struct Inner {
+    provider: SdkTracerProvider,
+    tracer: SdkTracer,
+    propagation: Propagation,
+    w3c: TraceContextPropagator,
+    jaeger: JaegerPropagator,
+}
+
+/// The SDK's telemetry handle: off, or a tracer and a propagation format.
+/// Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Telemetry {
+    inner: Option<Arc<Inner>>,
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner {
+            None => f.write_str("Telemetry(off)"),
+            Some(i) => write!(f, "Telemetry({:?})", i.propagation),
+        }
+    }
+}
+
+impl Telemetry {
+    /// No traces: nothing is injected and trace ids are `None`.
+    pub fn off() -> Self {
+        Self { inner: None }
+    }
+
+    /// Traces with ids but no exporter (spans are not sent anywhere).
+    pub fn new(service_name: &str, propagation: Propagation) -> Self {
+        Self::with_provider(
+            SdkTracerProvider::builder().build(),
+            service_name,
+            propagation,
+        )
+    }
+
+    /// Traces from `provider` (which may export them).
+    pub fn with_provider(
+        provider: SdkTracerProvider,
+        service_name: &str,
+        propagation: Propagation,
+    ) -> Self {
+        let tracer = provider.tracer(service_name.to_string());
+        Self {
+            inner: Some(Arc::new(Inner {
+                provider,
+                tracer,
+                propagation,
+                w3c: TraceContextPropagator::new(),
+                jaeger: JaegerPropagator::new(),
+            })),
+        }
+    }
+
+    /// Whether traces are made.
+    pub fn is_enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// The propagation format, when on.
+    pub fn propagation(&self) -> Option<Propagation> {
+        self.inner.as_ref().map(|i| i.propagation)
+    }
+
+    /// Starts a new trace for a frame of `source_id` at `pts`: a root span
+    /// that ends when the returned value is dropped.
+    pub fn frame_span(&self, source_id: &str, pts: i64) -> FrameSpan {
+        self.root_span("savant.send_frame", source_id, Some(pts))
+    }
+
+    /// Starts a new trace named `name` for `source_id`.
+    pub fn root_span(&self, name: &'static str, source_id: &str, pts: Option<i64>) -> FrameSpan {
+        let Some(inner) = &self.inner else {
+            return FrameSpan { cx: None };
+        };
+        let mut attrs = vec![KeyValue::new("savant.source_id", source_id.to_string())];
+        if let Some(pts) = pts {
+            attrs.push(KeyValue::new("savant.pts", pts));
+        }
+        let span = inner
+            .tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Producer)
+            .with_attributes(attrs)
+            .start_with_context(&inner.tracer, &Context::new());
+        FrameSpan {
+            cx: Some(Context::new().with_span(span)),
+        }
+    }
+
+    /// Writes the span's context into `carrier` in the configured format.
+    pub fn inject(&self, span: &FrameSpan, carrier: &mut PropagatedContext) {
+        let (Some(inner), Some(cx)) = (&self.inner, &span.cx) else {
+            return;
+        };
+        let mut c = Carrier(carrier);
+        match inner.propagation {
+            Propagation::W3c => inner.w3c.inject_context(cx, &mut c),
+            Propagation::Jaeger => inner.jaeger.inject_context(cx, &mut c),
+        }
+    }
+
+    /// Flushes and shuts the tracer provider down.
+    pub fn shutdown(&self) {
+        if let Some(inner) = &self.inner {
+            let _ = inner.provider.shutdown();
+        }
+    }
+}
+
+/// A frame's root span; ends when dropped.
+#[derive(Debug)]
+pub struct FrameSpan {
+    cx: Option<Context>,
+}
+
+impl FrameSpan {
+    /// The trace id; `None` when telemetry is off.
+    pub fn trace_id(&self) -> Option<TraceId> {
+        self.cx
+            .as_ref()
+            .map(|cx| cx.span().span_context().trace_id())
+    }
+
+    /// The OpenTelemetry context holding the span.
+    pub fn context(&self) -> Option<&Context> {
+        self.cx.as_ref()
+    }
+
+    /// Records an event on the span.
+    pub fn add_event(&self, name: &'static str) {
+        if let Some(cx) = &self.cx {
+            cx.span().add_event(name, Vec::new());
+        }
+    }
+}
+
+impl Drop for FrameSpan {
+    fn drop(&mut self) {
+        if let Some(cx) = &self.cx {
+            cx.span().end();
+        }
+    }
+}
+
+struct Carrier<'a>(&'a mut PropagatedContext);
+
+impl Injector for Carrier<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+}
+
+struct CarrierRef<'a>(&'a PropagatedContext);
+
+impl Extractor for CarrierRef<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(String::as_str).collect()
+    }
+}
+
+/// The remote span context in `carrier`, from `uber-trace-id` or
+/// `traceparent` (whichever is present and valid, Jaeger first).
+pub fn extract_context(carrier: &PropagatedContext) -> Option<Context> {
+    let c = CarrierRef(carrier);
+    for cx in [
+        JaegerPropagator::new().extract(&c),
+        TraceContextPropagator::new().extract(&c),
+    ] {
+        if cx.span().span_context().is_valid() {
+            return Some(cx);
+        }
+    }
+    None
+}
+
+/// The trace id in `carrier`, from either format.
+pub fn extract_trace_id(carrier: &PropagatedContext) -> Option<TraceId> {
+    extract_context(carrier).map(|cx| cx.span().span_context().trace_id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn w3c_injects_traceparent_and_tracestate() {
+        let t = Telemetry::new("t", Propagation::W3c);
+        let span = t.frame_span("s", 1);
+        let mut c = PropagatedContext::new();
+        t.inject(&span, &mut c);
+        let tp = &c[TRACEPARENT];
+        assert!(tp.starts_with("00-"), "{tp}");
+        assert!(tp.contains(&span.trace_id().unwrap().to_string()));
+        assert_eq!(c.get("tracestate").map(String::as_str), Some(""));
+        assert_eq!(extract_trace_id(&c), span.trace_id());
+    }
+
+    #[test]
+    fn every_frame_gets_a_new_trace() {
+        let t = Telemetry::new("t", Propagation::Jaeger);
+        let a = t.frame_span("s", 1).trace_id();
+        let b = t.frame_span("s", 2).trace_id();
+        assert!(a.is_some() && a != b);
+    }
+
+    #[test]
+    fn off_injects_nothing() {
+        let t = Telemetry::off();
+        let span = t.frame_span("s", 1);
+        let mut c = PropagatedContext::new();
+        t.inject(&span, &mut c);
+        assert!(c.is_empty());
+        assert_eq!(span.trace_id(), None);
+        assert_eq!(extract_trace_id(&c), None);
+    }
+
+    #[test]
+    fn savant_examples_extract() {
+        let mut c = PropagatedContext::new();
+        c.insert(
+            TRACEPARENT.into(),
+            "00-d66a0615c0a5628e50f68a0788f0a809-1a01691f2eb2e09c-01".into(),
+        );
+        assert_eq!(
+            extract_trace_id(&c).unwrap().to_string(),
+            "d66a0615c0a5628e50f68a0788f0a809"
+        );
+    }
+}

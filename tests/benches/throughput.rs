@@ -1,0 +1,161 @@
+//! Writer-to-reader throughput over ipc, dealer to router, for
+//! metadata-only frames and for 300 KB frames: ours beside savant-rs 0.3.0
+//! (its Python `BlockingWriter` -> `BlockingReader`, two processes)
+//! measured in the same run.
+//!
+//! `cargo bench -p savant-sdk-tests --bench throughput [-- --quick]`
+//!
+//! Targets (issue "Core"): >= 3x savant-rs messages/s for metadata-only
+//! frames, >= 1.3x its MB/s for 300 KB frames.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use savant_sdk_core::model::*;
+use savant_sdk_core::transport::*;
+use savant_sdk_tests::{payload, Peer};
+
+struct Figure {
+    msgs_per_sec: f64,
+    mb_per_sec: f64,
+}
+
+fn frame(pts: i64, external: bool) -> Message {
+    Message::video_frame(
+        VideoFrame::builder("bench")
+            .size(64, 48)
+            .codec("jpeg")
+            .keyframe(true)
+            .pts(pts)
+            .content(if external {
+                FrameContent::external_zeromq()
+            } else {
+                FrameContent::None
+            })
+            .attribute(Attribute::persistent(
+                "peer",
+                "index",
+                vec![AttributeValue::integer(pts)],
+            ))
+            .build(),
+    )
+}
+
+/// Our BlockingWriter -> BlockingReader, each on its own thread.
+fn ours(dir: &std::path::Path, count: usize, size: usize) -> Figure {
+    let ep = format!("ipc://{}/ours-{size}.ipc", dir.display());
+    let mut reader = BlockingReader::new(
+        ReaderConfig::builder(&format!("router+bind:{ep}"))
+            .unwrap()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut writer = BlockingWriter::new(
+        WriterConfig::builder(&format!("dealer+connect:{ep}"))
+            .unwrap()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let content = payload(1, size);
+    let extra: Vec<Bytes> = if size > 0 { vec![content] } else { vec![] };
+    let rx = std::thread::spawn(move || {
+        let mut first = None;
+        let mut bytes = 0usize;
+        let mut n = 0;
+        loop {
+            if let ReaderResult::Message(m) = reader.receive().unwrap() {
+                if m.message.is_end_of_stream() {
+                    break;
+                }
+                first.get_or_insert_with(Instant::now);
+                bytes += m.extra.iter().map(Bytes::len).sum::<usize>();
+                n += 1;
+            }
+        }
+        (first.unwrap(), Instant::now(), n, bytes)
+    });
+    let message = frame(0, size > 0);
+    for _ in 0..count {
+        writer.send_message("bench", &message, &extra).unwrap();
+    }
+    writer.send_eos("bench").unwrap();
+    let (start, end, n, bytes) = rx.join().unwrap();
+    assert_eq!(n, count);
+    let secs = (end - start).as_secs_f64();
+    Figure {
+        msgs_per_sec: n as f64 / secs,
+        mb_per_sec: bytes as f64 / secs / 1e6,
+    }
+}
+
+/// savant-rs 0.3.0: bench-reader and bench-writer processes.
+fn savant_rs(dir: &std::path::Path, count: usize, size: usize) -> Figure {
+    let ep = format!("ipc://{}/savant-{size}.ipc", dir.display());
+    let mut reader = Peer::spawn(&[
+        "bench-reader".to_string(),
+        "--socket".into(),
+        format!("router+bind:{ep}"),
+        "--count".into(),
+        count.to_string(),
+    ])
+    .unwrap();
+    reader.wait_ready(Duration::from_secs(30)).unwrap();
+    let writer = Peer::spawn(&[
+        "bench-writer".to_string(),
+        "--socket".into(),
+        format!("dealer+connect:{ep}"),
+        "--count".into(),
+        count.to_string(),
+        "--content-size".into(),
+        size.to_string(),
+    ])
+    .unwrap();
+    let (rs, rlines) = reader.finish(Duration::from_secs(600)).unwrap();
+    let (ws, _) = writer.finish(Duration::from_secs(60)).unwrap();
+    assert!(rs.success() && ws.success(), "{rlines:?}");
+    let r = rlines
+        .iter()
+        .find(|l| l.get("msgs_per_sec").is_some())
+        .expect("a result line");
+    Figure {
+        msgs_per_sec: r["msgs_per_sec"].as_f64().unwrap(),
+        mb_per_sec: r["mb_per_sec"].as_f64().unwrap(),
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let dir = tempfile::tempdir().unwrap();
+    let (n_small, n_big) = if quick { (5_000, 300) } else { (50_000, 3_000) };
+    println!("writer -> reader over ipc, dealer -> router (best of 3 runs each)");
+    for (label, count, size, target_msgs) in [
+        ("metadata-only", n_small, 0usize, true),
+        ("300 KB frames", n_big, 300_000usize, false),
+    ] {
+        let best = |f: &dyn Fn() -> Figure| {
+            (0..3)
+                .map(|_| f())
+                .max_by(|a, b| a.msgs_per_sec.total_cmp(&b.msgs_per_sec))
+                .unwrap()
+        };
+        let o = best(&|| ours(dir.path(), count, size));
+        let s = best(&|| savant_rs(dir.path(), count, size));
+        let (ratio, target) = if target_msgs {
+            (o.msgs_per_sec / s.msgs_per_sec, 3.0)
+        } else {
+            (o.mb_per_sec / s.mb_per_sec, 1.3)
+        };
+        println!(
+            "{label:>14}: ours {:>10.0} msg/s {:>8.1} MB/s | savant-rs 0.3.0 {:>10.0} msg/s {:>8.1} MB/s | ratio {:.2}x (target {:.1}x) {}",
+            o.msgs_per_sec,
+            o.mb_per_sec,
+            s.msgs_per_sec,
+            s.mb_per_sec,
+            ratio,
+            target,
+            if ratio >= target { "MET" } else { "NOT MET" }
+        );
+    }
+}
