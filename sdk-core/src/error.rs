@@ -76,6 +76,87 @@ pub enum Error {
     /// The reader or writer has been closed (its thread is gone).
     #[error("the {0} is closed")]
     Closed(&'static str),
+    /// The module's health check did not report ready.
+    #[error(transparent)]
+    HealthCheck(#[from] HealthCheckError),
+    /// A source failed to produce its next item.
+    #[error("source {name}: {source}")]
+    Source {
+        /// Which source.
+        name: String,
+        /// The cause.
+        source: BoxError,
+    },
+    /// A sink failed to consume an item.
+    #[error("sink {name}: {source}")]
+    Sink {
+        /// Which sink.
+        name: String,
+        /// The cause.
+        source: BoxError,
+    },
+}
+
+/// A boxed error from user code (sources, sinks, plugins).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl Error {
+    /// Wraps a source's own error.
+    pub fn source(name: impl Into<String>, e: impl Into<BoxError>) -> Self {
+        Error::Source {
+            name: name.into(),
+            source: e.into(),
+        }
+    }
+
+    /// Wraps a sink's own error.
+    pub fn sink(name: impl Into<String>, e: impl Into<BoxError>) -> Self {
+        Error::Sink {
+            name: name.into(),
+            source: e.into(),
+        }
+    }
+}
+
+/// Why waiting for a module's health endpoint failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HealthCheckError {
+    /// Not an `http://host[:port]/path` URL.
+    #[error("invalid health-check URL {url:?}: {reason}")]
+    BadUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The endpoint answered, but never with an accepted status in time.
+    #[error("module at {url} not ready after {waited:?} (last status {last_status:?})")]
+    NotReady {
+        /// The URL.
+        url: String,
+        /// How long we waited.
+        waited: Duration,
+        /// The last status body seen.
+        last_status: String,
+    },
+    /// Nothing answered at the URL within the timeout.
+    #[error("module health endpoint {url} unreachable after {waited:?}: {error}")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// How long we waited.
+        waited: Duration,
+        /// The last connection error.
+        error: String,
+    },
+    /// An HTTP status other than 200 or 503.
+    #[error("module health endpoint {url} answered HTTP {code}")]
+    UnexpectedStatus {
+        /// The URL.
+        url: String,
+        /// The status code.
+        code: u16,
+    },
 }
 
 /// Why a socket spec was refused.

@@ -8,10 +8,13 @@
 //! This crate has no GStreamer dependency.
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod codec;
 pub mod error;
 pub mod model;
 pub mod seq_id;
+pub mod sink;
+pub mod source;
 pub mod telemetry;
 pub mod transport;
 
@@ -21,4 +24,6 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/protocol.rs"));
 }
 
-pub use error::{DecodeError, Error, ModelError, Result, SocketSpecError};
+pub use error::{
+    BoxError, DecodeError, Error, HealthCheckError, ModelError, Result, SocketSpecError,
+};

@@ -12,6 +12,18 @@ Used by the Rust integration tests as a *real* savant-rs counterpart:
 
 Output: JSON lines on stdout (flushed per line); diagnostics on stderr.
 
+Examples (PY = /work/main/.venv/bin/python, PEER = tests/python/savant_peer.py):
+  PY PEER vectors gen /tmp/v            -> /tmp/v/NAME.bin, /tmp/v/NAME.json
+  PY PEER vectors verify /tmp/v         (reads /tmp/v/NAME.ours.bin; exit 1 on any failure)
+  PY PEER reader --socket router+bind:ipc:///tmp/x/in.ipc --eos-count 1
+  PY PEER writer --socket dealer+connect:ipc:///tmp/x/in.ipc --source-id cam-1 \
+        --count 10 --content-size 1000 --eos --shutdown secret
+  PY PEER bench-reader --socket router+bind:ipc:///tmp/b/in.ipc --count 20000
+  PY PEER bench-writer --socket dealer+connect:ipc:///tmp/b/in.ipc --count 20000 --content-size 0
+
+Exit codes: 0 ok; 1 vector failure / exception; 2 writer got AckTimeout or
+SendTimeout (e.g. EOS not acknowledged); 3 reader/bench-reader timed out.
+
 Deviations from the brief / things the 0.3.0 API cannot do directly
 ---------------------------------------------------------------------------
 * seq_id / protocol_version: savant_rs 0.3.0 has NO getter for the envelope
@@ -54,7 +66,12 @@ Reader notes
 * 0.3.0 has no ReaderResultEndOfStream class: EOS arrives as a
   ReaderResultMessage whose message.is_end_of_stream() is true (with no
   extra parts).  A routing-id mismatch is reported by 0.3.0 as
-  ReaderResultPrefixMismatch; TooShort has no Python class in 0.3.0.
+  ReaderResultPrefixMismatch.  TooShort has no Python class in 0.3.0: receive()
+  returns a plain list of the received parts; it is printed as
+  {"event": "ReaderResultTooShort", "topic": null, "parts_hex": [...]}.
+* Decode errors: receive() raises RuntimeError("Failed to decode protobuf
+  message: ..."); printed as {"event":"error"} (the Rust backtrace that
+  RUST_BACKTRACE=1 appends is cut off; the full text goes to stderr).
 * Without --count/--eos-count the reader runs until --timeout and exits 0.
 """
 
@@ -1146,7 +1163,16 @@ def cmd_reader(args):
             except BaseException as e:  # noqa: BLE001
                 if isinstance(e, (KeyboardInterrupt, SystemExit)):
                     raise
-                emit({"event": "error", "error": "%s: %s" % (type(e).__name__, e)})
+                text = str(e)
+                log("receive raised:", type(e).__name__, text)
+                short = text.split("\n\nStack backtrace:")[0].strip()  # RUST_BACKTRACE noise
+                emit({"event": "error", "error": "%s: %s" % (type(e).__name__, short)})
+                continue
+            if isinstance(res, list):
+                # 0.3.0 binding quirk: ReaderResult::TooShort is returned as a plain
+                # Python list of the received parts (each a list of ints)
+                emit({"event": "ReaderResultTooShort", "topic": None,
+                      "parts_hex": [bytes(p).hex() for p in res]})
                 continue
             name = result_name(res)
             if name == "ReaderResultTimeout":

@@ -81,6 +81,15 @@ impl Reader {
         }
     }
 
+    /// Polls for the next message (`None` once closed), for `Stream`
+    /// implementations.
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Received>>> {
+        self.rx.poll_recv(cx)
+    }
+
     /// What has been delivered and skipped so far.
     pub fn stats(&self) -> ReaderStats {
         self.counters.snapshot()

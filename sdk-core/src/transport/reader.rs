@@ -25,6 +25,8 @@ pub struct Received {
     pub routing_id: Option<Bytes>,
     /// The decoded message.
     pub message: Message,
+    /// Part 1 exactly as it arrived (forward it without re-encoding).
+    pub raw_message: Bytes,
     /// Parts 2 and later (frame payload for external `"zeromq"` content).
     pub extra: Vec<Bytes>,
 }
@@ -335,6 +337,7 @@ impl BlockingReader {
                 topic,
                 routing_id,
                 message,
+                raw_message: self.parts[base + 1].clone(),
                 extra: Vec::new(),
             })));
         }
@@ -362,6 +365,7 @@ impl BlockingReader {
             topic,
             routing_id,
             message,
+            raw_message: self.parts[base + 1].clone(),
             extra,
         })))
     }

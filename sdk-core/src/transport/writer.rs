@@ -126,10 +126,26 @@ impl BlockingWriter {
             message.seq_id
         };
         let encoded = encode_message_with_seq_id(message, seq_id);
-        let attempts = self.send_parts(topic.as_bytes(), &encoded, extra)?;
-        let socket_type = self.config.common.spec.socket_type;
-        let is_eos = message.is_end_of_stream();
-        if socket_type == SocketType::Req || (is_eos && self.wants_acks) {
+        self.send_raw(
+            topic.as_bytes(),
+            &encoded,
+            extra,
+            message.is_end_of_stream(),
+        )
+    }
+
+    /// Sends an already encoded message part as it is (no re-encoding, no
+    /// renumbering): what a forwarding module does. `is_eos` says whether
+    /// to wait for the acknowledgement an EOS gets.
+    pub fn send_raw(
+        &mut self,
+        topic: &[u8],
+        message: &Bytes,
+        extra: &[Bytes],
+        is_eos: bool,
+    ) -> Result<WriteOutcome> {
+        let attempts = self.send_parts(topic, message, extra)?;
+        if self.config.common.spec.socket_type == SocketType::Req || (is_eos && self.wants_acks) {
             let ack_waits = self.wait_ack(is_eos)?;
             Ok(WriteOutcome::Acknowledged {
                 attempts,

@@ -1,0 +1,15 @@
+//! The client runners: send frames to a module ([`SourceBuilder`] →
+//! [`SourceRunner`]) and receive its results ([`SinkBuilder`] →
+//! [`SinkRunner`]), with a trace per frame and the module's health check;
+//! as Savant's Python client does, in Rust style.
+
+mod health;
+mod http;
+mod sink_runner;
+mod source_runner;
+
+pub use health::HealthCheck;
+pub use sink_runner::{BlockingSinkRunner, SinkBuilder, SinkRunner};
+pub use source_runner::{
+    BlockingSourceRunner, SourceBuilder, SourceResult, SourceRunner, StreamSummary,
+};

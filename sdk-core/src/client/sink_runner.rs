@@ -1,0 +1,246 @@
+//! [`SinkBuilder`] and [`SinkRunner`]: receive what a module sends back, as
+//! an async `Stream` or a blocking iterator.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+
+use crate::client::health::HealthCheck;
+use crate::error::{Error, Result};
+use crate::seq_id::{SeqIdCheck, SeqIdValidator};
+use crate::sink::{Sink, SinkResult};
+use crate::telemetry::extract_trace_id;
+use crate::transport::{Reader, ReaderConfig, ReaderStats, Received, TopicFilter};
+
+/// Configures a [`SinkRunner`], mirroring Savant's Python `SinkBuilder`.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use savant_sdk_core::client::SinkBuilder;
+/// # async fn run() -> savant_sdk_core::Result<()> {
+/// let mut sink = SinkBuilder::new("router+bind:ipc:///tmp/zmq-sockets/output-video.ipc")
+///     .source_id_prefix("cam-")
+///     .idle_timeout(Duration::from_secs(10))
+///     .build()
+///     .await?;
+/// while let Some(result) = sink.next().await {
+///     let result = result?;
+///     println!("{} {:?} trace {:?}", result.kind(), result.pts(), result.trace_id);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SinkBuilder {
+    socket: String,
+    filter: TopicFilter,
+    idle_timeout: Option<Duration>,
+    receive_timeout: Duration,
+    receive_hwm: i32,
+    health: Option<HealthCheck>,
+}
+
+impl SinkBuilder {
+    /// A builder for `socket` (Savant syntax; `router+bind:...` by default,
+    /// `sub+connect:...` for a module's pub output).
+    pub fn new(socket: impl Into<String>) -> Self {
+        Self {
+            socket: socket.into(),
+            filter: TopicFilter::All,
+            idle_timeout: None,
+            receive_timeout: Duration::from_millis(100),
+            receive_hwm: 50,
+            health: None,
+        }
+    }
+    /// Only this source id (EOS of others still passes, as in Savant).
+    pub fn source_id(mut self, id: impl Into<String>) -> Self {
+        self.filter = TopicFilter::SourceId(id.into());
+        self
+    }
+    /// Only source ids with this prefix.
+    pub fn source_id_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.filter = TopicFilter::Prefix(prefix.into());
+        self
+    }
+    /// End the stream after this long without a message (default: never).
+    pub fn idle_timeout(mut self, t: Duration) -> Self {
+        self.idle_timeout = Some(t);
+        self
+    }
+    /// Receive high-water mark (default 50).
+    pub fn receive_hwm(mut self, n: i32) -> Self {
+        self.receive_hwm = n;
+        self
+    }
+    /// Waits for the module's health endpoint to say `running` or
+    /// `stopping` before receiving.
+    pub fn healthcheck(
+        mut self,
+        url: impl Into<String>,
+        timeout: Duration,
+        interval: Duration,
+    ) -> Self {
+        self.health = Some(HealthCheck::new(url).timeout(timeout).interval(interval));
+        self
+    }
+
+    /// Opens the socket (before the health check, so nothing the module
+    /// sends meanwhile is lost) and waits for the module.
+    pub async fn build(self) -> Result<SinkRunner> {
+        let config = ReaderConfig::builder(&self.socket)?
+            .topic_filter(self.filter)
+            .receive_timeout(self.receive_timeout)
+            .receive_hwm(self.receive_hwm)
+            .build()?;
+        let reader = Reader::new(config)?;
+        if let Some(h) = &self.health {
+            h.wait(&["running", "stopping"]).await?;
+        }
+        Ok(SinkRunner {
+            reader,
+            idle_timeout: self.idle_timeout,
+            idle: None,
+            seq_ids: SeqIdValidator::default(),
+            done: false,
+        })
+    }
+}
+
+/// Receives results; an async [`Stream`] of [`SinkResult`] that ends after
+/// the idle timeout.
+#[derive(Debug)]
+pub struct SinkRunner {
+    reader: Reader,
+    idle_timeout: Option<Duration>,
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    seq_ids: SeqIdValidator,
+    done: bool,
+}
+
+impl SinkRunner {
+    fn to_result(&mut self, r: Received) -> SinkResult {
+        if let SeqIdCheck::Gap { expected, got } = self.seq_ids.check(&r.message) {
+            tracing::warn!(topic = %r.topic_str(), expected, got, "seq_id discrepancy: messages were lost");
+        }
+        let content = r.content();
+        SinkResult {
+            topic: r.topic_str().into_owned(),
+            trace_id: extract_trace_id(&r.message.propagated_context),
+            content,
+            message: r.message,
+        }
+    }
+
+    /// The next result; `None` after the idle timeout.
+    pub async fn next(&mut self) -> Option<Result<SinkResult>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+
+    /// Feeds every result into `sink` until the stream ends, then calls
+    /// [`Sink::finish`]. Returns how many results were consumed.
+    pub async fn run<S: Sink + ?Sized>(&mut self, sink: &mut S) -> Result<u64> {
+        let mut n = 0;
+        while let Some(r) = self.next().await {
+            sink.consume(r?).await?;
+            n += 1;
+        }
+        sink.finish().await?;
+        Ok(n)
+    }
+
+    /// What the reader delivered and skipped so far.
+    pub fn stats(&self) -> ReaderStats {
+        self.reader.stats()
+    }
+
+    /// Closes the socket and waits until it is released.
+    pub async fn close(self) {
+        self.reader.close().await;
+    }
+}
+
+impl Stream for SinkRunner {
+    type Item = Result<SinkResult>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match this.reader.poll_recv(cx) {
+            Poll::Ready(Some(Ok(r))) => {
+                this.idle = None;
+                Poll::Ready(Some(Ok(this.to_result(r))))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => {
+                this.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => {
+                let Some(t) = this.idle_timeout else {
+                    return Poll::Pending;
+                };
+                let sleep = this
+                    .idle
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(t)));
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => {
+                        this.done = true;
+                        Poll::Ready(None)
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+use std::future::Future as _;
+
+/// The blocking form of [`SinkRunner`]: an iterator of results that ends
+/// after the idle timeout.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use savant_sdk_core::client::{BlockingSinkRunner, SinkBuilder};
+/// let sink = BlockingSinkRunner::build(
+///     SinkBuilder::new("router+bind:tcp://127.0.0.1:3332").idle_timeout(Duration::from_secs(5)),
+/// )?;
+/// for result in sink {
+///     let result = result?;
+///     println!("{} {:?}", result.kind(), result.trace_id);
+/// }
+/// # Ok::<(), savant_sdk_core::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct BlockingSinkRunner {
+    rt: tokio::runtime::Runtime,
+    inner: SinkRunner,
+}
+
+impl BlockingSinkRunner {
+    /// Builds the runner from `builder`.
+    pub fn build(builder: SinkBuilder) -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Config(format!("cannot start a runtime: {e}")))?;
+        let inner = rt.block_on(builder.build())?;
+        Ok(Self { rt, inner })
+    }
+
+    /// What the reader delivered and skipped so far.
+    pub fn stats(&self) -> ReaderStats {
+        self.inner.stats()
+    }
+}
+
+impl Iterator for BlockingSinkRunner {
+    type Item = Result<SinkResult>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rt.block_on(self.inner.next())
+    }
+}

@@ -1,0 +1,406 @@
+//! [`SourceBuilder`] and [`SourceRunner`]: send frames to a module, one
+//! trace per frame.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use tracing::Instrument;
+
+use crate::client::health::HealthCheck;
+use crate::error::{Error, Result};
+use crate::model::{FrameContent, Message, UserData, VideoFrameBatch};
+use crate::source::{Source, SourceFrame, SourceItem};
+use crate::telemetry::{Propagation, Telemetry, TraceId};
+use crate::transport::{WriteOutcome, Writer, WriterConfig};
+
+/// What sending one message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceResult {
+    /// The source id (or topic) it was sent for.
+    pub source_id: String,
+    /// The frame's pts (`None` for EOS and other messages).
+    pub pts: Option<i64>,
+    /// How the transport handled it.
+    pub status: WriteOutcome,
+    /// The trace started for the frame (`None` when telemetry is off).
+    pub trace_id: Option<TraceId>,
+    /// `frame`, `eos`, `batch`, `user_data` or `shutdown`.
+    pub kind: &'static str,
+}
+
+/// Totals of [`SourceRunner::send_stream`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamSummary {
+    /// Frames sent.
+    pub frames: u64,
+    /// Payload bytes sent.
+    pub bytes: u64,
+    /// Source ids an EOS was sent for.
+    pub ended: Vec<String>,
+}
+
+/// Configures a [`SourceRunner`], mirroring Savant's Python
+/// `SourceBuilder`.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use savant_sdk_core::client::SourceBuilder;
+/// use savant_sdk_core::telemetry::Propagation;
+/// # async fn run() -> savant_sdk_core::Result<()> {
+/// let source = SourceBuilder::new("dealer+connect:ipc:///tmp/zmq-sockets/input-video.ipc")
+///     .send_retries(3)
+///     .healthcheck("http://127.0.0.1:8888/healthcheck", Duration::from_secs(60), Duration::from_secs(1))
+///     .propagation(Propagation::W3c)
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SourceBuilder {
+    socket: String,
+    send_timeout: Duration,
+    send_retries: u32,
+    ack_timeout: Duration,
+    ack_retries: u32,
+    send_hwm: i32,
+    health: Option<HealthCheck>,
+    telemetry: Option<Telemetry>,
+    propagation: Option<Propagation>,
+    service_name: String,
+}
+
+impl SourceBuilder {
+    /// A builder for `socket` (Savant syntax; `dealer+connect:...` is usual).
+    pub fn new(socket: impl Into<String>) -> Self {
+        Self {
+            socket: socket.into(),
+            send_timeout: Duration::from_millis(5000),
+            send_retries: 3,
+            ack_timeout: Duration::from_millis(5000),
+            ack_retries: 3,
+            send_hwm: 50,
+            health: None,
+            telemetry: None,
+            propagation: Some(Propagation::W3c),
+            service_name: "savant-sdk-source".into(),
+        }
+    }
+
+    /// Timeout of one send attempt (default 5 s).
+    pub fn send_timeout(mut self, t: Duration) -> Self {
+        self.send_timeout = t;
+        self
+    }
+    /// Extra send attempts (default 3).
+    pub fn send_retries(mut self, n: u32) -> Self {
+        self.send_retries = n;
+        self
+    }
+    /// Timeout of one wait for an acknowledgement (default 5 s).
+    pub fn ack_timeout(mut self, t: Duration) -> Self {
+        self.ack_timeout = t;
+        self
+    }
+    /// Extra waits for an acknowledgement (default 3).
+    pub fn ack_retries(mut self, n: u32) -> Self {
+        self.ack_retries = n;
+        self
+    }
+    /// Send high-water mark (default 50).
+    pub fn send_hwm(mut self, n: i32) -> Self {
+        self.send_hwm = n;
+        self
+    }
+    /// Waits for the module's health endpoint to say `running` before
+    /// sending, polling every `interval` up to `timeout`.
+    pub fn healthcheck(
+        mut self,
+        url: impl Into<String>,
+        timeout: Duration,
+        interval: Duration,
+    ) -> Self {
+        self.health = Some(HealthCheck::new(url).timeout(timeout).interval(interval));
+        self
+    }
+    /// Per-frame traces in this format (default W3C).
+    pub fn propagation(mut self, p: Propagation) -> Self {
+        self.propagation = Some(p);
+        self
+    }
+    /// No traces.
+    pub fn telemetry_off(mut self) -> Self {
+        self.propagation = None;
+        self.telemetry = None;
+        self
+    }
+    /// Uses this telemetry handle (for example one that exports with OTLP).
+    pub fn telemetry(mut self, t: Telemetry) -> Self {
+        self.telemetry = Some(t);
+        self
+    }
+    /// Service name of the traces (default `savant-sdk-source`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = name.into();
+        self
+    }
+
+    /// Waits for the health check (if any) and opens the socket.
+    pub async fn build(self) -> Result<SourceRunner> {
+        let config = WriterConfig::builder(&self.socket)?
+            .send_timeout(self.send_timeout)
+            .send_retries(self.send_retries)
+            .ack_timeout(self.ack_timeout)
+            .ack_retries(self.ack_retries)
+            .send_hwm(self.send_hwm)
+            .build()?;
+        if let Some(h) = &self.health {
+            h.wait(&["running"]).await?;
+        }
+        let telemetry = match (self.telemetry, self.propagation) {
+            (Some(t), _) => t,
+            (None, Some(p)) => Telemetry::new(&self.service_name, p),
+            (None, None) => Telemetry::off(),
+        };
+        Ok(SourceRunner {
+            writer: Writer::new(config)?,
+            telemetry,
+        })
+    }
+}
+
+/// Sends frames, streams, EOS, batches and shutdowns to a module.
+#[derive(Debug)]
+pub struct SourceRunner {
+    writer: Writer,
+    telemetry: Telemetry,
+}
+
+impl SourceRunner {
+    /// The telemetry in use.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    /// Sends one frame with its payload in a new trace. A non-empty payload
+    /// travels in the part after the message (external `"zeromq"`
+    /// content); otherwise the frame's own content is kept.
+    pub async fn send(&self, item: SourceFrame) -> Result<SourceResult> {
+        let SourceFrame { mut frame, content } = item;
+        let source_id = frame.source_id.clone();
+        let pts = frame.pts;
+        let span = self.telemetry.frame_span(&source_id, pts);
+        let trace_id = span.trace_id();
+        let extra = if content.is_empty() {
+            Vec::new()
+        } else {
+            frame.content = FrameContent::external_zeromq();
+            vec![content]
+        };
+        let mut message = Message::video_frame(frame);
+        self.telemetry
+            .inject(&span, &mut message.propagated_context);
+        let tspan = tracing::info_span!(
+            "savant.send_frame",
+            source_id = %source_id,
+            pts,
+            trace_id = trace_id.map(|t| t.to_string()).unwrap_or_default()
+        );
+        let status = self
+            .writer
+            .send_message(&source_id, message, extra)
+            .instrument(tspan)
+            .await?;
+        Ok(SourceResult {
+            source_id,
+            pts: Some(pts),
+            status,
+            trace_id,
+            kind: "frame",
+        })
+    }
+
+    /// Sends an EOS for `source_id` and waits for its acknowledgement.
+    pub async fn send_eos(&self, source_id: &str) -> Result<SourceResult> {
+        let status = self.writer.send_eos(source_id).await?;
+        Ok(SourceResult {
+            source_id: source_id.to_string(),
+            pts: None,
+            status,
+            trace_id: None,
+            kind: "eos",
+        })
+    }
+
+    /// Asks the module to shut down (it obeys when `auth` matches its
+    /// `shutdown_auth`).
+    pub async fn send_shutdown(&self, topic: &str, auth: &str) -> Result<SourceResult> {
+        let status = self.writer.send_shutdown(topic, auth).await?;
+        Ok(SourceResult {
+            source_id: topic.to_string(),
+            pts: None,
+            status,
+            trace_id: None,
+            kind: "shutdown",
+        })
+    }
+
+    /// Sends a batch on `topic`, in one trace.
+    pub async fn send_batch(&self, topic: &str, batch: VideoFrameBatch) -> Result<SourceResult> {
+        let span = self.telemetry.root_span("savant.send_batch", topic, None);
+        let mut message = Message::video_frame_batch(batch);
+        self.telemetry
+            .inject(&span, &mut message.propagated_context);
+        let status = self.writer.send_message(topic, message, Vec::new()).await?;
+        Ok(SourceResult {
+            source_id: topic.to_string(),
+            pts: None,
+            status,
+            trace_id: span.trace_id(),
+            kind: "batch",
+        })
+    }
+
+    /// Sends user data for its source.
+    pub async fn send_user_data(&self, data: UserData) -> Result<SourceResult> {
+        let topic = data.source_id.clone();
+        let status = self
+            .writer
+            .send_message(&topic, Message::user_data(data), Vec::new())
+            .await?;
+        Ok(SourceResult {
+            source_id: topic,
+            pts: None,
+            status,
+            trace_id: None,
+            kind: "user_data",
+        })
+    }
+
+    /// Sends one item of a source.
+    pub async fn send_item(&self, item: SourceItem) -> Result<SourceResult> {
+        match item {
+            SourceItem::Frame(f) => self.send(f).await,
+            SourceItem::Batch { topic, batch } => self.send_batch(&topic, batch).await,
+            SourceItem::UserData(u) => self.send_user_data(u).await,
+            SourceItem::EndOfStream(s) => self.send_eos(&s).await,
+        }
+    }
+
+    /// Sends everything `source` produces, then an EOS for every source id
+    /// that did not end with one. `on_result` sees each result as it comes.
+    pub async fn send_stream_with<S, F>(
+        &self,
+        mut source: S,
+        mut on_result: F,
+    ) -> Result<StreamSummary>
+    where
+        S: Source,
+        F: FnMut(&SourceResult) + Send,
+    {
+        let mut open = BTreeSet::new();
+        let mut summary = StreamSummary::default();
+        while let Some(item) = source.next().await? {
+            match &item {
+                SourceItem::Frame(f) => {
+                    open.insert(f.frame.source_id.clone());
+                    summary.frames += 1;
+                    summary.bytes += f.content.len() as u64;
+                }
+                SourceItem::Batch { batch, .. } => {
+                    for f in batch.frames.values() {
+                        open.insert(f.source_id.clone());
+                    }
+                    summary.frames += batch.frames.len() as u64;
+                }
+                SourceItem::UserData(u) => {
+                    open.insert(u.source_id.clone());
+                }
+                SourceItem::EndOfStream(s) => {
+                    open.remove(s);
+                    summary.ended.push(s.clone());
+                }
+            }
+            let r = self.send_item(item).await?;
+            on_result(&r);
+        }
+        for s in open {
+            let r = self.send_eos(&s).await?;
+            on_result(&r);
+            summary.ended.push(s);
+        }
+        Ok(summary)
+    }
+
+    /// [`SourceRunner::send_stream_with`] without a callback.
+    pub async fn send_stream<S: Source>(&self, source: S) -> Result<StreamSummary> {
+        self.send_stream_with(source, |_| {}).await
+    }
+
+    /// Closes the socket after what is queued has been sent.
+    pub async fn close(self) {
+        self.writer.close().await;
+    }
+}
+
+/// The blocking form of [`SourceRunner`], for code without an async
+/// runtime (it runs a small one of its own).
+///
+/// ```no_run
+/// use savant_sdk_core::client::{BlockingSourceRunner, SourceBuilder};
+/// use savant_sdk_core::model::VideoFrame;
+/// use savant_sdk_core::source::SourceFrame;
+/// let source = BlockingSourceRunner::build(SourceBuilder::new("dealer+connect:tcp://127.0.0.1:3331"))?;
+/// let result = source.send(SourceFrame::new(VideoFrame::builder("cam").codec("jpeg").build(), std::fs::read("a.jpeg").unwrap()))?;
+/// println!("trace {:?}", result.trace_id);
+/// source.send_eos("cam")?;
+/// # Ok::<(), savant_sdk_core::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct BlockingSourceRunner {
+    rt: tokio::runtime::Runtime,
+    inner: Option<SourceRunner>,
+}
+
+impl BlockingSourceRunner {
+    /// Builds the runner from `builder`.
+    pub fn build(builder: SourceBuilder) -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Config(format!("cannot start a runtime: {e}")))?;
+        let inner = rt.block_on(builder.build())?;
+        Ok(Self {
+            rt,
+            inner: Some(inner),
+        })
+    }
+
+    fn inner(&self) -> &SourceRunner {
+        self.inner.as_ref().expect("present until drop")
+    }
+
+    /// See [`SourceRunner::send`].
+    pub fn send(&self, frame: SourceFrame) -> Result<SourceResult> {
+        self.rt.block_on(self.inner().send(frame))
+    }
+    /// See [`SourceRunner::send_eos`].
+    pub fn send_eos(&self, source_id: &str) -> Result<SourceResult> {
+        self.rt.block_on(self.inner().send_eos(source_id))
+    }
+    /// See [`SourceRunner::send_shutdown`].
+    pub fn send_shutdown(&self, topic: &str, auth: &str) -> Result<SourceResult> {
+        self.rt.block_on(self.inner().send_shutdown(topic, auth))
+    }
+    /// See [`SourceRunner::send_stream`].
+    pub fn send_stream<S: Source>(&self, source: S) -> Result<StreamSummary> {
+        self.rt.block_on(self.inner().send_stream(source))
+    }
+}
+
+impl Drop for BlockingSourceRunner {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            self.rt.block_on(inner.close());
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The [`Sink`] trait and [`SinkResult`]: what a sink receives from a module.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::error::Result;
+use crate::model::{Message, MessagePayload, VideoFrame};
+use crate::telemetry::TraceId;
+
+/// One message received from a module, with its payload and trace id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkResult {
+    /// The ZeroMQ topic (the source id for frames and EOS).
+    pub topic: String,
+    /// The message.
+    pub message: Message,
+    /// Frame payload: the extra parts, or the frame's internal content.
+    pub content: Option<Bytes>,
+    /// The trace id from the message's propagated context (W3C or Jaeger).
+    pub trace_id: Option<TraceId>,
+}
+
+impl SinkResult {
+    /// The frame, for frame messages.
+    pub fn frame(&self) -> Option<&VideoFrame> {
+        self.message.as_video_frame()
+    }
+
+    /// Whether this is an EOS.
+    pub fn is_end_of_stream(&self) -> bool {
+        self.message.is_end_of_stream()
+    }
+
+    /// The source id (frames, user data, EOS) or the topic.
+    pub fn source_id(&self) -> &str {
+        self.message.source_id().unwrap_or(&self.topic)
+    }
+
+    /// `frame`, `batch`, `update`, `user_data`, `eos`, `unknown` or `shutdown`.
+    pub fn kind(&self) -> &'static str {
+        self.message.kind()
+    }
+
+    /// The pts of a frame.
+    pub fn pts(&self) -> Option<i64> {
+        match &self.message.payload {
+            MessagePayload::VideoFrame(f) => Some(f.pts),
+            _ => None,
+        }
+    }
+}
+
+/// An async consumer of what a module sends back.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use savant_sdk_core::sink::{Sink, SinkResult};
+///
+/// /// Counts frames and remembers their trace ids.
+/// #[derive(Default)]
+/// struct Collect { traces: Vec<String> }
+///
+/// #[async_trait]
+/// impl Sink for Collect {
+///     async fn consume(&mut self, result: SinkResult) -> savant_sdk_core::Result<()> {
+///         if let (Some(_), Some(t)) = (result.frame(), result.trace_id) {
+///             self.traces.push(t.to_string());
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Sink: Send {
+    /// Handles one received message.
+    async fn consume(&mut self, result: SinkResult) -> Result<()>;
+
+    /// Called once after the last message (flush files, write summaries).
+    async fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// A short name for logs and errors.
+    fn name(&self) -> &str {
+        std::any::type_name::<Self>()
+    }
+}
+
+#[async_trait]
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    async fn consume(&mut self, result: SinkResult) -> Result<()> {
+        (**self).consume(result).await
+    }
+    async fn finish(&mut self) -> Result<()> {
+        (**self).finish().await
+    }
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+}
