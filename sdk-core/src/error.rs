@@ -266,6 +266,26 @@ pub enum ModelError {
         /// The missing parent.
         parent: i64,
     },
+    /// An update names an object that is not on the frame.
+    #[error("update names object {0}, which is not on the frame")]
+    UnknownObject(i64),
+    /// An update brings an attribute the frame has, under the `Error` policy.
+    #[error("attribute {namespace}/{name} already exists")]
+    DuplicateAttribute {
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+    },
+    /// An update brings an object whose label the frame has, under the
+    /// `ErrorIfLabelsCollide` policy.
+    #[error("an object labelled {namespace}/{label} already exists")]
+    LabelCollision {
+        /// Namespace.
+        namespace: String,
+        /// Label.
+        label: String,
+    },
 }
 
 /// Result with this crate's [`enum@Error`].

@@ -11,6 +11,8 @@
 pub mod client;
 pub mod codec;
 pub mod error;
+pub mod health_server;
+pub mod loopback;
 pub mod model;
 pub mod seq_id;
 pub mod sink;

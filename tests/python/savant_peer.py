@@ -9,6 +9,10 @@ Used by the Rust integration tests as a *real* savant-rs counterpart:
   writer  --socket SPEC ... send frames (+EOS/+Shutdown) with BlockingWriter
   reader  --socket SPEC ... receive with BlockingReader, one JSON line per result
   bench-writer / bench-reader   throughput pair (two processes)
+  standin --input SPEC --output SPEC [--mark NS/NAME] [--trace-log]
+                            stand-in Savant module: forwards every message
+  healthcheck-server --port P --status-file F
+                            Savant's module healthcheck endpoint (spec 6.2)
 
 Output: JSON lines on stdout (flushed per line); diagnostics on stderr.
 
@@ -20,6 +24,11 @@ Examples (PY = /work/main/.venv/bin/python, PEER = tests/python/savant_peer.py):
         --count 10 --content-size 1000 --eos --shutdown secret
   PY PEER bench-reader --socket router+bind:ipc:///tmp/b/in.ipc --count 20000
   PY PEER bench-writer --socket dealer+connect:ipc:///tmp/b/in.ipc --count 20000 --content-size 0
+  PY PEER standin --input router+bind:ipc:///tmp/s/in.ipc \
+        --output dealer+connect:ipc:///tmp/s/out.ipc --mark standin/seen --trace-log
+  PY PEER healthcheck-server --port 0 --status-file /tmp/s/status
+  PY PEER writer --socket dealer+connect:ipc:///tmp/s/in.ipc --source-id cam-1 \
+        --count 3 --eos --trace w3c        (or --trace jaeger)
 
 Exit codes: 0 ok; 1 vector failure / exception; 2 writer got AckTimeout or
 SendTimeout (e.g. EOS not acknowledged); 3 reader/bench-reader timed out.
@@ -73,13 +82,70 @@ Reader notes
   message: ..."); printed as {"event":"error"} (the Rust backtrace that
   RUST_BACKTRACE=1 appends is cut off; the full text goes to stderr).
 * Without --count/--eos-count the reader runs until --timeout and exits 0.
+
+Tracing (writer --trace w3c|jaeger)
+* 0.3.0 API: savant_rs.init_noop_tracer() (installs the W3C TraceContext
+  propagator), savant_rs.init_jaeger_tracer(service_name, "host:port")
+  (Jaeger agent over UDP; works with no agent listening: spans are sent
+  to nowhere and at exit opentelemetry prints "OpenTelemetry trace error
+  occurred. Exporter jaeger encountered the following error(s): thrift agent
+  failed on transportation layer, not open, Connection refused (os error 111)"
+  on stderr, exit code unaffected), savant_rs.utils.TelemetrySpan(name)
+  (a root span when no span is active; .trace_id() 32 hex, .span_id(),
+  .propagate() -> PropagatedContext, context manager), Message.span_context
+  (settable).  Message constructors do NOT inject the current span, and
+  neither does BlockingWriter: the writer assigns
+  `msg.span_context = span.propagate()` inside `with span:`.
+* Keys written: w3c -> {"traceparent": "00-<trace>-<span>-01", "tracestate": ""};
+  jaeger -> {"uber-trace-id": "<trace>:<span>:0:1"}.  Without an init call
+  spans are invalid (trace id all zeros) and propagate() is empty.
+* Each frame line gets "trace_id" (32 hex, or null without --trace); EOS and
+  Shutdown are sent outside any span (their lines are unchanged).
+
+Stand-in module (standin)
+* BlockingReader on --input (receive timeout --receive-timeout-ms, default
+  100) and BlockingWriter on --output.  Every ReaderResultMessage is sent on
+  with send_message(topic, message, extra): the *received Message object
+  itself* is forwarded, so seq_id, protocol_version, routing labels and
+  span_context (PropagatedContext) leave exactly as they arrived.  With
+  --mark NS/NAME a frame gets the persistent attribute NS/NAME =
+  [String "savant-rs"] first (VideoFrame from as_video_frame() is a live
+  view: the change is in the forwarded message).  --restamp instead builds
+  new VideoFrame/EOS/UserData messages as a Savant module's sink does (new
+  seq_id from this process' per-source counter) and copies labels and
+  span_context onto them.
+* Extra parts: 0.3.0 send_message takes exactly one `extra` bytes, so the
+  forwarded message always has exactly one extra part: the received extra
+  parts concatenated (b"" when there were none, e.g. EOS) - the layout of
+  a Savant module output (spec 5.3).
+* EOS is forwarded as a message (not send_eos), so a DEALER/REQ output waits
+  for the downstream ack; on PUB it is fire-and-forget.
+* stdout: {"event":"ready",...} once both sockets are started; with
+  --trace-log one {"event":"forwarded","kind","topic","seq_id","extra_parts",
+  "result","propagated_context"} line per message (nothing per message
+  otherwise); a final {"event":"stopped","reason":...,"forwarded":N}.
+  Exit 0 on SIGTERM/SIGINT or after --idle-exit SECS with no message
+  received; 1 if the output writer fails (RuntimeError).
+
+Healthcheck server (healthcheck-server)
+* Behaves like Savant's savant/healthcheck/server.py: BaseHTTPRequestHandler
+  (HTTP/1.0, body delimited by connection close, no Content-Length),
+  `Content-type: plain/text` on every response (200/503/404), path compared
+  exactly (a query string makes it 404), status file read as bytes and
+  whitespace-stripped; 200 iff that is exactly b"running", else 503 with the
+  body; unreadable file -> 503 with empty body; methods other than GET get
+  http.server's own 501.  Listens on 127.0.0.1 (--host to change); --port 0
+  picks a free port; prints {"event":"ready","port":P}; exits 0 on
+  SIGTERM/SIGINT.
 """
 
 import argparse
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 
 import savant_rs  # noqa: F401  (registers the sub-modules)
@@ -115,6 +181,9 @@ from savant_rs.zmq import (
     WriterConfigBuilder,
     WriterSocketType,
 )
+
+from savant_rs import init_jaeger_tracer, init_noop_tracer
+from savant_rs.utils import TelemetrySpan
 
 try:  # the wheel registers the sub-module only in sys.modules
     from savant_rs.utils import serialization as ser
@@ -1001,7 +1070,20 @@ def _start_delay(cfg, requested):
     return 0.5 if cfg.socket_type == WriterSocketType.Pub else 0.0
 
 
+def init_tracing(mode, service_name="savant-peer", jaeger_endpoint="127.0.0.1:6831"):
+    """Install savant_rs' global tracer/propagator; mode None|"w3c"|"jaeger"."""
+    if mode == "w3c":
+        init_noop_tracer()
+    elif mode == "jaeger":
+        init_jaeger_tracer(service_name, jaeger_endpoint)
+    elif mode is not None:
+        raise ValueError("unknown trace mode %r" % (mode,))
+    if mode is not None:
+        log("tracing initialised: %s" % mode)
+
+
 def cmd_writer(args):
+    init_tracing(args.trace, args.service_name, args.jaeger_endpoint)
     w, cfg = make_writer(args.socket)
     rc = 0
     try:
@@ -1012,12 +1094,23 @@ def cmd_writer(args):
         k = args.content_size
         for i in range(args.count):
             f = _peer_frame(args.source_id, i, k)
-            m = Message.video_frame(f)
-            _, seq_id = envelope_scalars(ser.save_message_to_bytes(m))
-            res = w.send_message(topic, m, payload_for(i, k))
+            trace_id = None
+            if args.trace is None:
+                m = Message.video_frame(f)
+                _, seq_id = envelope_scalars(ser.save_message_to_bytes(m))
+                res = w.send_message(topic, m, payload_for(i, k))
+            else:
+                # a new root span per frame; the message carries its context
+                span = TelemetrySpan("savant-peer-writer-frame")
+                with span:
+                    m = Message.video_frame(f)
+                    m.span_context = span.propagate()
+                    _, seq_id = envelope_scalars(ser.save_message_to_bytes(m))
+                    res = w.send_message(topic, m, payload_for(i, k))
+                trace_id = span.trace_id()
             name = result_name(res)
             emit({"sent": "frame", "pts": i, "seq_id": seq_id, "topic": topic,
-                  "content_len": k, "result": name})
+                  "content_len": k, "result": name, "trace_id": trace_id})
             if _is_timeout_result(name):
                 rc = 2
             if args.interval > 0:
@@ -1320,6 +1413,14 @@ def build_parser():
     w.add_argument("--interval", type=float, default=0.0, help="sleep between frames")
     w.add_argument("--drain", type=float, default=0.5,
                    help="sleep before shutdown when the last send was not acknowledged")
+    w.add_argument("--trace", choices=["w3c", "jaeger"], default=None,
+                   help="send each frame in a new root TelemetrySpan: w3c = "
+                        "init_noop_tracer() (traceparent/tracestate), jaeger = "
+                        "init_jaeger_tracer() (uber-trace-id); default: no tracing")
+    w.add_argument("--service-name", default="savant-peer",
+                   help="service name for --trace jaeger")
+    w.add_argument("--jaeger-endpoint", default="127.0.0.1:6831",
+                   help="Jaeger agent host:port (UDP) for --trace jaeger")
 
     r = sub.add_parser("reader")
     r.add_argument("--socket", required=True)
