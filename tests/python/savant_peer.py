@@ -1380,6 +1380,207 @@ def cmd_bench_reader(args):
 
 
 # --------------------------------------------------------------------------
+# stand-in Savant module
+# --------------------------------------------------------------------------
+
+
+class _StopFlag:
+    """Set by SIGTERM/SIGINT; checked by the main loops."""
+
+    def __init__(self):
+        self.reason = None
+        self.event = threading.Event()
+
+    def install(self):
+        def handler(signum, _frame):
+            self.reason = signal.Signals(signum).name
+            self.event.set()
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+        return self
+
+
+def _parse_mark(text):
+    ns, sep, name = (text or "").partition("/")
+    if not sep or not ns or not name:
+        raise SystemExit("--mark must be NS/NAME, got %r" % (text,))
+    return ns, name
+
+
+def _restamped(m):
+    """A new message as a Savant module's sink would build it (new seq_id)."""
+    if m.is_video_frame():
+        nm = Message.video_frame(m.as_video_frame())
+    elif m.is_end_of_stream():
+        nm = Message.end_of_stream(EndOfStream(m.as_end_of_stream().source_id))
+    elif m.is_user_data():
+        nm = Message.user_data(m.as_user_data())
+    else:
+        return m
+    nm.labels = list(m.labels)
+    nm.span_context = m.span_context
+    return nm
+
+
+def cmd_standin(args):
+    stop = _StopFlag().install()
+    mark_attr = None
+    if args.mark is not None:
+        ns, name = _parse_mark(args.mark)
+        mark_attr = Attribute.persistent(ns, name, [AV.string("savant-rs")])
+    rb = ReaderConfigBuilder(args.input)
+    rb.with_receive_timeout(args.receive_timeout_ms)
+    rcfg = rb.build()
+    r = BlockingReader(rcfg)
+    r.start()
+    log("standin reader started: type=%s bind=%s endpoint=%s" % (
+        _enum_name(rcfg.socket_type), rcfg.bind, rcfg.endpoint))
+    rc = 0
+    forwarded = 0
+    try:
+        w, wcfg = make_writer(args.output)
+    except BaseException:
+        r.shutdown()
+        raise
+    emit({"event": "ready",
+          "input": {"socket_type": _enum_name(rcfg.socket_type), "bind": rcfg.bind,
+                    "endpoint": rcfg.endpoint},
+          "output": {"socket_type": _enum_name(wcfg.socket_type), "bind": wcfg.bind,
+                     "endpoint": wcfg.endpoint}})
+    recv = r.receive
+    send = w.send_message
+    trace_log = args.trace_log
+    restamp = args.restamp
+    idle = args.idle_exit
+    last_activity = time.monotonic()
+    try:
+        while stop.reason is None:
+            try:
+                res = recv()
+            except BaseException as e:  # noqa: BLE001  (decode error etc.)
+                if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                    raise
+                log("receive raised:", type(e).__name__,
+                    str(e).split("\n\nStack backtrace:")[0].strip())
+                last_activity = time.monotonic()
+                continue
+            if type(res).__name__ != "ReaderResultMessage":
+                if isinstance(res, list) or type(res).__name__ != "ReaderResultTimeout":
+                    # TooShort (plain list), Blacklisted, PrefixMismatch: dropped
+                    last_activity = time.monotonic()
+                    if trace_log:
+                        log("dropped:", "ReaderResultTooShort" if isinstance(res, list)
+                            else type(res).__name__)
+                elif idle is not None and time.monotonic() - last_activity >= idle:
+                    stop.reason = "idle"
+                continue
+            m = res.message
+            n = res.data_len()
+            if n == 0:
+                extra = b""
+            elif n == 1:
+                extra = res.data(0)
+            else:
+                extra = b"".join(bytes(res.data(i)) for i in range(n))
+            if mark_attr is not None and m.is_video_frame():
+                m.as_video_frame().set_attribute(mark_attr)
+            if restamp:
+                m = _restamped(m)
+            topic = bytes(res.topic).decode("utf-8", "replace")
+            try:
+                wres = send(topic, m, extra)
+            except BaseException as e:  # noqa: BLE001
+                if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                    raise
+                log("send_message raised, output writer is broken:", type(e).__name__, e)
+                rc = 1
+                stop.reason = "writer-error"
+                break
+            forwarded += 1
+            last_activity = time.monotonic()
+            if trace_log:
+                name = type(wres).__name__
+                try:
+                    _, seq_id = envelope_scalars(ser.save_message_to_bytes(m))
+                except BaseException as e:  # noqa: BLE001
+                    if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                        raise
+                    seq_id = None
+                emit({"event": "forwarded", "kind": message_kind(m), "topic": topic,
+                      "seq_id": seq_id, "extra_parts": n, "result": name,
+                      "propagated_context": dict(m.span_context.as_dict())})
+                if _is_timeout_result(name):
+                    log("forward of %s on %r: %s" % (message_kind(m), topic, name))
+    finally:
+        for what, obj in (("writer", w), ("reader", r)):
+            try:
+                obj.shutdown()
+            except Exception as e:  # noqa: BLE001
+                log("standin %s shutdown:" % what, e)
+    emit({"event": "stopped", "reason": stop.reason, "forwarded": forwarded})
+    return rc
+
+
+# --------------------------------------------------------------------------
+# Savant module healthcheck endpoint (spec 6.2)
+# --------------------------------------------------------------------------
+
+
+def _healthcheck_handler(status_file, http_path="/healthcheck"):
+    from http.server import BaseHTTPRequestHandler
+
+    class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.0 (the BaseHTTPRequestHandler default, as in Savant): no
+        # Content-Length, the body ends when the connection closes.
+        def do_GET(self):  # noqa: N802
+            if self.path != http_path:
+                self._reply(404, None)
+                return
+            try:
+                with open(status_file, "rb") as fh:
+                    body = fh.read().strip()
+            except Exception as e:  # noqa: BLE001
+                log("healthcheck: cannot read status file %s: %s" % (status_file, e))
+                self._reply(503, None)
+                return
+            self._reply(200 if body == b"running" else 503, body)
+
+        def _reply(self, code, body):
+            self.send_response(code)
+            self.send_header("Content-type", "plain/text")
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+
+        def log_message(self, fmt, *a):  # stderr, with our prefix
+            log("healthcheck:", fmt % a)
+
+    return Handler
+
+
+def cmd_healthcheck_server(args):
+    from http.server import ThreadingHTTPServer
+
+    stop = _StopFlag().install()
+    ThreadingHTTPServer.daemon_threads = True
+    srv = ThreadingHTTPServer((args.host, args.port),
+                              _healthcheck_handler(args.status_file))
+    port = srv.server_address[1]
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1},
+                         daemon=True)
+    t.start()
+    emit({"event": "ready", "port": port})
+    try:
+        while not stop.event.wait(0.2):
+            pass
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    log("healthcheck server stopped (%s)" % stop.reason)
+    return 0
+
+
+# --------------------------------------------------------------------------
 # CLI
 # --------------------------------------------------------------------------
 
@@ -1444,6 +1645,25 @@ def build_parser():
     br.add_argument("--socket", required=True)
     br.add_argument("--count", type=int, required=True)
     br.add_argument("--timeout", type=float, default=300.0)
+
+    si = sub.add_parser("standin", help="stand-in Savant module (forwards every message)")
+    si.add_argument("--input", required=True, help="reader URI, e.g. router+bind:ipc:///x")
+    si.add_argument("--output", required=True, help="writer URI, e.g. dealer+connect:ipc:///y")
+    si.add_argument("--mark", metavar="NS/NAME",
+                    help="set persistent frame attribute NS/NAME = 'savant-rs' on frames")
+    si.add_argument("--trace-log", action="store_true",
+                    help="one JSON line per forwarded message")
+    si.add_argument("--idle-exit", type=float, default=None, metavar="SECS",
+                    help="exit 0 after SECS without any received message")
+    si.add_argument("--receive-timeout-ms", type=int, default=100)
+    si.add_argument("--restamp", action="store_true",
+                    help="rebuild frames/EOS/user data (new seq_id) like a Savant sink; "
+                         "labels and span_context are copied")
+
+    hc = sub.add_parser("healthcheck-server", help="Savant module healthcheck endpoint")
+    hc.add_argument("--port", type=int, required=True, help="0 = pick a free port")
+    hc.add_argument("--status-file", required=True)
+    hc.add_argument("--host", default="127.0.0.1")
     return p
 
 
@@ -1456,6 +1676,8 @@ def main(argv=None):
         "reader": cmd_reader,
         "bench-writer": cmd_bench_writer,
         "bench-reader": cmd_bench_reader,
+        "standin": cmd_standin,
+        "healthcheck-server": cmd_healthcheck_server,
     }[args.cmd](args)
 
 
