@@ -1460,8 +1460,11 @@ def cmd_standin(args):
             except BaseException as e:  # noqa: BLE001  (decode error etc.)
                 if isinstance(e, (KeyboardInterrupt, SystemExit)):
                     raise
+                text = str(e)
+                if stop.reason is not None or "Interrupted system call" in text:
+                    continue  # EINTR: the signal that stops us (loop checks the flag)
                 log("receive raised:", type(e).__name__,
-                    str(e).split("\n\nStack backtrace:")[0].strip())
+                    text.split("\n\nStack backtrace:")[0].strip())
                 last_activity = time.monotonic()
                 continue
             if type(res).__name__ != "ReaderResultMessage":
@@ -1561,10 +1564,11 @@ def _healthcheck_handler(status_file, http_path="/healthcheck"):
 def cmd_healthcheck_server(args):
     from http.server import ThreadingHTTPServer
 
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
     stop = _StopFlag().install()
-    ThreadingHTTPServer.daemon_threads = True
-    srv = ThreadingHTTPServer((args.host, args.port),
-                              _healthcheck_handler(args.status_file))
+    srv = Server((args.host, args.port), _healthcheck_handler(args.status_file))
     port = srv.server_address[1]
     t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1},
                          daemon=True)
