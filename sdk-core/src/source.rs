@@ -29,6 +29,8 @@ impl SourceFrame {
 }
 
 /// One thing a source produces.
+// Frames are the common case: boxing them would cost an allocation per frame.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceItem {
     /// A frame with its payload.
@@ -112,8 +114,8 @@ impl<S: Source + ?Sized> Source for Box<S> {
 ///
 /// ```
 /// use savant_sdk_core::model::VideoFrame;
-/// use savant_sdk_core::source::{IterSource, SourceFrame};
-/// let frames = (0..3).map(|i| SourceFrame::new(VideoFrame::builder("a").pts(i).build(), "x").into());
+/// use savant_sdk_core::source::{IterSource, SourceFrame, SourceItem};
+/// let frames = (0..3).map(|i| SourceItem::Frame(SourceFrame::new(VideoFrame::builder("a").pts(i).build(), "x")));
 /// let source = IterSource::new(frames);
 /// ```
 #[derive(Debug)]

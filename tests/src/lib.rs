@@ -153,3 +153,8 @@ pub fn payload(i: usize, len: usize) -> bytes::Bytes {
         .collect::<Vec<_>>()
         .into()
 }
+
+/// The README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

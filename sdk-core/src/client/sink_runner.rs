@@ -120,7 +120,7 @@ pub struct SinkRunner {
 }
 
 impl SinkRunner {
-    fn to_result(&mut self, r: Received) -> SinkResult {
+    fn make_result(&mut self, r: Received) -> SinkResult {
         if let SeqIdCheck::Gap { expected, got } = self.seq_ids.check(&r.message) {
             tracing::warn!(topic = %r.topic_str(), expected, got, "seq_id discrepancy: messages were lost");
         }
@@ -172,7 +172,7 @@ impl Stream for SinkRunner {
         match this.reader.poll_recv(cx) {
             Poll::Ready(Some(Ok(r))) => {
                 this.idle = None;
-                Poll::Ready(Some(Ok(this.to_result(r))))
+                Poll::Ready(Some(Ok(this.make_result(r))))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
             Poll::Ready(None) => {

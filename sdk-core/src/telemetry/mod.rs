@@ -232,15 +232,12 @@ impl Extractor for CarrierRef<'_> {
 /// `traceparent` (whichever is present and valid, Jaeger first).
 pub fn extract_context(carrier: &PropagatedContext) -> Option<Context> {
     let c = CarrierRef(carrier);
-    for cx in [
+    [
         JaegerPropagator::new().extract(&c),
         TraceContextPropagator::new().extract(&c),
-    ] {
-        if cx.span().span_context().is_valid() {
-            return Some(cx);
-        }
-    }
-    None
+    ]
+    .into_iter()
+    .find(|cx| cx.span().span_context().is_valid())
 }
 
 /// The trace id in `carrier`, from either format.

@@ -1,0 +1,120 @@
+//! `savant-sdk`: send frames to a Savant module, receive its results, run
+//! the embedded loopback module, or run the demo.
+
+mod demo;
+mod inputs;
+mod loopback;
+mod receive;
+mod send;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Talk to Savant modules over ZeroMQ.
+#[derive(Debug, Parser)]
+#[command(name = "savant-sdk", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Send JPEG/PNG files (folders are expanded, sorted) as frames.
+    Send(send::SendArgs),
+    /// Receive results and print one JSON line per message.
+    Receive(receive::ReceiveArgs),
+    /// Run the embedded pass-through module until SIGINT/SIGTERM.
+    Loopback(loopback::LoopbackArgs),
+    /// Send sample images through the embedded loopback module and report
+    /// per-frame trace ids and round-trip latency.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("savant-sdk: error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Send(a) => send::run(a).await,
+            Command::Receive(a) => receive::run(a).await,
+            Command::Loopback(a) => loopback::run(a).await,
+            Command::Demo(a) => demo::run(a).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("savant-sdk: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints one JSON line to stdout.
+pub(crate) fn emit(v: serde_json::Value) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{v}");
+    let _ = out.flush();
+}
+
+/// Parses `ns/name`.
+pub(crate) fn parse_ns_name(s: &str) -> Result<(String, String), String> {
+    match s.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() => Ok((ns.into(), name.into())),
+        _ => Err(format!("expected NAMESPACE/NAME, got {s:?}")),
+    }
+}
+
+/// Parses `N/D` or `N`.
+pub(crate) fn parse_fps(s: &str) -> Result<(i64, i64), String> {
+    let (n, d) = s.split_once('/').unwrap_or((s, "1"));
+    match (n.parse::<i64>(), d.parse::<i64>()) {
+        (Ok(n), Ok(d)) if n > 0 && d > 0 => Ok((n, d)),
+        _ => Err(format!("expected a frame rate like 30/1, got {s:?}")),
+    }
+}
+
+/// `w3c`, `jaeger` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum TraceFormat {
+    /// W3C `traceparent`.
+    W3c,
+    /// Jaeger `uber-trace-id`.
+    Jaeger,
+    /// No traces.
+    Off,
+}
+
+impl TraceFormat {
+    pub(crate) fn apply(
+        self,
+        b: savant_sdk_core::client::SourceBuilder,
+    ) -> savant_sdk_core::client::SourceBuilder {
+        use savant_sdk_core::telemetry::Propagation;
+        match self {
+            TraceFormat::W3c => b.propagation(Propagation::W3c),
+            TraceFormat::Jaeger => b.propagation(Propagation::Jaeger),
+            TraceFormat::Off => b.telemetry_off(),
+        }
+    }
+}

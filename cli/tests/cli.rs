@@ -1,0 +1,196 @@
+//! The `savant-sdk` binary, run as a user would: bad input, send and
+//! receive through the loopback subcommand, and the demo.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_savant-sdk");
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json_lines(s: &str) -> Vec<Value> {
+    s.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn write_jpeg(path: &Path, shade: u8) {
+    image::RgbImage::from_pixel(32, 24, image::Rgb([shade, 0, 0]))
+        .save_with_format(path, image::ImageFormat::Jpeg)
+        .unwrap();
+}
+
+#[test]
+fn user_mistakes_give_one_clear_line_and_a_failure_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("a.jpeg");
+    write_jpeg(&img, 10);
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not an image").unwrap();
+    let img = img.to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec!["send", "--socket", "dealer+connect:udp://x:1", img],
+            "invalid socket spec",
+        ),
+        (
+            vec!["send", "--socket", "router+bind:tcp://127.0.0.1:1", img],
+            "reader socket type",
+        ),
+        (
+            vec![
+                "send",
+                "--socket",
+                "dealer+connect:ipc:///tmp/x.ipc",
+                "/nonexistent/frame.jpeg",
+            ],
+            "/nonexistent/frame.jpeg",
+        ),
+        (
+            vec![
+                "send",
+                "--socket",
+                "dealer+connect:ipc:///tmp/x.ipc",
+                text.to_str().unwrap(),
+            ],
+            "notes.txt",
+        ),
+        (
+            vec!["receive", "--socket", "pub+bind:tcp://127.0.0.1:1"],
+            "writer socket type",
+        ),
+        (
+            vec![
+                "send",
+                "--socket",
+                "dealer+connect:ipc:///tmp/x.ipc",
+                "--fps",
+                "0/1",
+                img,
+            ],
+            "frame rate",
+        ),
+    ] {
+        let (code, _out, err) = run(&args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+            "{err}"
+        );
+        assert!(err.trim().lines().count() <= 3, "short: {err}");
+    }
+}
+
+#[test]
+fn send_and_receive_through_the_loopback_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    for i in 0..3 {
+        write_jpeg(&frames.join(format!("{i:02}.jpg")), i * 50);
+    }
+    let input = format!("ipc://{}/in.ipc", dir.path().display());
+    let output = format!("ipc://{}/out.ipc", dir.path().display());
+    let receiver = Command::new(BIN)
+        .args([
+            "receive",
+            "--socket",
+            &format!("router+bind:{output}"),
+            "--eos-count",
+            "1",
+            "--idle-timeout",
+            "20",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut module = Command::new(BIN)
+        .args([
+            "loopback",
+            "--input",
+            &format!("router+bind:{input}"),
+            "--output",
+            &format!("dealer+connect:{output}"),
+            "--mark",
+            "cli/loop",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(module.stdout.take().unwrap()).lines();
+    let ready: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(ready["event"], "ready");
+    let (code, out, err) = run(&[
+        "send",
+        "--socket",
+        &format!("dealer+connect:{input}"),
+        "--source-id",
+        "cli-cam",
+        "--trace",
+        "jaeger",
+        frames.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let sent = json_lines(&out);
+    assert_eq!(sent.len(), 4);
+    assert!(sent[..3]
+        .iter()
+        .all(|l| l["event"] == "sent" && l["kind"] == "frame"));
+    assert_eq!(sent[3]["kind"], "eos");
+    assert_eq!(sent[1]["pts"], 33_333_333);
+
+    let out = receiver.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let got = json_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(got.len(), 4, "{got:?}");
+    for (s, r) in sent.iter().zip(&got) {
+        assert_eq!(r["event"], "received");
+        assert_eq!(r["kind"], s["kind"]);
+        assert_eq!(r["trace_id"], s["trace_id"], "trace ids match");
+        assert_eq!(r["source_id"], "cli-cam");
+    }
+    let t = got[0]["trace_id"].as_str().unwrap();
+    assert_eq!(t.len(), 32);
+    assert!(t
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert_eq!(got[0]["codec"], "jpeg");
+    assert_eq!(got[0]["width"], 32);
+    assert!(got[0]["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "cli/loop"));
+    assert!(got[0]["content_bytes"].as_u64().unwrap() > 100);
+
+    // SIGTERM stops the module cleanly
+    Command::new("kill")
+        .args(["-TERM", &module.id().to_string()])
+        .status()
+        .unwrap();
+    let status = module.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let stopped: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(stopped["event"], "stopped");
+    assert_eq!(stopped["forwarded"], 4);
+}
+
+#[test]
+fn the_demo_runs_on_the_embedded_module() {
+    let (code, out, err) = run(&["demo", "--frames", "12", "--interval-ms", "2"]);
+    assert_eq!(code, 0, "{err}");
+    let frames = out.lines().filter(|l| l.starts_with("frame ")).count();
+    assert_eq!(frames, 12, "{out}");
+    assert!(out.contains("summary: 12 sent, 12 received"), "{out}");
+}
