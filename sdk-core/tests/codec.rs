@@ -283,11 +283,53 @@ prop_compose! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
     fn every_message_round_trips(m in message()) {
         prop_assert_eq!(roundtrip(&m), m);
+    }
+
+    #[test]
+    fn direct_encoding_equals_prost(m in message()) {
+        prop_assert_eq!(encode_message(&m), savant_sdk_core::codec::encode_message_reference(&m));
+    }
+
+    #[test]
+    fn direct_decoding_equals_prost_on_mutated_input(
+        m in message(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..4),
+    ) {
+        let mut bytes = encode_message(&m).to_vec();
+        for (at, byte, op) in edits {
+            if bytes.is_empty() { break; }
+            let i = at.index(bytes.len());
+            match op {
+                0 => bytes[i] = byte,
+                1 => { bytes.insert(i, byte); }
+                _ => { bytes.truncate(i); }
+            }
+        }
+        let any = DecodeOptions { version: VersionPolicy::Any, ..DecodeOptions::default() };
+        let direct = decode_message(Bytes::from(bytes.clone()), &any);
+        let reference = savant_sdk_core::codec::decode_message_reference(Bytes::from(bytes), &any);
+        match (direct, reference) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+            (Err(_), Err(_)) => {}
+            (a, b) => prop_assert!(false, "direct {:?} vs prost {:?}", a, b),
+        }
+    }
+
+    #[test]
+    fn direct_decoding_equals_prost_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..256)) {
+        let any = DecodeOptions { version: VersionPolicy::Any, ..DecodeOptions::default() };
+        let direct = decode_message(Bytes::from(data.clone()), &any);
+        let reference = savant_sdk_core::codec::decode_message_reference(Bytes::from(data), &any);
+        match (direct, reference) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+            (Err(_), Err(_)) => {}
+            (a, b) => prop_assert!(false, "direct {:?} vs prost {:?}", a, b),
+        }
     }
 
     #[test]

@@ -72,7 +72,7 @@ fn next_message(r: &mut BlockingReader, within: Duration) -> Received {
     let end = Instant::now() + within;
     while Instant::now() < end {
         if let ReaderResult::Message(m) = r.receive().unwrap() {
-            return *m;
+            return m;
         }
     }
     panic!("no message within {within:?}");

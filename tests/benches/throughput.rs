@@ -42,8 +42,8 @@ fn frame(pts: i64, external: bool) -> Message {
 }
 
 /// Our BlockingWriter -> BlockingReader, each on its own thread.
-fn ours(dir: &std::path::Path, count: usize, size: usize) -> Figure {
-    let ep = format!("ipc://{}/ours-{size}.ipc", dir.display());
+fn ours(dir: &std::path::Path, count: usize, size: usize, run: usize) -> Figure {
+    let ep = format!("ipc://{}/ours-{size}-{run}.ipc", dir.display());
     let mut reader = BlockingReader::new(
         ReaderConfig::builder(&format!("router+bind:{ep}"))
             .unwrap()
@@ -91,8 +91,8 @@ fn ours(dir: &std::path::Path, count: usize, size: usize) -> Figure {
 }
 
 /// savant-rs 0.3.0: bench-reader and bench-writer processes.
-fn savant_rs(dir: &std::path::Path, count: usize, size: usize) -> Figure {
-    let ep = format!("ipc://{}/savant-{size}.ipc", dir.display());
+fn savant_rs(dir: &std::path::Path, count: usize, size: usize, run: usize) -> Figure {
+    let ep = format!("ipc://{}/savant-{size}-{run}.ipc", dir.display());
     let mut reader = Peer::spawn(&[
         "bench-reader".to_string(),
         "--socket".into(),
@@ -128,20 +128,33 @@ fn savant_rs(dir: &std::path::Path, count: usize, size: usize) -> Figure {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let dir = tempfile::tempdir().unwrap();
-    let (n_small, n_big) = if quick { (5_000, 300) } else { (50_000, 3_000) };
-    println!("writer -> reader over ipc, dealer -> router (best of 3 runs each)");
-    for (label, count, size, target_msgs) in [
-        ("metadata-only", n_small, 0usize, true),
-        ("300 KB frames", n_big, 300_000usize, false),
-    ] {
-        let best = |f: &dyn Fn() -> Figure| {
-            (0..3)
-                .map(|_| f())
+    // Runs of about half a second each; the two sides alternate so that
+    // both see the same machine load; the best run of each counts.
+    let runs = if quick { 2 } else { 5 };
+    let cases: [(&str, usize, usize, usize, bool); 2] = if quick {
+        [
+            ("metadata-only", 30_000, 10_000, 0, true),
+            ("300 KB frames", 1_000, 500, 300_000, false),
+        ]
+    } else {
+        [
+            ("metadata-only", 300_000, 100_000, 0, true),
+            ("300 KB frames", 5_000, 2_000, 300_000, false),
+        ]
+    };
+    println!("writer -> reader over ipc, dealer -> router, default settings (HWM 50); best of {runs} alternating runs");
+    for (label, n_ours, n_theirs, size, target_msgs) in cases {
+        let (mut o, mut s) = (Vec::new(), Vec::new());
+        for run in 0..runs {
+            o.push(ours(dir.path(), n_ours, size, run));
+            s.push(savant_rs(dir.path(), n_theirs, size, run));
+        }
+        let best = |v: Vec<Figure>| {
+            v.into_iter()
                 .max_by(|a, b| a.msgs_per_sec.total_cmp(&b.msgs_per_sec))
                 .unwrap()
         };
-        let o = best(&|| ours(dir.path(), count, size));
-        let s = best(&|| savant_rs(dir.path(), count, size));
+        let (o, s) = (best(o), best(s));
         let (ratio, target) = if target_msgs {
             (o.msgs_per_sec / s.msgs_per_sec, 3.0)
         } else {

@@ -20,6 +20,8 @@
 
 mod decode;
 mod encode;
+mod wire;
+mod wire_decode;
 
 use bytes::Bytes;
 use prost::Message as _;
@@ -89,20 +91,42 @@ impl Default for DecodeOptions {
 
 /// Encodes a message as savant-rs 0.3.x does.
 pub fn encode_message(message: &Message) -> Bytes {
+    Bytes::from(wire::encode(message, message.seq_id))
+}
+
+/// The same encoding through the prost-generated types (slower: it builds
+/// the generated structs first). Kept as the reference the direct encoder
+/// is tested against.
+#[doc(hidden)]
+pub fn encode_message_reference(message: &Message) -> Bytes {
     Bytes::from(encode::message(message).encode_to_vec())
 }
 
 /// Encodes a message with `seq_id` in place of `message.seq_id` (writers
 /// number messages without touching the caller's value).
 pub(crate) fn encode_message_with_seq_id(message: &Message, seq_id: u64) -> Bytes {
-    let mut raw = encode::message(message);
-    raw.seq_id = seq_id;
-    Bytes::from(raw.encode_to_vec())
+    Bytes::from(wire::encode(message, seq_id))
 }
 
 /// Decodes a message. `buf` is taken as [`Bytes`] so that frame content and
 /// byte attributes are slices of it, not copies.
 pub fn decode_message(buf: Bytes, options: &DecodeOptions) -> Result<Message, DecodeError> {
+    if buf.len() > options.max_message_size {
+        return Err(DecodeError::TooLarge {
+            size: buf.len(),
+            max: options.max_message_size,
+        });
+    }
+    wire_decode::decode(buf, |v| options.version.check(v))
+}
+
+/// The same decoding through the prost-generated types (slower). Kept as
+/// the reference the direct decoder is tested against.
+#[doc(hidden)]
+pub fn decode_message_reference(
+    buf: Bytes,
+    options: &DecodeOptions,
+) -> Result<Message, DecodeError> {
     if buf.len() > options.max_message_size {
         return Err(DecodeError::TooLarge {
             size: buf.len(),

@@ -49,7 +49,7 @@ impl Reader {
                 while !stop_flag.load(Ordering::Relaxed) && !tx.is_closed() {
                     match reader.receive() {
                         Ok(ReaderResult::Message(m)) => {
-                            if tx.blocking_send(Ok(*m)).is_err() {
+                            if tx.blocking_send(Ok(m)).is_err() {
                                 break;
                             }
                         }

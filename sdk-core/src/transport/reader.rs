@@ -87,10 +87,12 @@ pub enum Malformed {
 }
 
 /// The outcome of one [`BlockingReader::receive`].
+// Messages are the common case: boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReaderResult {
     /// A message.
-    Message(Box<Received>),
+    Message(Received),
     /// Nothing arrived within the receive timeout.
     Timeout,
     /// A message was dropped by a filter.
@@ -157,6 +159,8 @@ fn bump(a: &AtomicU64) {
 /// which ones were replaced.
 #[derive(Debug)]
 struct RoutingIds {
+    /// The last accepted (topic, routing id): most messages repeat it.
+    last: Option<(Bytes, Bytes)>,
     current: HashMap<Bytes, Bytes>,
     expired: HashSet<(Bytes, Bytes)>,
     order: VecDeque<(Bytes, Bytes)>,
@@ -166,6 +170,7 @@ struct RoutingIds {
 impl RoutingIds {
     fn new(capacity: usize) -> Self {
         Self {
+            last: None,
             current: HashMap::new(),
             expired: HashSet::new(),
             order: VecDeque::new(),
@@ -175,6 +180,19 @@ impl RoutingIds {
 
     /// Whether a message of `topic` from `rid` is accepted.
     fn accept(&mut self, topic: &Bytes, rid: &Bytes) -> bool {
+        if let Some((t, r)) = &self.last {
+            if t == topic && r == rid {
+                return true;
+            }
+        }
+        let ok = self.accept_slow(topic, rid);
+        if ok {
+            self.last = Some((topic.clone(), rid.clone()));
+        }
+        ok
+    }
+
+    fn accept_slow(&mut self, topic: &Bytes, rid: &Bytes) -> bool {
         match self.current.get_mut(&topic[..]) {
             Some(cur) if cur == rid => true,
             Some(cur) => {
@@ -182,6 +200,7 @@ impl RoutingIds {
                     return false;
                 }
                 let old = std::mem::replace(cur, rid.clone());
+                self.last = None;
                 self.expire(topic.clone(), old);
                 true
             }
@@ -233,6 +252,7 @@ pub struct BlockingReader {
     config: ReaderConfig,
     endpoint: String,
     parts: Vec<Bytes>,
+    small: socket::SmallParts,
     routing: RoutingIds,
     counters: Arc<Counters>,
 }
@@ -266,6 +286,7 @@ impl BlockingReader {
             socket,
             config,
             parts: Vec::with_capacity(4),
+            small: socket::SmallParts::default(),
             counters: Arc::default(),
         })
     }
@@ -287,7 +308,7 @@ impl BlockingReader {
     /// Waits up to the receive timeout for one message. Errors are socket
     /// failures only; bad input comes back as [`ReaderResult::Malformed`].
     pub fn receive(&mut self) -> Result<ReaderResult> {
-        let got = socket::recv_multipart(&self.socket, &mut self.parts)
+        let got = socket::recv_multipart(&self.socket, &mut self.parts, &mut self.small)
             .map_err(|e| zmq_err("receive", &self.endpoint, e))?;
         if !got {
             return Ok(ReaderResult::Timeout);
@@ -333,13 +354,13 @@ impl BlockingReader {
                 _ => {}
             }
             bump(&self.counters.delivered);
-            return Ok(ReaderResult::Message(Box::new(Received {
+            return Ok(ReaderResult::Message(Received {
                 topic,
                 routing_id,
                 message,
                 raw_message: self.parts[base + 1].clone(),
                 extra: Vec::new(),
-            })));
+            }));
         }
         if !self.config.topic_filter.matches(&topic) {
             self.reply_if_rep(is_rep)?;
@@ -361,13 +382,13 @@ impl BlockingReader {
         }
         let extra: Vec<Bytes> = self.parts.drain(base + 2..).collect();
         bump(&self.counters.delivered);
-        Ok(ReaderResult::Message(Box::new(Received {
+        Ok(ReaderResult::Message(Received {
             topic,
             routing_id,
             message,
             raw_message: self.parts[base + 1].clone(),
             extra,
-        })))
+        }))
     }
 
     fn reply_if_rep(&mut self, is_rep: bool) -> Result<()> {

@@ -94,9 +94,21 @@ impl AsRef<[u8]> for Part {
     }
 }
 
+/// The last small leading parts seen (routing id, topic): consecutive
+/// messages usually repeat them, and reusing the previous [`Bytes`] saves
+/// an allocation per part.
+#[derive(Debug, Default)]
+pub(crate) struct SmallParts {
+    last: [Bytes; 2],
+}
+
 /// Receives all parts of one multipart message into `parts` (cleared
 /// first). Returns `Ok(false)` on timeout.
-pub(crate) fn recv_multipart(socket: &zmq::Socket, parts: &mut Vec<Bytes>) -> zmq::Result<bool> {
+pub(crate) fn recv_multipart(
+    socket: &zmq::Socket,
+    parts: &mut Vec<Bytes>,
+    small: &mut SmallParts,
+) -> zmq::Result<bool> {
     parts.clear();
     loop {
         let msg = match socket.recv_msg(0) {
@@ -105,9 +117,17 @@ pub(crate) fn recv_multipart(socket: &zmq::Socket, parts: &mut Vec<Bytes>) -> zm
             Err(e) => return Err(e),
         };
         let more = msg.get_more();
+        let i = parts.len();
         parts.push(if msg.len() <= 64 {
             // Small parts (topics, ids) are cheaper copied than shared.
-            Bytes::copy_from_slice(&msg)
+            match small.last.get_mut(i) {
+                Some(last) if last[..] == msg[..] => last.clone(),
+                Some(last) => {
+                    *last = Bytes::copy_from_slice(&msg);
+                    last.clone()
+                }
+                None => Bytes::copy_from_slice(&msg),
+            }
         } else {
             Bytes::from_owner(Part(msg))
         });

@@ -1,0 +1,943 @@
+//! Direct protobuf decoding into the model, without the generated types
+//! as an intermediate: the reader's hot path. It follows prost's rules
+//! (last value wins for scalars, repeated occurrences of a message field
+//! are merged, packed and unpacked repeated scalars both accepted, unknown
+//! fields skipped) and the checks of [`super::decode`]; the property tests
+//! `direct_decoding_equals_prost*` hold the two to the same results.
+
+use std::collections::BTreeMap;
+
+use bytes::{Buf, Bytes};
+use prost::encoding::{decode_varint, skip_field, DecodeContext, WireType};
+use uuid::Uuid;
+
+use crate::error::DecodeError;
+use crate::model::*;
+
+type R<T> = Result<T, DecodeError>;
+
+fn pe(e: prost::DecodeError) -> DecodeError {
+    DecodeError::Protobuf(e.to_string())
+}
+
+fn err(msg: &str) -> DecodeError {
+    DecodeError::Protobuf(msg.to_string())
+}
+
+fn key(buf: &mut Bytes) -> R<(u32, WireType)> {
+    prost::encoding::decode_key(buf).map_err(pe)
+}
+
+fn varint(buf: &mut Bytes) -> R<u64> {
+    decode_varint(buf).map_err(pe)
+}
+
+fn ld(buf: &mut Bytes) -> R<Bytes> {
+    let len = varint(buf)?;
+    if len > buf.remaining() as u64 {
+        return Err(err("buffer underflow"));
+    }
+    Ok(buf.split_to(len as usize))
+}
+
+fn string(buf: &mut Bytes) -> R<String> {
+    let b = ld(buf)?;
+    std::str::from_utf8(&b)
+        .map(str::to_owned)
+        .map_err(|_| err("invalid string value: data is not UTF-8 encoded"))
+}
+
+fn f32v(buf: &mut Bytes) -> R<f32> {
+    if buf.remaining() < 4 {
+        return Err(err("buffer underflow"));
+    }
+    Ok(buf.get_f32_le())
+}
+
+fn f64v(buf: &mut Bytes) -> R<f64> {
+    if buf.remaining() < 8 {
+        return Err(err("buffer underflow"));
+    }
+    Ok(buf.get_f64_le())
+}
+
+fn expect(actual: WireType, expected: WireType) -> R<()> {
+    prost::encoding::check_wire_type(expected, actual).map_err(pe)
+}
+
+fn skip(wt: WireType, tag: u32, buf: &mut Bytes) -> R<()> {
+    skip_field(wt, tag, buf, DecodeContext::default()).map_err(pe)
+}
+
+/// Reads the fields of one message body, calling `f` for each known tag
+/// (it returns false for tags it does not know, which are skipped).
+fn fields(mut body: Bytes, mut f: impl FnMut(u32, WireType, &mut Bytes) -> R<bool>) -> R<()> {
+    while body.has_remaining() {
+        let (tag, wt) = key(&mut body)?;
+        if !f(tag, wt, &mut body)? {
+            skip(wt, tag, &mut body)?;
+        }
+    }
+    Ok(())
+}
+
+/// A length-delimited sub-message body.
+fn sub(wt: WireType, buf: &mut Bytes) -> R<Bytes> {
+    expect(wt, WireType::LengthDelimited)?;
+    ld(buf)
+}
+
+fn var_field(wt: WireType, buf: &mut Bytes) -> R<u64> {
+    expect(wt, WireType::Varint)?;
+    varint(buf)
+}
+
+fn str_field(wt: WireType, buf: &mut Bytes) -> R<String> {
+    expect(wt, WireType::LengthDelimited)?;
+    string(buf)
+}
+
+fn f32_field(wt: WireType, buf: &mut Bytes) -> R<f32> {
+    expect(wt, WireType::ThirtyTwoBit)?;
+    f32v(buf)
+}
+
+/// Repeated varints, packed or not.
+fn packed_varints(wt: WireType, buf: &mut Bytes, mut push: impl FnMut(u64)) -> R<()> {
+    if wt == WireType::LengthDelimited {
+        let mut b = ld(buf)?;
+        while b.has_remaining() {
+            push(varint(&mut b)?);
+        }
+        Ok(())
+    } else {
+        push(var_field(wt, buf)?);
+        Ok(())
+    }
+}
+
+// -------------------------------------------------------------- geometry
+
+fn merge_bbox(b: &mut BoundingBox, body: Bytes) -> R<()> {
+    fields(body, |tag, wt, buf| {
+        match tag {
+            1 => b.xc = f32_field(wt, buf)?,
+            2 => b.yc = f32_field(wt, buf)?,
+            3 => b.width = f32_field(wt, buf)?,
+            4 => b.height = f32_field(wt, buf)?,
+            5 => b.angle = Some(f32_field(wt, buf)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
+}
+
+fn merge_point(p: &mut Point, body: Bytes) -> R<()> {
+    fields(body, |tag, wt, buf| {
+        match tag {
+            1 => p.x = f32_field(wt, buf)?,
+            2 => p.y = f32_field(wt, buf)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
+}
+
+fn point(body: Bytes) -> R<Point> {
+    let mut p = Point::default();
+    merge_point(&mut p, body)?;
+    Ok(p)
+}
+
+fn bbox(body: Bytes) -> R<BoundingBox> {
+    let mut b = BoundingBox::default();
+    merge_bbox(&mut b, body)?;
+    Ok(b)
+}
+
+fn merge_polygon(p: &mut PolygonalArea, body: Bytes) -> R<()> {
+    fields(body, |tag, wt, buf| {
+        match tag {
+            1 => p.points.push(point(sub(wt, buf)?)?),
+            2 => {
+                let tags = p.tags.get_or_insert_with(Vec::new);
+                fields(sub(wt, buf)?, |tag, wt, buf| {
+                    if tag != 1 {
+                        return Ok(false);
+                    }
+                    let mut t = None;
+                    fields(sub(wt, buf)?, |tag, wt, buf| {
+                        if tag != 1 {
+                            return Ok(false);
+                        }
+                        t = Some(str_field(wt, buf)?);
+                        Ok(true)
+                    })?;
+                    tags.push(t);
+                    Ok(true)
+                })?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
+}
+
+fn polygon(body: Bytes) -> R<PolygonalArea> {
+    let mut p = PolygonalArea::default();
+    merge_polygon(&mut p, body)?;
+    Ok(p)
+}
+
+/// An intersection as read, with its kind not yet checked.
+#[derive(Default)]
+struct RawIntersection {
+    kind: i32,
+    edges: Vec<IntersectionEdge>,
+}
+
+fn merge_intersection(i: &mut RawIntersection, body: Bytes) -> R<()> {
+    fields(body, |tag, wt, buf| {
+        match tag {
+            1 => i.kind = var_field(wt, buf)? as i32,
+            2 => {
+                let mut e = IntersectionEdge::default();
+                fields(sub(wt, buf)?, |tag, wt, buf| {
+                    match tag {
+                        1 => e.id = var_field(wt, buf)?,
+                        2 => e.tag = Some(str_field(wt, buf)?),
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+                i.edges.push(e);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
+}
+
+fn finish_intersection(i: RawIntersection) -> R<Intersection> {
+    let kind = match i.kind {
+        0 => IntersectionKind::Enter,
+        1 => IntersectionKind::Inside,
+        2 => IntersectionKind::Leave,
+        3 => IntersectionKind::Cross,
+        4 => IntersectionKind::Outside,
+        v => {
+            return Err(DecodeError::InvalidEnum {
+                field: "Intersection.kind",
+                value: v,
+            })
+        }
+    };
+    Ok(Intersection {
+        kind,
+        edges: i.edges,
+    })
+}
+
+// ------------------------------------------------------------ attributes
+
+/// An attribute value as read: the variant's payload may still lack a
+/// required field.
+enum RawValue {
+    Bytes(Vec<i64>, Bytes),
+    String(String),
+    StringVector(Vec<String>),
+    Integer(i64),
+    IntegerVector(Vec<i64>),
+    Float(f64),
+    FloatVector(Vec<f64>),
+    Boolean(bool),
+    BooleanVector(Vec<bool>),
+    BoundingBox(Option<BoundingBox>),
+    BoundingBoxVector(Vec<BoundingBox>),
+    Point(Option<Point>),
+    PointVector(Vec<Point>),
+    Polygon(Option<PolygonalArea>),
+    PolygonVector(Vec<PolygonalArea>),
+    Intersection(Option<RawIntersection>),
+    None,
+    Temporary,
+}
+
+fn empty_variant(tag: u32) -> RawValue {
+    match tag {
+        2 => RawValue::Bytes(Vec::new(), Bytes::new()),
+        3 => RawValue::String(String::new()),
+        4 => RawValue::StringVector(Vec::new()),
+        5 => RawValue::Integer(0),
+        6 => RawValue::IntegerVector(Vec::new()),
+        7 => RawValue::Float(0.0),
+        8 => RawValue::FloatVector(Vec::new()),
+        9 => RawValue::Boolean(false),
+        10 => RawValue::BooleanVector(Vec::new()),
+        11 => RawValue::BoundingBox(None),
+        12 => RawValue::BoundingBoxVector(Vec::new()),
+        13 => RawValue::Point(None),
+        14 => RawValue::PointVector(Vec::new()),
+        15 => RawValue::Polygon(None),
+        16 => RawValue::PolygonVector(Vec::new()),
+        17 => RawValue::Intersection(None),
+        18 => RawValue::None,
+        _ => RawValue::Temporary,
+    }
+}
+
+fn variant_tag(v: &RawValue) -> u32 {
+    match v {
+        RawValue::Bytes(..) => 2,
+        RawValue::String(_) => 3,
+        RawValue::StringVector(_) => 4,
+        RawValue::Integer(_) => 5,
+        RawValue::IntegerVector(_) => 6,
+        RawValue::Float(_) => 7,
+        RawValue::FloatVector(_) => 8,
+        RawValue::Boolean(_) => 9,
+        RawValue::BooleanVector(_) => 10,
+        RawValue::BoundingBox(_) => 11,
+        RawValue::BoundingBoxVector(_) => 12,
+        RawValue::Point(_) => 13,
+        RawValue::PointVector(_) => 14,
+        RawValue::Polygon(_) => 15,
+        RawValue::PolygonVector(_) => 16,
+        RawValue::Intersection(_) => 17,
+        RawValue::None => 18,
+        RawValue::Temporary => 19,
+    }
+}
+
+/// Merges one variant payload message (`{1: data}`, bytes: `{1: dims, 2: data}`).
+fn merge_variant(v: &mut RawValue, body: Bytes) -> R<()> {
+    fields(body, |tag, wt, buf| {
+        match (v as &mut RawValue, tag) {
+            (RawValue::Bytes(dims, _), 1) => packed_varints(wt, buf, |x| dims.push(x as i64))?,
+            (RawValue::Bytes(_, data), 2) => *data = sub(wt, buf)?,
+            (RawValue::String(s), 1) => *s = str_field(wt, buf)?,
+            (RawValue::StringVector(s), 1) => s.push(str_field(wt, buf)?),
+            (RawValue::Integer(i), 1) => *i = var_field(wt, buf)? as i64,
+            (RawValue::IntegerVector(v), 1) => packed_varints(wt, buf, |x| v.push(x as i64))?,
+            (RawValue::Float(f), 1) => {
+                expect(wt, WireType::SixtyFourBit)?;
+                *f = f64v(buf)?;
+            }
+            (RawValue::FloatVector(v), 1) => {
+                if wt == WireType::LengthDelimited {
+                    let mut b = ld(buf)?;
+                    while b.has_remaining() {
+                        v.push(f64v(&mut b)?);
+                    }
+                } else {
+                    expect(wt, WireType::SixtyFourBit)?;
+                    v.push(f64v(buf)?);
+                }
+            }
+            (RawValue::Boolean(b), 1) => *b = var_field(wt, buf)? != 0,
+            (RawValue::BooleanVector(v), 1) => packed_varints(wt, buf, |x| v.push(x != 0))?,
+            (RawValue::BoundingBox(b), 1) => {
+                merge_bbox(b.get_or_insert_with(Default::default), sub(wt, buf)?)?
+            }
+            (RawValue::BoundingBoxVector(v), 1) => v.push(bbox(sub(wt, buf)?)?),
+            (RawValue::Point(p), 1) => {
+                merge_point(p.get_or_insert_with(Default::default), sub(wt, buf)?)?
+            }
+            (RawValue::PointVector(v), 1) => v.push(point(sub(wt, buf)?)?),
+            (RawValue::Polygon(p), 1) => {
+                merge_polygon(p.get_or_insert_with(Default::default), sub(wt, buf)?)?
+            }
+            (RawValue::PolygonVector(v), 1) => v.push(polygon(sub(wt, buf)?)?),
+            (RawValue::Intersection(i), 1) => {
+                merge_intersection(i.get_or_insert_with(Default::default), sub(wt, buf)?)?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
+}
+
+fn finish_value(v: RawValue) -> R<AttributeValueKind> {
+    use AttributeValueKind as K;
+    Ok(match v {
+        RawValue::Bytes(dims, data) => K::Bytes { dims, data },
+        RawValue::String(s) => K::String(s),
+        RawValue::StringVector(s) => K::StringVector(s),
+        RawValue::Integer(i) => K::Integer(i),
+        RawValue::IntegerVector(i) => K::IntegerVector(i),
+        RawValue::Float(f) => K::Float(f),
+        RawValue::FloatVector(f) => K::FloatVector(f),
+        RawValue::Boolean(b) => K::Boolean(b),
+        RawValue::BooleanVector(b) => K::BooleanVector(b),
+        RawValue::BoundingBox(b) => K::BoundingBox(b.ok_or(DecodeError::MissingField(
+            "BoundingBoxAttributeValueVariant.data",
+        ))?),
+        RawValue::BoundingBoxVector(b) => K::BoundingBoxVector(b),
+        RawValue::Point(p) => {
+            K::Point(p.ok_or(DecodeError::MissingField("PointAttributeValueVariant.data"))?)
+        }
+        RawValue::PointVector(p) => K::PointVector(p),
+        RawValue::Polygon(p) => K::Polygon(p.ok_or(DecodeError::MissingField(
+            "PolygonAttributeValueVariant.data",
+        ))?),
+        RawValue::PolygonVector(p) => K::PolygonVector(p),
+        RawValue::Intersection(i) => K::Intersection(finish_intersection(i.ok_or(
+            DecodeError::MissingField("IntersectionAttributeValueVariant.data"),
+        )?)?),
+        RawValue::None => K::None,
+        RawValue::Temporary => K::Temporary,
+    })
+}
+
+fn value(body: Bytes) -> R<AttributeValue> {
+    let mut confidence = None;
+    let mut raw: Option<RawValue> = None;
+    fields(body, |tag, wt, buf| {
+        match tag {
+            1 => confidence = Some(f32_field(wt, buf)?),
+            2..=19 => {
+                let payload = sub(wt, buf)?;
+                let same = raw.as_ref().is_some_and(|r| variant_tag(r) == tag);
+                if !same {
+                    raw = Some(empty_variant(tag));
+                }
+                merge_variant(raw.as_mut().expect("set above"), payload)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    let raw = raw.ok_or(DecodeError::UnknownVariant("AttributeValue.value"))?;
+    Ok(AttributeValue {
+        kind: finish_value(raw)?,
+        confidence,
+    })
+}
+
+fn merge_attribute(a: &mut Attribute, body: Bytes) -> R<()> {
+    fields(body, |tag, wt, buf| {
+        match tag {
+            1 => a.namespace = str_field(wt, buf)?,
+            2 => a.name = str_field(wt, buf)?,
+            3 => a.values.push(value(sub(wt, buf)?)?),
+            4 => a.hint = Some(str_field(wt, buf)?),
+            5 => a.is_persistent = var_field(wt, buf)? != 0,
+            6 => a.is_hidden = var_field(wt, buf)? != 0,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
+}
+
+fn attribute(body: Bytes) -> R<Attribute> {
+    let mut a = Attribute {
+        namespace: String::new(),
+        name: String::new(),
+        values: Vec::new(),
+        hint: None,
+        is_persistent: false,
+        is_hidden: false,
+    };
+    merge_attribute(&mut a, body)?;
+    Ok(a)
+}
+
+// --------------------------------------------------------------- objects
+
+/// An object as read: the detection box may be missing.
+struct RawObject {
+    object: VideoObject,
+    has_box: bool,
+}
+
+fn merge_object(o: &mut RawObject, body: Bytes) -> R<()> {
+    fields(body, |tag, wt, buf| {
+        let obj = &mut o.object;
+        match tag {
+            1 => obj.id = var_field(wt, buf)? as i64,
+            2 => obj.parent_id = Some(var_field(wt, buf)? as i64),
+            3 => obj.namespace = str_field(wt, buf)?,
+            4 => obj.label = str_field(wt, buf)?,
+            5 => obj.draw_label = Some(str_field(wt, buf)?),
+            6 => {
+                merge_bbox(&mut obj.detection_box, sub(wt, buf)?)?;
+                o.has_box = true;
+            }
+            7 => obj.attributes.push(attribute(sub(wt, buf)?)?),
+            8 => obj.confidence = Some(f32_field(wt, buf)?),
+            9 => merge_bbox(
+                obj.track_box.get_or_insert_with(Default::default),
+                sub(wt, buf)?,
+            )?,
+            10 => obj.track_id = Some(var_field(wt, buf)? as i64),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
+}
+
+fn new_raw_object() -> RawObject {
+    RawObject {
+        object: VideoObject::new(0, "", "", BoundingBox::default()),
+        has_box: false,
+    }
+}
+
+fn finish_object(mut o: RawObject) -> R<VideoObject> {
+    if !o.has_box {
+        return Err(DecodeError::MissingField("VideoObject.detection_box"));
+    }
+    o.object.attributes.retain(|a| a.is_persistent);
+    Ok(o.object)
+}
+
+fn object(body: Bytes) -> R<VideoObject> {
+    let mut o = new_raw_object();
+    merge_object(&mut o, body)?;
+    finish_object(o)
+}
+
+// ----------------------------------------------------------------- frame
+
+enum RawContent {
+    Internal(Bytes),
+    External(String, Option<String>),
+    None,
+}
+
+/// A frame as read, before its uuids, enum and content are checked.
+struct RawFrame {
+    frame: VideoFrame,
+    uuid: Bytes,
+    previous_keyframe: Option<Bytes>,
+    transcoding: i32,
+    content: Option<RawContent>,
+    transformations: Vec<Option<FrameTransformation>>,
+}
+
+fn new_raw_frame() -> RawFrame {
+    RawFrame {
+        frame: VideoFrame {
+            source_id: String::new(),
+            uuid: Uuid::nil(),
+            creation_timestamp_ns: 0,
+            framerate: String::new(),
+            width: 0,
+            height: 0,
+            transcoding_method: TranscodingMethod::Copy,
+            codec: None,
+            keyframe: None,
+            time_base: TimeBase::new(0, 0),
+            pts: 0,
+            dts: None,
+            duration: None,
+            content: FrameContent::None,
+            transformations: Vec::new(),
+            attributes: Vec::new(),
+            objects: Vec::new(),
+            previous_frame_seq_id: None,
+            previous_keyframe: None,
+        },
+        uuid: Bytes::new(),
+        previous_keyframe: None,
+        transcoding: 0,
+        content: None,
+        transformations: Vec::new(),
+    }
+}
+
+fn merge_transformation(t: &mut Option<FrameTransformation>, body: Bytes) -> R<()> {
+    fields(body, |tag, wt, buf| {
+        if !(1..=4).contains(&tag) {
+            return Ok(false);
+        }
+        let payload = sub(wt, buf)?;
+        // the current values if the same variant is merged again
+        let mut v = match (*t, tag) {
+            (Some(FrameTransformation::InitialSize { width, height }), 1)
+            | (Some(FrameTransformation::Scale { width, height }), 2)
+            | (Some(FrameTransformation::ResultingSize { width, height }), 4) => {
+                [width, height, 0, 0]
+            }
+            (
+                Some(FrameTransformation::Padding {
+                    left,
+                    top,
+                    right,
+                    bottom,
+                }),
+                3,
+            ) => [left, top, right, bottom],
+            _ => [0; 4],
+        };
+        let n = if tag == 3 { 4 } else { 2 };
+        fields(payload, |f, wt, buf| {
+            if f == 0 || f as usize > n {
+                return Ok(false);
+            }
+            v[f as usize - 1] = var_field(wt, buf)?;
+            Ok(true)
+        })?;
+        *t = Some(match tag {
+            1 => FrameTransformation::InitialSize {
+                width: v[0],
+                height: v[1],
+            },
+            2 => FrameTransformation::Scale {
+                width: v[0],
+                height: v[1],
+            },
+            3 => FrameTransformation::Padding {
+                left: v[0],
+                top: v[1],
+                right: v[2],
+                bottom: v[3],
+            },
+            _ => FrameTransformation::ResultingSize {
+                width: v[0],
+                height: v[1],
+            },
+        });
+        Ok(true)
+    })
+}
+
+fn merge_frame(r: &mut RawFrame, body: Bytes) -> R<()> {
+    let mut ts_high = (r.frame.creation_timestamp_ns >> 64) as u64;
+    let mut ts_low = r.frame.creation_timestamp_ns as u64;
+    fields(body, |tag, wt, buf| {
+        let f = &mut r.frame;
+        match tag {
+            1 => f.previous_frame_seq_id = Some(var_field(wt, buf)? as i64),
+            2 => f.source_id = str_field(wt, buf)?,
+            3 => {
+                let b = sub(wt, buf)?;
+                std::str::from_utf8(&b)
+                    .map_err(|_| err("invalid string value: data is not UTF-8 encoded"))?;
+                r.uuid = b;
+            }
+            4 => ts_high = var_field(wt, buf)?,
+            5 => ts_low = var_field(wt, buf)?,
+            6 => f.framerate = str_field(wt, buf)?,
+            7 => f.width = var_field(wt, buf)? as i64,
+            8 => f.height = var_field(wt, buf)? as i64,
+            9 => r.transcoding = var_field(wt, buf)? as i32,
+            10 => f.codec = Some(str_field(wt, buf)?),
+            11 => f.keyframe = Some(var_field(wt, buf)? != 0),
+            12 => f.time_base.numerator = var_field(wt, buf)? as i32,
+            13 => f.time_base.denominator = var_field(wt, buf)? as i32,
+            14 => f.pts = var_field(wt, buf)? as i64,
+            15 => f.dts = Some(var_field(wt, buf)? as i64),
+            16 => f.duration = Some(var_field(wt, buf)? as i64),
+            17 => r.content = Some(RawContent::Internal(sub(wt, buf)?)),
+            18 => {
+                let body = sub(wt, buf)?;
+                let (mut method, mut location) = match r.content.take() {
+                    Some(RawContent::External(m, l)) => (m, l),
+                    _ => (String::new(), None),
+                };
+                fields(body, |tag, wt, buf| {
+                    match tag {
+                        1 => method = str_field(wt, buf)?,
+                        2 => location = Some(str_field(wt, buf)?),
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+                r.content = Some(RawContent::External(method, location));
+            }
+            19 => {
+                fields(sub(wt, buf)?, |_, _, _| Ok(false))?;
+                r.content = Some(RawContent::None);
+            }
+            23 => {
+                let mut t = None;
+                merge_transformation(&mut t, sub(wt, buf)?)?;
+                r.transformations.push(t);
+            }
+            24 => f.attributes.push(attribute(sub(wt, buf)?)?),
+            25 => f.objects.push(object(sub(wt, buf)?)?),
+            26 => {
+                let b = sub(wt, buf)?;
+                std::str::from_utf8(&b)
+                    .map_err(|_| err("invalid string value: data is not UTF-8 encoded"))?;
+                r.previous_keyframe = Some(b);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    r.frame.creation_timestamp_ns = (u128::from(ts_high) << 64) | u128::from(ts_low);
+    Ok(())
+}
+
+fn parse_uuid(b: &[u8]) -> R<Uuid> {
+    Uuid::try_parse_ascii(b)
+        .map_err(|_| DecodeError::InvalidUuid(String::from_utf8_lossy(b).into_owned()))
+}
+
+fn finish_frame(r: RawFrame) -> R<VideoFrame> {
+    let mut f = r.frame;
+    // the same order of checks as the prost path
+    f.content = match r
+        .content
+        .ok_or(DecodeError::UnknownVariant("VideoFrame.content"))?
+    {
+        RawContent::Internal(b) => FrameContent::Internal(b),
+        RawContent::External(method, location) => FrameContent::External { method, location },
+        RawContent::None => FrameContent::None,
+    };
+    f.transcoding_method = match r.transcoding {
+        0 => TranscodingMethod::Copy,
+        1 => TranscodingMethod::Encoded,
+        v => {
+            return Err(DecodeError::InvalidEnum {
+                field: "VideoFrame.transcoding_method",
+                value: v,
+            })
+        }
+    };
+    f.uuid = parse_uuid(&r.uuid)?;
+    f.previous_keyframe = r.previous_keyframe.as_deref().map(parse_uuid).transpose()?;
+    f.transformations = r
+        .transformations
+        .into_iter()
+        .map(|t| t.ok_or(DecodeError::UnknownVariant("VideoFrameTransformation")))
+        .collect::<R<_>>()?;
+    f.validate()?;
+    Ok(f)
+}
+
+// ---------------------------------------------------------------- update
+
+fn attribute_policy(v: i32, field: &'static str) -> R<AttributeUpdatePolicy> {
+    match v {
+        0 => Ok(AttributeUpdatePolicy::ReplaceWithForeign),
+        1 => Ok(AttributeUpdatePolicy::KeepOwn),
+        2 => Ok(AttributeUpdatePolicy::Error),
+        value => Err(DecodeError::InvalidEnum { field, value }),
+    }
+}
+
+fn update(body: Bytes) -> R<VideoFrameUpdate> {
+    let mut u = VideoFrameUpdate::default();
+    let (mut fap, mut oap, mut op) = (0i32, 0i32, 0i32);
+    fields(body, |tag, wt, buf| {
+        match tag {
+            1 => u.frame_attributes.push(attribute(sub(wt, buf)?)?),
+            2 => {
+                let (mut id, mut attr) = (0i64, None::<Attribute>);
+                fields(sub(wt, buf)?, |tag, wt, buf| {
+                    match tag {
+                        1 => id = var_field(wt, buf)? as i64,
+                        2 => {
+                            let body = sub(wt, buf)?;
+                            match attr.as_mut() {
+                                Some(a) => merge_attribute(a, body)?,
+                                None => attr = Some(attribute(body)?),
+                            }
+                        }
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+                let attr = attr.ok_or(DecodeError::MissingField("ObjectAttribute.attribute"))?;
+                u.object_attributes.push((id, attr));
+            }
+            3 => {
+                let (mut obj, mut parent) = (None::<RawObject>, None);
+                fields(sub(wt, buf)?, |tag, wt, buf| {
+                    match tag {
+                        1 => {
+                            let o = obj.get_or_insert_with(new_raw_object);
+                            merge_object(o, sub(wt, buf)?)?;
+                        }
+                        2 => parent = Some(var_field(wt, buf)? as i64),
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+                let obj = obj.ok_or(DecodeError::MissingField(
+                    "VideoObjectWithForeignParent.object",
+                ))?;
+                u.objects.push((finish_object(obj)?, parent));
+            }
+            4 => fap = var_field(wt, buf)? as i32,
+            5 => oap = var_field(wt, buf)? as i32,
+            6 => op = var_field(wt, buf)? as i32,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    u.frame_attribute_policy = attribute_policy(fap, "VideoFrameUpdate.frame_attribute_policy")?;
+    u.object_attribute_policy = attribute_policy(oap, "VideoFrameUpdate.object_attribute_policy")?;
+    u.object_policy = match op {
+        0 => ObjectUpdatePolicy::AddForeignObjects,
+        1 => ObjectUpdatePolicy::ErrorIfLabelsCollide,
+        2 => ObjectUpdatePolicy::ReplaceSameLabelObjects,
+        value => {
+            return Err(DecodeError::InvalidEnum {
+                field: "VideoFrameUpdate.object_policy",
+                value,
+            })
+        }
+    };
+    Ok(u)
+}
+
+// -------------------------------------------------------------- envelope
+
+enum RawPayload {
+    Frame(Box<RawFrame>),
+    Batch(BTreeMap<i64, RawFrame>),
+    /// Updates, user data and the small messages are decoded whole on each
+    /// occurrence, but merged as prost merges: kept as bodies until the end.
+    Bodies(u32, Vec<Bytes>),
+}
+
+fn string_body(bodies: Vec<Bytes>) -> R<String> {
+    let mut s = String::new();
+    for b in bodies {
+        fields(b, |tag, wt, buf| {
+            if tag != 1 {
+                return Ok(false);
+            }
+            s = str_field(wt, buf)?;
+            Ok(true)
+        })?;
+    }
+    Ok(s)
+}
+
+fn concat(bodies: Vec<Bytes>) -> Bytes {
+    // A repeated message field merges like its concatenated bodies.
+    if bodies.len() == 1 {
+        return bodies.into_iter().next().unwrap_or_default();
+    }
+    let mut all = Vec::with_capacity(bodies.iter().map(Bytes::len).sum());
+    for b in bodies {
+        all.extend_from_slice(&b);
+    }
+    Bytes::from(all)
+}
+
+/// Decodes a whole message; the version is returned for the caller to check
+/// before the payload's own checks run, in the order the prost path uses.
+pub(crate) fn decode(body: Bytes, check_version: impl FnOnce(&str) -> R<()>) -> R<Message> {
+    let mut version = String::new();
+    let mut labels = Vec::new();
+    let mut context = BTreeMap::new();
+    let mut seq_id = 0u64;
+    let mut payload: Option<RawPayload> = None;
+    fields(body, |tag, wt, buf| {
+        match tag {
+            1 => version = str_field(wt, buf)?,
+            2 => labels.push(str_field(wt, buf)?),
+            3 => {
+                let (mut k, mut v) = (String::new(), String::new());
+                fields(sub(wt, buf)?, |tag, wt, buf| {
+                    match tag {
+                        1 => k = str_field(wt, buf)?,
+                        2 => v = str_field(wt, buf)?,
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+                context.insert(k, v);
+            }
+            4 => seq_id = var_field(wt, buf)?,
+            5 => {
+                let body = sub(wt, buf)?;
+                match payload.as_mut() {
+                    Some(RawPayload::Frame(f)) => merge_frame(f, body)?,
+                    _ => {
+                        let mut f = Box::new(new_raw_frame());
+                        merge_frame(&mut f, body)?;
+                        payload = Some(RawPayload::Frame(f));
+                    }
+                }
+            }
+            6 => {
+                let body = sub(wt, buf)?;
+                if !matches!(payload, Some(RawPayload::Batch(_))) {
+                    payload = Some(RawPayload::Batch(BTreeMap::new()));
+                }
+                let Some(RawPayload::Batch(batch)) = payload.as_mut() else {
+                    unreachable!("set above")
+                };
+                fields(body, |tag, wt, buf| {
+                    if tag != 1 {
+                        return Ok(false);
+                    }
+                    let (mut k, mut f) = (0i64, None::<RawFrame>);
+                    fields(sub(wt, buf)?, |tag, wt, buf| {
+                        match tag {
+                            1 => k = var_field(wt, buf)? as i64,
+                            2 => merge_frame(f.get_or_insert_with(new_raw_frame), sub(wt, buf)?)?,
+                            _ => return Ok(false),
+                        }
+                        Ok(true)
+                    })?;
+                    // a map entry without a value holds the default frame
+                    batch.insert(k, f.unwrap_or_else(new_raw_frame));
+                    Ok(true)
+                })?;
+            }
+            7..=11 => {
+                let body = sub(wt, buf)?;
+                match payload.as_mut() {
+                    Some(RawPayload::Bodies(t, bodies)) if *t == tag => bodies.push(body),
+                    _ => payload = Some(RawPayload::Bodies(tag, vec![body])),
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    check_version(&version)?;
+    let payload = match payload.ok_or(DecodeError::UnknownVariant("Message.content"))? {
+        RawPayload::Frame(f) => MessagePayload::VideoFrame(Box::new(finish_frame(*f)?)),
+        RawPayload::Batch(b) => MessagePayload::VideoFrameBatch(VideoFrameBatch {
+            frames: b
+                .into_iter()
+                .map(|(k, f)| Ok((k, finish_frame(f)?)))
+                .collect::<R<_>>()?,
+        }),
+        RawPayload::Bodies(7, bodies) => {
+            MessagePayload::VideoFrameUpdate(Box::new(update(concat(bodies))?))
+        }
+        RawPayload::Bodies(8, bodies) => {
+            let mut source_id = String::new();
+            let mut attributes = Vec::new();
+            fields(concat(bodies), |tag, wt, buf| {
+                match tag {
+                    1 => source_id = str_field(wt, buf)?,
+                    2 => attributes.push(attribute(sub(wt, buf)?)?),
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            })?;
+            attributes.retain(|a: &Attribute| a.is_persistent);
+            MessagePayload::UserData(UserData {
+                source_id,
+                attributes,
+            })
+        }
+        RawPayload::Bodies(9, bodies) => MessagePayload::EndOfStream(EndOfStream {
+            source_id: string_body(bodies)?,
+        }),
+        RawPayload::Bodies(10, bodies) => MessagePayload::Unknown(Unknown {
+            message: string_body(bodies)?,
+        }),
+        RawPayload::Bodies(_, bodies) => MessagePayload::Shutdown(Shutdown {
+            auth: string_body(bodies)?,
+        }),
+    };
+    Ok(Message {
+        protocol_version: version,
+        routing_labels: labels,
+        propagated_context: context,
+        seq_id,
+        payload,
+    })
+}
