@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::health_server::HealthServer;
@@ -39,6 +39,7 @@ pub struct LoopbackConfig {
     output: String,
     mark: Option<(String, String)>,
     healthcheck: Option<SocketAddr>,
+    spin: Duration,
 }
 
 impl LoopbackConfig {
@@ -51,7 +52,17 @@ impl LoopbackConfig {
             output: output.into(),
             mark: None,
             healthcheck: None,
+            spin: Duration::from_micros(200),
         }
+    }
+
+    /// How long to keep polling without sleeping after a message (default
+    /// 200 us; zero turns it off). Saves a thread wake-up per message when
+    /// messages follow each other closely, for at most this much CPU time
+    /// per message.
+    pub fn spin(mut self, spin: Duration) -> Self {
+        self.spin = spin;
+        self
     }
 
     /// Adds the persistent frame attribute `namespace/name` (string value
@@ -110,12 +121,27 @@ impl LoopbackModule {
         let dropped = Arc::new(AtomicU64::new(0));
         let (s, f, d) = (stop.clone(), forwarded.clone(), dropped.clone());
         let mark = config.mark.clone();
+        let spin = config.spin;
         let thread = std::thread::Builder::new()
             .name("savant-loopback".into())
             .spawn(move || -> Result<ReaderStats> {
+                let mut last = Instant::now();
                 while !s.load(Ordering::Relaxed) {
-                    let m = match reader.receive()? {
+                    // Right after a message, poll without sleeping for a
+                    // short while: the next one usually follows, and a
+                    // thread that never went to sleep needs no wake-up.
+                    let spinning = last.elapsed() < spin;
+                    let result = if spinning {
+                        reader.try_receive()?
+                    } else {
+                        reader.receive()?
+                    };
+                    let m = match result {
                         ReaderResult::Message(m) => m,
+                        ReaderResult::Timeout if spinning => {
+                            std::thread::yield_now();
+                            continue;
+                        }
                         _ => continue,
                     };
                     let topic = m.topic_str().into_owned();
@@ -139,6 +165,7 @@ impl LoopbackModule {
                             m.message.is_end_of_stream(),
                         ),
                     };
+                    last = Instant::now();
                     match sent {
                         Ok(_) => {
                             f.fetch_add(1, Ordering::Relaxed);

@@ -78,18 +78,26 @@ fn main() {
     let n = if quick { 300 } else { 3000 };
     let dir = tempfile::tempdir().unwrap();
 
-    let (input, output) = (
-        format!("ipc://{}/ours-in.ipc", dir.path().display()),
-        format!("ipc://{}/ours-out.ipc", dir.path().display()),
-    );
-    let mut r = reader(&output);
-    let module = LoopbackModule::start(LoopbackConfig::new(
-        format!("router+bind:{input}"),
-        format!("dealer+connect:{output}"),
-    ))
-    .unwrap();
-    let ours = round_trips(&input, &mut r, n);
-    module.stop().unwrap();
+    let ours_with = |spin: Option<Duration>, name: &str| {
+        let (input, output) = (
+            format!("ipc://{}/{name}-in.ipc", dir.path().display()),
+            format!("ipc://{}/{name}-out.ipc", dir.path().display()),
+        );
+        let mut r = reader(&output);
+        let mut config = LoopbackConfig::new(
+            format!("router+bind:{input}"),
+            format!("dealer+connect:{output}"),
+        );
+        if let Some(spin) = spin {
+            config = config.spin(spin);
+        }
+        let module = LoopbackModule::start(config).unwrap();
+        let v = round_trips(&input, &mut r, n);
+        module.stop().unwrap();
+        v
+    };
+    let ours = ours_with(None, "ours");
+    let ours_no_spin = ours_with(Some(Duration::ZERO), "ours-nospin");
 
     let (input, output) = (
         format!("ipc://{}/savant-in.ipc", dir.path().display()),
@@ -113,9 +121,14 @@ fn main() {
         CONTENT / 1024
     );
     println!(
-        "  our loopback module       : p50 {:>8.1} us  p99 {:>8.1} us",
+        "  our loopback (default)    : p50 {:>8.1} us  p99 {:>8.1} us",
         pct(&ours, 0.5),
         pct(&ours, 0.99)
+    );
+    println!(
+        "  ours, spin off            : p50 {:>8.1} us  p99 {:>8.1} us",
+        pct(&ours_no_spin, 0.5),
+        pct(&ours_no_spin, 0.99)
     );
     println!(
         "  savant-rs 0.3.0 stand-in  : p50 {:>8.1} us  p99 {:>8.1} us",

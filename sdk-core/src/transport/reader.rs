@@ -308,7 +308,17 @@ impl BlockingReader {
     /// Waits up to the receive timeout for one message. Errors are socket
     /// failures only; bad input comes back as [`ReaderResult::Malformed`].
     pub fn receive(&mut self) -> Result<ReaderResult> {
-        let got = socket::recv_multipart(&self.socket, &mut self.parts, &mut self.small)
+        self.receive_inner(true)
+    }
+
+    /// Like [`BlockingReader::receive`] but without waiting:
+    /// [`ReaderResult::Timeout`] when nothing is queued.
+    pub fn try_receive(&mut self) -> Result<ReaderResult> {
+        self.receive_inner(false)
+    }
+
+    fn receive_inner(&mut self, wait: bool) -> Result<ReaderResult> {
+        let got = socket::recv_multipart(&self.socket, &mut self.parts, &mut self.small, wait)
             .map_err(|e| zmq_err("receive", &self.endpoint, e))?;
         if !got {
             return Ok(ReaderResult::Timeout);

@@ -108,10 +108,18 @@ pub(crate) fn recv_multipart(
     socket: &zmq::Socket,
     parts: &mut Vec<Bytes>,
     small: &mut SmallParts,
+    wait: bool,
 ) -> zmq::Result<bool> {
     parts.clear();
     loop {
-        let msg = match socket.recv_msg(0) {
+        // Only the first part may be waited for; the rest of a multipart
+        // message arrives with it.
+        let flags = if wait || !parts.is_empty() {
+            0
+        } else {
+            zmq::DONTWAIT
+        };
+        let msg = match socket.recv_msg(flags) {
             Ok(m) => m,
             Err(zmq::Error::EAGAIN) if parts.is_empty() => return Ok(false),
             Err(e) => return Err(e),

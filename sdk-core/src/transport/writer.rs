@@ -199,7 +199,7 @@ impl BlockingWriter {
         let tries = self.config.ack_retries + 1;
         let mut parts = Vec::with_capacity(2);
         for wait in 1..=tries {
-            match socket::recv_multipart(&self.socket, &mut parts, &mut Default::default()) {
+            match socket::recv_multipart(&self.socket, &mut parts, &mut Default::default(), true) {
                 Ok(true) => {
                     let last = parts.last().map(|p| &p[..]).unwrap_or_default();
                     if check_ok && last != ACK {
