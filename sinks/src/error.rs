@@ -1,0 +1,75 @@
+//! Errors of the sinks crate.
+
+use std::path::PathBuf;
+
+/// Why a sink could not start or write.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The output folder or file cannot be created or written.
+    #[error("cannot write to {path}: {source}")]
+    Unwritable {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Writing one output failed.
+    #[error("writing {path}: {source}")]
+    Write {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Encoding an output image failed.
+    #[error("encoding {path}: {detail}")]
+    Encode {
+        /// The path.
+        path: PathBuf,
+        /// The encoder's message.
+        detail: String,
+    },
+}
+
+impl From<SinkError> for savant_sdk_core::Error {
+    fn from(e: SinkError) -> Self {
+        savant_sdk_core::Error::sink("sink", e)
+    }
+}
+
+/// Creates `dir` and checks that files can be written in it, so that a
+/// bad output folder fails at start, not at the first frame.
+pub(crate) fn ensure_writable_dir(dir: &std::path::Path) -> Result<(), SinkError> {
+    let unwritable = |source| SinkError::Unwritable {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(unwritable)?;
+    let probe = dir.join(format!(".savant-sdk-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(unwritable)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// A file-system-safe folder name for a source id.
+pub(crate) fn safe_name(source_id: &str) -> String {
+    let s: String = source_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match s.as_str() {
+        "" | "." | ".." => format!("_{s}"),
+        _ => s,
+    }
+}
+
+/// The file name of a frame: its pts, zero-padded so names sort in order.
+pub(crate) fn pts_name(pts: i64, ext: &str) -> String {
+    format!("{pts:020}.{ext}")
+}

@@ -1,0 +1,21 @@
+//! # savant-sdk-sinks
+//!
+//! Ready-made [`Sink`](savant_sdk_core::sink::Sink)s for what a module sends
+//! back: [`ImageFilesSink`] (the images as files), [`MetadataJsonSink`]
+//! (frame metadata as JSON lines, schema in [`metadata`]) and
+//! [`AnnotatedFrameSink`] (frames with the detected objects drawn on them).
+
+mod annotated;
+pub mod draw;
+mod error;
+mod fan_out;
+pub mod font;
+mod image_files;
+pub mod metadata;
+mod metadata_json;
+
+pub use annotated::AnnotatedFrameSink;
+pub use error::SinkError;
+pub use fan_out::FanOut;
+pub use image_files::{image_extension, ImageFilesSink};
+pub use metadata_json::MetadataJsonSink;

@@ -1,0 +1,290 @@
+//! Each sink on real frames sent through the embedded loopback module and
+//! checked on disk.
+
+use std::io::Cursor;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use image::{Rgb, RgbImage};
+use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
+use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
+use savant_sdk_core::model::*;
+use savant_sdk_core::sink::Sink;
+use savant_sdk_core::source::SourceFrame;
+use savant_sdk_sinks::draw::label_color;
+use savant_sdk_sinks::metadata::Record;
+use savant_sdk_sinks::{AnnotatedFrameSink, FanOut, ImageFilesSink, MetadataJsonSink, SinkError};
+
+const W: u32 = 320;
+const H: u32 = 240;
+
+fn picture(i: u8) -> RgbImage {
+    RgbImage::from_pixel(W, H, Rgb([40 + i, 40, 40]))
+}
+
+fn encode(img: &RgbImage, format: image::ImageFormat) -> Bytes {
+    let mut c = Cursor::new(Vec::new());
+    img.write_to(&mut c, format).unwrap();
+    Bytes::from(c.into_inner())
+}
+
+/// A frame with a person box, a rotated car box, attributes and a payload.
+fn frame(source: &str, pts: i64, codec: &str, content: Bytes) -> SourceFrame {
+    let f = VideoFrame::builder(source)
+        .size(W as i64, H as i64)
+        .codec(codec)
+        .keyframe(pts % 2 == 0)
+        .pts(pts)
+        .attribute(Attribute::persistent(
+            "meta",
+            "index",
+            vec![AttributeValue::integer(pts)],
+        ))
+        .object(
+            VideoObject::new(
+                1,
+                "detector",
+                "person",
+                BoundingBox::ltwh(40.0, 60.0, 80.0, 120.0),
+            )
+            .with_confidence(0.9)
+            .with_track(5, BoundingBox::ltwh(41.0, 60.0, 80.0, 120.0))
+            .with_attribute(Attribute::persistent(
+                "color",
+                "main",
+                vec![AttributeValue::string("red")],
+            )),
+        )
+        .object(
+            VideoObject::new(
+                2,
+                "detector",
+                "car",
+                BoundingBox::new(230.0, 150.0, 80.0, 40.0).with_angle(30.0),
+            )
+            .with_parent(1),
+        )
+        .build();
+    SourceFrame::new(f, content)
+}
+
+/// Sends `frames` through a loopback module into `sink`, then EOS.
+async fn run_through_loopback(dir: &Path, frames: Vec<SourceFrame>, sink: &mut dyn Sink) {
+    let input = format!("ipc://{}/in.ipc", dir.display());
+    let output = format!("ipc://{}/out.ipc", dir.display());
+    let mut runner = SinkBuilder::new(format!("router+bind:{output}"))
+        .idle_timeout(Duration::from_secs(2))
+        .build()
+        .await
+        .unwrap();
+    let module = LoopbackModule::start(LoopbackConfig::new(
+        format!("router+bind:{input}"),
+        format!("dealer+connect:{output}"),
+    ))
+    .unwrap();
+    let source = SourceBuilder::new(format!("dealer+connect:{input}"))
+        .build()
+        .await
+        .unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for f in frames {
+        ids.insert(f.frame.source_id.clone());
+        source.send(f).await.unwrap();
+    }
+    for id in ids {
+        source.send_eos(&id).await.unwrap();
+    }
+    runner.run(sink).await.unwrap();
+    source.close().await;
+    module.stop().unwrap();
+    runner.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_and_metadata_sinks_write_what_was_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let images = tmp.path().join("images");
+    let meta = tmp.path().join("meta");
+    let sent: Vec<SourceFrame> = (0..4)
+        .map(|i| {
+            let (codec, fmt) = if i % 2 == 0 {
+                ("jpeg", image::ImageFormat::Jpeg)
+            } else {
+                ("png", image::ImageFormat::Png)
+            };
+            frame(
+                if i < 3 { "cam-a" } else { "cam/b" },
+                i,
+                codec,
+                encode(&picture(i as u8), fmt),
+            )
+        })
+        .chain([frame(
+            "cam-a",
+            10,
+            "h264",
+            Bytes::from_static(b"\x00\x00\x00\x01not-an-image"),
+        )])
+        .collect();
+    let mut sink = FanOut::new()
+        .with(ImageFilesSink::new(&images).unwrap())
+        .with(MetadataJsonSink::per_source(&meta).unwrap());
+    run_through_loopback(tmp.path(), sent.clone(), &mut sink).await;
+
+    // images: byte for byte, named by pts, extension from the codec
+    for f in sent
+        .iter()
+        .filter(|f| f.frame.codec.as_deref() != Some("h264"))
+    {
+        let ext = if f.frame.codec.as_deref() == Some("png") {
+            "png"
+        } else {
+            "jpeg"
+        };
+        let folder = f.frame.source_id.replace('/', "_");
+        let path = images
+            .join(folder)
+            .join(format!("{:020}.{ext}", f.frame.pts));
+        let on_disk = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(on_disk, f.content.to_vec(), "{}", path.display());
+        image::load_from_memory(&on_disk).expect("decodes");
+    }
+    // the h264 frame is not written; EOS wrote the index
+    assert!(!images
+        .join("cam-a")
+        .join(format!("{:020}.jpeg", 10))
+        .exists());
+    let index = std::fs::read_to_string(images.join("cam-a/index.txt")).unwrap();
+    assert_eq!(index.lines().count(), 3);
+
+    // metadata: every line reads back into the schema (unknown fields refused)
+    let text = std::fs::read_to_string(meta.join("cam-a.jsonl")).unwrap();
+    let records: Vec<Record> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 5, "4 frames of cam-a and its EOS"); // 3 images + h264 + EOS
+    let Record::Frame(first) = &records[0] else {
+        panic!()
+    };
+    assert_eq!(first.pts, 0);
+    assert_eq!(first.codec.as_deref(), Some("jpeg"));
+    assert_eq!((first.width, first.height), (W as i64, H as i64));
+    assert_eq!(first.trace_id.as_ref().map(String::len), Some(32));
+    assert_eq!(first.content_bytes, sent[0].content.len());
+    let index_attr = first.attributes.iter().find(|a| a.name == "index").unwrap();
+    assert_eq!(index_attr.values[0].kind, "integer");
+    assert_eq!(index_attr.values[0].value, serde_json::json!(0));
+    assert_eq!(first.objects.len(), 2);
+    let person = first.objects.iter().find(|o| o.label == "person").unwrap();
+    assert_eq!(person.confidence, Some(0.9));
+    assert_eq!(person.track_id, Some(5));
+    assert_eq!(person.detection_box.xc, 80.0);
+    assert_eq!(
+        person.attributes[0].values[0].value,
+        serde_json::json!("red")
+    );
+    let car = first.objects.iter().find(|o| o.label == "car").unwrap();
+    assert_eq!(car.parent_id, Some(1));
+    assert_eq!(car.detection_box.angle, Some(30.0));
+    assert!(matches!(&records[4], Record::Eos { source_id } if source_id == "cam-a"));
+    // a source id with a slash gets a safe file name
+    assert!(meta.join("cam_b.jsonl").exists());
+    // a line with an unknown field does not validate
+    let bad = text
+        .lines()
+        .next()
+        .unwrap()
+        .replacen("{", "{\"extra\":1,", 1);
+    assert!(serde_json::from_str::<Record>(&bad).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn annotated_frames_show_the_boxes_where_the_objects_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("annotated");
+    let png = encode(&picture(0), image::ImageFormat::Png);
+    let frames = vec![
+        frame("cam", 0, "png", png),
+        // corrupt JPEG content: logged and skipped, the next frame still comes
+        frame(
+            "cam",
+            1,
+            "jpeg",
+            Bytes::from_static(b"\xff\xd8\xff\xe0 corrupt \xff\xd9"),
+        ),
+        frame(
+            "cam",
+            2,
+            "jpeg",
+            encode(&picture(9), image::ImageFormat::Jpeg),
+        ),
+    ];
+    let mut sink = AnnotatedFrameSink::new(&out).unwrap();
+    run_through_loopback(tmp.path(), frames, &mut sink).await;
+    assert_eq!((sink.written(), sink.skipped()), (2, 1));
+
+    let path = out.join("cam").join(format!("{:020}.png", 0));
+    let img = image::open(&path).unwrap().to_rgb8();
+    let person = label_color("person");
+    let car = label_color("car");
+    // the person box is axis-aligned: left x=40, right x=120, top y=60, bottom y=180
+    for (x, y) in [
+        (40, 120),
+        (120, 120),
+        (80, 180),
+        (80, 60),
+        (40, 150),
+        (120, 100),
+    ] {
+        assert_eq!(*img.get_pixel(x, y), person, "person box edge at ({x},{y})");
+    }
+    // inside the box and far outside it the picture is untouched
+    assert_eq!(*img.get_pixel(80, 120), Rgb([40, 40, 40]));
+    assert_eq!(*img.get_pixel(300, 20), Rgb([40, 40, 40]));
+    // the car box is rotated by 30 degrees: its corners are off the axis-aligned box
+    let b = BoundingBox::new(230.0, 150.0, 80.0, 40.0).with_angle(30.0);
+    for (cx, cy) in savant_sdk_sinks::draw::corners(&b) {
+        assert_eq!(
+            *img.get_pixel(cx.round() as u32, cy.round() as u32),
+            car,
+            "car corner"
+        );
+    }
+    // the unrotated corner (190,130) is not on the rotated outline
+    assert_eq!(*img.get_pixel(190, 130), Rgb([40, 40, 40]));
+    // the label tag sits above the person box in its colour
+    let tag_top = 60 - (savant_sdk_sinks::font::GLYPH_H + 2) * 2; // scale 2 at 240 px
+    assert_eq!(*img.get_pixel(40, tag_top), person);
+    assert_eq!(*img.get_pixel(40, tag_top - 1), Rgb([40, 40, 40]));
+    if let Ok(keep) = std::env::var("SAVANT_SDK_KEEP_ANNOTATED") {
+        std::fs::copy(&path, keep).unwrap();
+    }
+}
+
+#[test]
+fn an_unwritable_folder_fails_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let under_a_file = file.join("out");
+    assert!(matches!(
+        ImageFilesSink::new(&under_a_file),
+        Err(SinkError::Unwritable { .. })
+    ));
+    assert!(matches!(
+        AnnotatedFrameSink::new(&under_a_file),
+        Err(SinkError::Unwritable { .. })
+    ));
+    assert!(matches!(
+        MetadataJsonSink::per_source(&under_a_file),
+        Err(SinkError::Unwritable { .. })
+    ));
+    assert!(matches!(
+        MetadataJsonSink::file(under_a_file.join("m.jsonl")),
+        Err(SinkError::Unwritable { .. })
+    ));
+    let e = ImageFilesSink::new(&under_a_file).unwrap_err();
+    assert!(e.to_string().contains("a-file"), "{e}");
+}
