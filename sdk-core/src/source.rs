@@ -118,7 +118,7 @@ impl<S: Source + ?Sized> Source for Box<S> {
 /// let frames = (0..3).map(|i| SourceItem::Frame(SourceFrame::new(VideoFrame::builder("a").pts(i).build(), "x")));
 /// let source = IterSource::new(frames);
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct IterSource<I> {
     items: I,
 }

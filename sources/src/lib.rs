@@ -2,10 +2,20 @@
 //!
 //! Ready-made [`Source`](savant_sdk_core::source::Source)s: [`JpegSource`]
 //! and [`PngSource`] (one image, one frame; size from the header, no
-//! decoding).
+//! decoding), [`ImageDirectorySource`] (a folder of images), and
+//! combinators ([`SourceExt`]: chain, take, map, with_update, repeat, pace;
+//! [`interleave`]) to build sources out of sources. [`image_utils`] prepares
+//! pictures (resize with padding, pad to aspect).
 
+pub mod combinators;
+mod directory;
 mod error;
 mod image;
+pub mod image_utils;
 
 pub use crate::image::{JpegSource, PngSource, DEFAULT_NAMESPACE, LOCATION_ATTRIBUTE};
+pub use combinators::{
+    interleave, Chain, Interleave, Map, Pace, Repeat, SourceExt, Take, WithUpdate,
+};
+pub use directory::{glob_match, ImageDirectorySource};
 pub use error::SourceError;
