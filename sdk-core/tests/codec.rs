@@ -579,6 +579,29 @@ fn savant_rs_panics_become_errors() {
     );
 }
 
+/// Inputs where the direct decoder once disagreed with prost (found by
+/// the fuzzer): a content oneof set several times, the replaced occurrence
+/// holding malformed protobuf.
+#[test]
+fn fuzz_regressions_agree_with_prost() {
+    let hex = "52005200522052004a0052005200520052005200520078187b1a030052004a005200520052004a00520052004a00520052004a005200520052004a00520052004a004a00520052004a005200";
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let any = DecodeOptions {
+        version: VersionPolicy::Any,
+        ..DecodeOptions::default()
+    };
+    let direct = decode_message(Bytes::from(bytes.clone()), &any);
+    let reference = savant_sdk_core::codec::decode_message_reference(Bytes::from(bytes), &any);
+    assert_eq!(
+        direct.is_ok(),
+        reference.is_ok(),
+        "{direct:?} vs {reference:?}"
+    );
+}
+
 #[test]
 fn temporary_object_attributes_are_dropped_on_arrival() {
     let obj = VideoObject::new(1, "d", "l", BoundingBox::default())

@@ -389,7 +389,28 @@ fn finish_value(v: RawValue) -> R<AttributeValueKind> {
     })
 }
 
-fn value(body: Bytes) -> R<AttributeValue> {
+/// A semantic error (anything but malformed protobuf) found while reading
+/// part of a message: kept until the end, as prost only checks the final
+/// values, so that a part later replaced does not fail the message.
+type Pending = Option<DecodeError>;
+
+fn defer<T>(r: R<T>, pending: &mut Pending, placeholder: impl FnOnce() -> T) -> R<T> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(e @ DecodeError::Protobuf(_)) => Err(e),
+        Err(e) => {
+            pending.get_or_insert(e);
+            Ok(placeholder())
+        }
+    }
+}
+
+fn value(body: Bytes, pending: &mut Pending) -> R<AttributeValue> {
+    let v = value_strict(body);
+    defer(v, pending, AttributeValue::none)
+}
+
+fn value_strict(body: Bytes) -> R<AttributeValue> {
     let mut confidence = None;
     let mut raw: Option<RawValue> = None;
     fields(body, |tag, wt, buf| {
@@ -414,12 +435,12 @@ fn value(body: Bytes) -> R<AttributeValue> {
     })
 }
 
-fn merge_attribute(a: &mut Attribute, body: Bytes) -> R<()> {
+fn merge_attribute(a: &mut Attribute, body: Bytes, pending: &mut Pending) -> R<()> {
     fields(body, |tag, wt, buf| {
         match tag {
             1 => a.namespace = str_field(wt, buf)?,
             2 => a.name = str_field(wt, buf)?,
-            3 => a.values.push(value(sub(wt, buf)?)?),
+            3 => a.values.push(value(sub(wt, buf)?, pending)?),
             4 => a.hint = Some(str_field(wt, buf)?),
             5 => a.is_persistent = var_field(wt, buf)? != 0,
             6 => a.is_hidden = var_field(wt, buf)? != 0,
@@ -429,7 +450,7 @@ fn merge_attribute(a: &mut Attribute, body: Bytes) -> R<()> {
     })
 }
 
-fn attribute(body: Bytes) -> R<Attribute> {
+fn attribute(body: Bytes, pending: &mut Pending) -> R<Attribute> {
     let mut a = Attribute {
         namespace: String::new(),
         name: String::new(),
@@ -438,7 +459,7 @@ fn attribute(body: Bytes) -> R<Attribute> {
         is_persistent: false,
         is_hidden: false,
     };
-    merge_attribute(&mut a, body)?;
+    merge_attribute(&mut a, body, pending)?;
     Ok(a)
 }
 
@@ -450,7 +471,7 @@ struct RawObject {
     has_box: bool,
 }
 
-fn merge_object(o: &mut RawObject, body: Bytes) -> R<()> {
+fn merge_object(o: &mut RawObject, body: Bytes, pending: &mut Pending) -> R<()> {
     fields(body, |tag, wt, buf| {
         let obj = &mut o.object;
         match tag {
@@ -463,7 +484,7 @@ fn merge_object(o: &mut RawObject, body: Bytes) -> R<()> {
                 merge_bbox(&mut obj.detection_box, sub(wt, buf)?)?;
                 o.has_box = true;
             }
-            7 => obj.attributes.push(attribute(sub(wt, buf)?)?),
+            7 => obj.attributes.push(attribute(sub(wt, buf)?, pending)?),
             8 => obj.confidence = Some(f32_field(wt, buf)?),
             9 => merge_bbox(
                 obj.track_box.get_or_insert_with(Default::default),
@@ -491,10 +512,12 @@ fn finish_object(mut o: RawObject) -> R<VideoObject> {
     Ok(o.object)
 }
 
-fn object(body: Bytes) -> R<VideoObject> {
+fn object(body: Bytes, pending: &mut Pending) -> R<VideoObject> {
     let mut o = new_raw_object();
-    merge_object(&mut o, body)?;
-    finish_object(o)
+    merge_object(&mut o, body, pending)?;
+    defer(finish_object(o), pending, || {
+        VideoObject::new(0, "", "", BoundingBox::default())
+    })
 }
 
 // ----------------------------------------------------------------- frame
@@ -513,6 +536,7 @@ struct RawFrame {
     transcoding: i32,
     content: Option<RawContent>,
     transformations: Vec<Option<FrameTransformation>>,
+    pending: Pending,
 }
 
 fn new_raw_frame() -> RawFrame {
@@ -543,6 +567,7 @@ fn new_raw_frame() -> RawFrame {
         transcoding: 0,
         content: None,
         transformations: Vec::new(),
+        pending: None,
     }
 }
 
@@ -607,6 +632,7 @@ fn merge_frame(r: &mut RawFrame, body: Bytes) -> R<()> {
     let mut ts_low = r.frame.creation_timestamp_ns as u64;
     fields(body, |tag, wt, buf| {
         let f = &mut r.frame;
+        let pending = &mut r.pending;
         match tag {
             1 => f.previous_frame_seq_id = Some(var_field(wt, buf)? as i64),
             2 => f.source_id = str_field(wt, buf)?,
@@ -655,8 +681,8 @@ fn merge_frame(r: &mut RawFrame, body: Bytes) -> R<()> {
                 merge_transformation(&mut t, sub(wt, buf)?)?;
                 r.transformations.push(t);
             }
-            24 => f.attributes.push(attribute(sub(wt, buf)?)?),
-            25 => f.objects.push(object(sub(wt, buf)?)?),
+            24 => f.attributes.push(attribute(sub(wt, buf)?, pending)?),
+            25 => f.objects.push(object(sub(wt, buf)?, pending)?),
             26 => {
                 let b = sub(wt, buf)?;
                 std::str::from_utf8(&b)
@@ -677,6 +703,9 @@ fn parse_uuid(b: &[u8]) -> R<Uuid> {
 }
 
 fn finish_frame(r: RawFrame) -> R<VideoFrame> {
+    if let Some(e) = r.pending {
+        return Err(e);
+    }
     let mut f = r.frame;
     // the same order of checks as the prost path
     f.content = match r
@@ -720,11 +749,17 @@ fn attribute_policy(v: i32, field: &'static str) -> R<AttributeUpdatePolicy> {
 }
 
 fn update(body: Bytes) -> R<VideoFrameUpdate> {
+    let mut pending = None;
+    let u = update_inner(body, &mut pending)?;
+    pending.map_or(Ok(u), Err)
+}
+
+fn update_inner(body: Bytes, pending: &mut Pending) -> R<VideoFrameUpdate> {
     let mut u = VideoFrameUpdate::default();
     let (mut fap, mut oap, mut op) = (0i32, 0i32, 0i32);
     fields(body, |tag, wt, buf| {
         match tag {
-            1 => u.frame_attributes.push(attribute(sub(wt, buf)?)?),
+            1 => u.frame_attributes.push(attribute(sub(wt, buf)?, pending)?),
             2 => {
                 let (mut id, mut attr) = (0i64, None::<Attribute>);
                 fields(sub(wt, buf)?, |tag, wt, buf| {
@@ -733,8 +768,8 @@ fn update(body: Bytes) -> R<VideoFrameUpdate> {
                         2 => {
                             let body = sub(wt, buf)?;
                             match attr.as_mut() {
-                                Some(a) => merge_attribute(a, body)?,
-                                None => attr = Some(attribute(body)?),
+                                Some(a) => merge_attribute(a, body, pending)?,
+                                None => attr = Some(attribute(body, pending)?),
                             }
                         }
                         _ => return Ok(false),
@@ -750,7 +785,7 @@ fn update(body: Bytes) -> R<VideoFrameUpdate> {
                     match tag {
                         1 => {
                             let o = obj.get_or_insert_with(new_raw_object);
-                            merge_object(o, sub(wt, buf)?)?;
+                            merge_object(o, sub(wt, buf)?, pending)?;
                         }
                         2 => parent = Some(var_field(wt, buf)? as i64),
                         _ => return Ok(false),
@@ -793,6 +828,43 @@ enum RawPayload {
     /// Updates, user data and the small messages are decoded whole on each
     /// occurrence, but merged as prost merges: kept as bodies until the end.
     Bodies(u32, Vec<Bytes>),
+}
+
+fn user_data(body: Bytes) -> R<UserData> {
+    let mut source_id = String::new();
+    let mut attributes = Vec::new();
+    let mut pending = None;
+    fields(body, |tag, wt, buf| {
+        match tag {
+            1 => source_id = str_field(wt, buf)?,
+            2 => attributes.push(attribute(sub(wt, buf)?, &mut pending)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    if let Some(e) = pending {
+        return Err(e);
+    }
+    attributes.retain(|a: &Attribute| a.is_persistent);
+    Ok(UserData {
+        source_id,
+        attributes,
+    })
+}
+
+/// Checks the protobuf structure of a payload that a later one replaced:
+/// prost decodes every occurrence, but only the final one is converted, so
+/// malformed protobuf fails the message and semantic problems do not.
+fn check_replaced(tag: u32, bodies: Vec<Bytes>) -> R<()> {
+    let r = match tag {
+        7 => update(concat(bodies)).map(drop),
+        8 => user_data(concat(bodies)).map(drop),
+        _ => string_body(bodies).map(drop),
+    };
+    match r {
+        Err(e @ DecodeError::Protobuf(_)) => Err(e),
+        _ => Ok(()),
+    }
 }
 
 fn string_body(bodies: Vec<Bytes>) -> R<String> {
@@ -853,14 +925,22 @@ pub(crate) fn decode(body: Bytes, check_version: impl FnOnce(&str) -> R<()>) -> 
                     _ => {
                         let mut f = Box::new(new_raw_frame());
                         merge_frame(&mut f, body)?;
-                        payload = Some(RawPayload::Frame(f));
+                        if let Some(RawPayload::Bodies(t, bodies)) =
+                            payload.replace(RawPayload::Frame(f))
+                        {
+                            check_replaced(t, bodies)?;
+                        }
                     }
                 }
             }
             6 => {
                 let body = sub(wt, buf)?;
                 if !matches!(payload, Some(RawPayload::Batch(_))) {
-                    payload = Some(RawPayload::Batch(BTreeMap::new()));
+                    if let Some(RawPayload::Bodies(t, bodies)) =
+                        payload.replace(RawPayload::Batch(BTreeMap::new()))
+                    {
+                        check_replaced(t, bodies)?;
+                    }
                 }
                 let Some(RawPayload::Batch(batch)) = payload.as_mut() else {
                     unreachable!("set above")
@@ -887,7 +967,13 @@ pub(crate) fn decode(body: Bytes, check_version: impl FnOnce(&str) -> R<()>) -> 
                 let body = sub(wt, buf)?;
                 match payload.as_mut() {
                     Some(RawPayload::Bodies(t, bodies)) if *t == tag => bodies.push(body),
-                    _ => payload = Some(RawPayload::Bodies(tag, vec![body])),
+                    _ => {
+                        if let Some(RawPayload::Bodies(t, bodies)) =
+                            payload.replace(RawPayload::Bodies(tag, vec![body]))
+                        {
+                            check_replaced(t, bodies)?;
+                        }
+                    }
                 }
             }
             _ => return Ok(false),
@@ -906,23 +992,7 @@ pub(crate) fn decode(body: Bytes, check_version: impl FnOnce(&str) -> R<()>) -> 
         RawPayload::Bodies(7, bodies) => {
             MessagePayload::VideoFrameUpdate(Box::new(update(concat(bodies))?))
         }
-        RawPayload::Bodies(8, bodies) => {
-            let mut source_id = String::new();
-            let mut attributes = Vec::new();
-            fields(concat(bodies), |tag, wt, buf| {
-                match tag {
-                    1 => source_id = str_field(wt, buf)?,
-                    2 => attributes.push(attribute(sub(wt, buf)?)?),
-                    _ => return Ok(false),
-                }
-                Ok(true)
-            })?;
-            attributes.retain(|a: &Attribute| a.is_persistent);
-            MessagePayload::UserData(UserData {
-                source_id,
-                attributes,
-            })
-        }
+        RawPayload::Bodies(8, bodies) => MessagePayload::UserData(user_data(concat(bodies))?),
         RawPayload::Bodies(9, bodies) => MessagePayload::EndOfStream(EndOfStream {
             source_id: string_body(bodies)?,
         }),
