@@ -4,6 +4,7 @@
 mod demo;
 mod inputs;
 mod loopback;
+mod progress;
 mod receive;
 mod send;
 

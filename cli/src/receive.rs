@@ -1,15 +1,19 @@
-//! `savant-sdk receive`: one JSON line per message received.
+//! `savant-sdk receive`: one JSON line per message received, and
+//! optionally the images, metadata and annotated frames on disk.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
 use savant_sdk_core::client::SinkBuilder;
 use savant_sdk_core::model::MessagePayload;
-use savant_sdk_core::sink::SinkResult;
+use savant_sdk_core::sink::{Sink, SinkResult};
+use savant_sdk_sinks::{AnnotatedFrameSink, FanOut, ImageFilesSink, MetadataJsonSink};
 use serde_json::json;
 
 use crate::emit;
+use crate::progress::Progress;
 
 /// Arguments of `receive`.
 #[derive(Debug, Args)]
@@ -32,6 +36,16 @@ pub struct ReceiveArgs {
     /// Exit after this many EOS messages.
     #[arg(long)]
     eos_count: Option<u64>,
+    /// Write each image frame to DIR/<source_id>/<pts>.<ext>.
+    #[arg(long, value_name = "DIR")]
+    out_images: Option<PathBuf>,
+    /// Write frame metadata as JSON lines to FILE ("-": standard output,
+    /// instead of the per-message lines).
+    #[arg(long, value_name = "FILE")]
+    out_json: Option<String>,
+    /// Write frames with their objects drawn to DIR/<source_id>/<pts>.png.
+    #[arg(long, value_name = "DIR")]
+    out_annotated: Option<PathBuf>,
 }
 
 pub(crate) fn describe(r: &SinkResult) -> serde_json::Value {
@@ -66,6 +80,20 @@ pub(crate) fn describe(r: &SinkResult) -> serde_json::Value {
 }
 
 pub async fn run(a: ReceiveArgs) -> Result<()> {
+    // Output folders are checked before anything is received.
+    let mut sinks = FanOut::new();
+    if let Some(dir) = &a.out_images {
+        sinks = sinks.with(ImageFilesSink::new(dir)?);
+    }
+    if let Some(dir) = &a.out_annotated {
+        sinks = sinks.with(AnnotatedFrameSink::new(dir)?);
+    }
+    let json_to_stdout = a.out_json.as_deref() == Some("-");
+    match a.out_json.as_deref() {
+        Some("-") => sinks = sinks.with(MetadataJsonSink::stdout()),
+        Some(path) => sinks = sinks.with(MetadataJsonSink::file(path)?),
+        None => {}
+    }
     let mut builder =
         SinkBuilder::new(&a.socket).idle_timeout(Duration::from_secs_f64(a.idle_timeout));
     if let Some(s) = &a.source_id {
@@ -74,17 +102,28 @@ pub async fn run(a: ReceiveArgs) -> Result<()> {
     if let Some(p) = &a.source_id_prefix {
         builder = builder.source_id_prefix(p);
     }
-    let mut sink = builder.build().await?;
+    let mut runner = builder.build().await?;
+    let mut progress = Progress::new("received");
     let (mut n, mut eos) = (0u64, 0u64);
-    while let Some(r) = sink.next().await {
+    while let Some(r) = runner.next().await {
         let r = r?;
-        emit(describe(&r));
+        if !json_to_stdout {
+            emit(describe(&r));
+        }
+        if r.frame().is_some() {
+            progress.frame(r.content.as_ref().map_or(0, |c| c.len()));
+        }
         n += 1;
         eos += u64::from(r.is_end_of_stream());
+        if !sinks.is_empty() {
+            sinks.consume(r).await?;
+        }
         if a.count.is_some_and(|c| n >= c) || a.eos_count.is_some_and(|c| eos >= c) {
             break;
         }
     }
-    sink.close().await;
+    progress.finish();
+    sinks.finish().await?;
+    runner.close().await;
     Ok(())
 }

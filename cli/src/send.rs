@@ -6,8 +6,11 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use savant_sdk_core::client::{SourceBuilder, SourceResult};
+use savant_sdk_core::source::{IterSource, Source, SourceItem};
+use savant_sdk_sources::SourceExt;
 use serde_json::json;
 
+use crate::progress::Progress;
 use crate::{emit, inputs, parse_fps, TraceFormat};
 
 /// Arguments of `send`.
@@ -22,9 +25,15 @@ pub struct SendArgs {
     /// Frame rate N/D; pts advance by one frame duration per file.
     #[arg(long, default_value = "30/1", value_parser = parse_fps)]
     fps: (i64, i64),
-    /// Send the file list this many times.
-    #[arg(long, default_value_t = 1)]
-    repeat: u32,
+    /// Send the file list this many times (pts keep increasing).
+    #[arg(long, default_value_t = 1, conflicts_with = "loop")]
+    repeat: u64,
+    /// Send the file list again and again until interrupted (Ctrl-C sends EOS and exits).
+    #[arg(long = "loop")]
+    r#loop: bool,
+    /// Send in real time: one frame per frame duration, by pts.
+    #[arg(long)]
+    pace: bool,
     /// Per-frame trace propagation format.
     #[arg(long, value_enum, default_value_t = TraceFormat::W3c)]
     trace: TraceFormat,
@@ -60,8 +69,10 @@ pub async fn run(a: SendArgs) -> Result<()> {
     // Read every header before sending anything: a bad file fails early.
     let duration = 1_000_000_000 * a.fps.1 / a.fps.0;
     let mut frames = Vec::with_capacity(files.len());
-    for f in &files {
-        frames.push(inputs::frame(&a.source_id, f, 0, a.fps)?);
+    for (i, f) in files.iter().enumerate() {
+        let mut frame = inputs::frame(&a.source_id, f, 0, a.fps)?;
+        frame.frame.pts = i as i64 * duration;
+        frames.push(SourceItem::Frame(frame));
     }
     let mut builder = a.trace.apply(SourceBuilder::new(&a.socket));
     if let Some(url) = &a.healthcheck_url {
@@ -71,22 +82,41 @@ pub async fn run(a: SendArgs) -> Result<()> {
             Duration::from_millis(500),
         );
     }
-    let source = builder.build().await?;
-    let mut index = 0i64;
-    for _ in 0..a.repeat {
-        for (file, frame) in files.iter().zip(&frames) {
-            let mut frame = frame.clone();
-            frame.frame.pts = index * duration;
-            let bytes = frame.content.len();
-            let r = source.send(frame).await?;
-            emit(line(&r, Some(&file.display().to_string()), Some(bytes)));
-            index += 1;
-        }
-    }
+    let runner = builder.build().await?;
+
+    // Each frame carries its file as the `default/location` attribute.
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let rounds = if a.r#loop { None } else { Some(a.repeat) };
+    let frames = IterSource::new(frames.into_iter()).repeat(rounds);
+    let mut source: Box<dyn Source> = if a.pace {
+        Box::new(frames.pace())
+    } else {
+        Box::new(frames)
+    };
+    let mut progress = Progress::new("sent");
+    let mut index = 0usize;
+    let interrupted = loop {
+        let item = tokio::select! {
+            item = source.next() => item?,
+            _ = tokio::signal::ctrl_c() => break true,
+        };
+        let Some(SourceItem::Frame(frame)) = item else {
+            break false;
+        };
+        let bytes = frame.content.len();
+        let r = runner.send(frame).await?;
+        progress.frame(bytes);
+        emit(line(&r, Some(&names[index % names.len()]), Some(bytes)));
+        index += 1;
+    };
+    progress.finish();
     if !a.no_eos {
-        let r = source.send_eos(&a.source_id).await?;
+        let r = runner.send_eos(&a.source_id).await?;
         emit(line(&r, None, None));
     }
-    source.close().await;
+    runner.close().await;
+    if interrupted {
+        eprintln!("savant-sdk: interrupted after {index} frames");
+    }
     Ok(())
 }

@@ -194,3 +194,134 @@ fn the_demo_runs_on_the_embedded_module() {
     assert_eq!(frames, 12, "{out}");
     assert!(out.contains("summary: 12 sent, 12 received"), "{out}");
 }
+
+#[test]
+fn receive_writes_images_metadata_and_annotated_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    for i in 0..2 {
+        write_jpeg(&frames.join(format!("{i:02}.jpg")), 100 + i * 50);
+    }
+    let ep = format!("ipc://{}/direct.ipc", dir.path().display());
+    let (images, annotated, meta) = (
+        dir.path().join("images"),
+        dir.path().join("annotated"),
+        dir.path().join("meta.jsonl"),
+    );
+    let receiver = Command::new(BIN)
+        .args([
+            "receive",
+            "--socket",
+            &format!("router+bind:{ep}"),
+            "--eos-count",
+            "1",
+            "--out-images",
+            images.to_str().unwrap(),
+            "--out-annotated",
+            annotated.to_str().unwrap(),
+            "--out-json",
+            meta.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (code, _, err) = run(&[
+        "send",
+        "--socket",
+        &format!("dealer+connect:{ep}"),
+        "--source-id",
+        "cam",
+        "--repeat",
+        "2",
+        frames.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let out = receiver.wait_with_output().unwrap();
+    assert!(out.status.success());
+    // four frames (two files, twice) with increasing pts
+    let mut written: Vec<_> = std::fs::read_dir(images.join("cam"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".jpeg"))
+        .collect();
+    written.sort();
+    assert_eq!(written.len(), 4, "{written:?}");
+    let first = std::fs::read(images.join("cam").join(&written[0])).unwrap();
+    assert_eq!(first, std::fs::read(frames.join("00.jpg")).unwrap());
+    assert_eq!(std::fs::read_dir(annotated.join("cam")).unwrap().count(), 4);
+    let lines = std::fs::read_to_string(&meta).unwrap();
+    let records = json_lines(&lines);
+    assert_eq!(records.len(), 5);
+    assert_eq!(records[3]["pts"], 3 * 33_333_333);
+    assert_eq!(records[4]["event"], "eos");
+
+    // an output folder that cannot be made fails before anything is received
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let (code, _, err) = run(&[
+        "receive",
+        "--socket",
+        &format!("router+bind:ipc://{}/other.ipc", dir.path().display()),
+        "--out-images",
+        blocker.join("sub").to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot write"), "{err}");
+}
+
+#[test]
+fn send_loop_and_pace_until_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("a.jpg");
+    write_jpeg(&img, 7);
+    let ep = format!("ipc://{}/loop.ipc", dir.path().display());
+    let receiver = Command::new(BIN)
+        .args([
+            "receive",
+            "--socket",
+            &format!("router+bind:{ep}"),
+            "--eos-count",
+            "1",
+            "--idle-timeout",
+            "20",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sender = Command::new(BIN)
+        .args([
+            "send",
+            "--socket",
+            &format!("dealer+connect:{ep}"),
+            "--loop",
+            "--pace",
+            "--fps",
+            "20/1",
+            img.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    Command::new("kill")
+        .args(["-INT", &sender.id().to_string()])
+        .status()
+        .unwrap();
+    let sent = sender.wait_with_output().unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let sent = json_lines(&String::from_utf8_lossy(&sent.stdout));
+    let frames = sent.iter().filter(|l| l["kind"] == "frame").count();
+    // paced at 20 fps for about a second: far fewer than unpaced
+    assert!((5..=40).contains(&frames), "{frames} frames");
+    assert_eq!(sent.last().unwrap()["kind"], "eos");
+    let got = receiver.wait_with_output().unwrap();
+    let got = json_lines(&String::from_utf8_lossy(&got.stdout));
+    assert_eq!(got.len(), frames + 1);
+    assert_eq!(got[frames - 1]["pts"], (frames as i64 - 1) * 50_000_000);
+}
