@@ -852,19 +852,27 @@ fn user_data(body: Bytes) -> R<UserData> {
     })
 }
 
-/// Checks the protobuf structure of a payload that a later one replaced:
-/// prost decodes every occurrence, but only the final one is converted, so
-/// malformed protobuf fails the message and semantic problems do not.
-fn check_replaced(tag: u32, bodies: Vec<Bytes>) -> R<()> {
-    let r = match tag {
-        7 => update(concat(bodies)).map(drop),
-        8 => user_data(concat(bodies)).map(drop),
-        _ => string_body(bodies).map(drop),
-    };
-    match r {
-        Err(e @ DecodeError::Protobuf(_)) => Err(e),
-        _ => Ok(()),
+/// Checks the protobuf structure of each occurrence of a payload on its
+/// own, as prost decodes each occurrence before merging (a concatenation
+/// can be valid where its parts are not). Semantic problems do not count
+/// here: prost only checks those on the final value.
+fn check_structure(tag: u32, bodies: &[Bytes]) -> R<()> {
+    for body in bodies {
+        let r = match tag {
+            7 => update(body.clone()).map(drop),
+            8 => user_data(body.clone()).map(drop),
+            _ => string_body(vec![body.clone()]).map(drop),
+        };
+        if let Err(e @ DecodeError::Protobuf(_)) = r {
+            return Err(e);
+        }
     }
+    Ok(())
+}
+
+/// A payload that a later one replaced: only its structure is checked.
+fn check_replaced(tag: u32, bodies: Vec<Bytes>) -> R<()> {
+    check_structure(tag, &bodies)
 }
 
 fn string_body(bodies: Vec<Bytes>) -> R<String> {
@@ -980,6 +988,11 @@ pub(crate) fn decode(body: Bytes, check_version: impl FnOnce(&str) -> R<()>) -> 
         }
         Ok(true)
     })?;
+    if let Some(RawPayload::Bodies(t, bodies)) = &payload {
+        if bodies.len() > 1 {
+            check_structure(*t, bodies)?;
+        }
+    }
     check_version(&version)?;
     let payload = match payload.ok_or(DecodeError::UnknownVariant("Message.content"))? {
         RawPayload::Frame(f) => MessagePayload::VideoFrame(Box::new(finish_frame(*f)?)),
