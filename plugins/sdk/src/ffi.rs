@@ -1,0 +1,300 @@
+//! The C side of a plugin: descriptors and the generic `extern "C"`
+//! functions the export macros point them at. Not for direct use.
+
+use std::any::Any;
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use bytes::Bytes;
+use savant_sdk_core::codec::{decode_message, encode_message, DecodeOptions, VersionPolicy};
+use savant_sdk_core::model::{EndOfStream, Message};
+use savant_sdk_core::sink::SinkResult;
+use savant_sdk_core::source::{SourceFrame, SourceItem};
+use savant_sdk_core::telemetry::extract_trace_id;
+use savant_sdk_plugin_abi::{
+    BytesRef, HostApi, Kind, PluginBuf, PluginDescriptor, PluginVTable, SinkInput, SourceOutput,
+    Status, ABI_VERSION,
+};
+
+use crate::config::parse_config;
+use crate::{forward, SinkPlugin, SourcePlugin, SDK_VERSION};
+
+/// One instance behind the C boundary: the component, the runtime that
+/// drives its async methods, and the host it logs to.
+struct Instance<T> {
+    runtime: tokio::runtime::Runtime,
+    inner: T,
+    host: HostApi,
+}
+
+/// The descriptor of source `T`.
+pub const fn source_descriptor<T: SourcePlugin>() -> PluginDescriptor {
+    PluginDescriptor {
+        abi_version: ABI_VERSION,
+        kind: Kind::SOURCE,
+        sdk_version: BytesRef::from_static(SDK_VERSION),
+        name: BytesRef::from_static(T::NAME),
+        vtable: PluginVTable {
+            create: create_source::<T>,
+            next: Some(next::<T>),
+            consume: None,
+            finish: None,
+            close: close::<T>,
+            free,
+        },
+    }
+}
+
+/// The descriptor of sink `T`.
+pub const fn sink_descriptor<T: SinkPlugin>() -> PluginDescriptor {
+    PluginDescriptor {
+        abi_version: ABI_VERSION,
+        kind: Kind::SINK,
+        sdk_version: BytesRef::from_static(SDK_VERSION),
+        name: BytesRef::from_static(T::NAME),
+        vtable: PluginVTable {
+            create: create_sink::<T>,
+            next: None,
+            consume: Some(consume::<T>),
+            finish: Some(finish::<T>),
+            close: close::<T>,
+            free,
+        },
+    }
+}
+
+/// Hands `bytes` to the host; [`free`] takes it back.
+fn lend(bytes: Bytes) -> PluginBuf {
+    if bytes.is_empty() {
+        return PluginBuf::EMPTY;
+    }
+    let (ptr, len) = (bytes.as_ptr(), bytes.len());
+    PluginBuf {
+        ptr,
+        len,
+        handle: Box::into_raw(Box::new(bytes)).cast(),
+    }
+}
+
+unsafe extern "C" fn free(buf: PluginBuf) {
+    if buf.handle.is_null() {
+        return;
+    }
+    // SAFETY: a non-null handle is a Box<Bytes> made by `lend`, freed once.
+    let _ = catch_unwind(|| drop(unsafe { Box::from_raw(buf.handle.cast::<Bytes>()) }));
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        format!("panicked: {s}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("panicked: {s}")
+    } else {
+        "panicked".to_string()
+    }
+}
+
+/// Runs `f`, turning its error or panic into a status and a message.
+fn guarded(out_error: *mut PluginBuf, f: impl FnOnce() -> Result<Status, String>) -> Status {
+    let (status, message) = match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(status)) => return status,
+        Ok(Err(message)) => (Status::ERROR, message),
+        Err(payload) => (Status::PANIC, panic_message(&*payload)),
+    };
+    if !out_error.is_null() {
+        // SAFETY: the host passes a writable PluginBuf.
+        unsafe { out_error.write(lend(Bytes::from(message))) };
+    }
+    status
+}
+
+fn build_instance<T>(
+    host: *const HostApi,
+    config: BytesRef,
+    out_instance: *mut *mut c_void,
+    name: &str,
+    build: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Status, String> {
+    // SAFETY: the host passes a valid HostApi (or null, refused here).
+    let host = unsafe { host.as_ref() }.copied().ok_or("null host API")?;
+    if host.abi_version != ABI_VERSION {
+        return Err(format!(
+            "{name}: host ABI version {} is not this plugin's {ABI_VERSION}",
+            host.abi_version
+        ));
+    }
+    if out_instance.is_null() {
+        return Err("null instance pointer".into());
+    }
+    forward::install(host);
+    let _host = forward::enter(host);
+    // SAFETY: the host lends the configuration text for the call.
+    let text = std::str::from_utf8(unsafe { config.as_bytes() })
+        .map_err(|e| format!("configuration of {name} is not UTF-8: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("{name}: cannot start a runtime: {e}"))?;
+    let inner = {
+        let _rt = runtime.enter();
+        build(text)?
+    };
+    let instance = Box::new(Instance {
+        runtime,
+        inner,
+        host,
+    });
+    // SAFETY: checked non-null above.
+    unsafe { out_instance.write(Box::into_raw(instance).cast()) };
+    Ok(Status::OK)
+}
+
+unsafe extern "C" fn create_source<T: SourcePlugin>(
+    host: *const HostApi,
+    config: BytesRef,
+    out_instance: *mut *mut c_void,
+    out_error: *mut PluginBuf,
+) -> Status {
+    guarded(out_error, || {
+        build_instance(host, config, out_instance, T::NAME, |text| {
+            let config = parse_config::<T::Config>(T::NAME, text).map_err(|e| e.to_string())?;
+            T::from_config(config).map_err(|e| format!("cannot create {}: {e}", T::NAME))
+        })
+    })
+}
+
+unsafe extern "C" fn create_sink<T: SinkPlugin>(
+    host: *const HostApi,
+    config: BytesRef,
+    out_instance: *mut *mut c_void,
+    out_error: *mut PluginBuf,
+) -> Status {
+    guarded(out_error, || {
+        build_instance(host, config, out_instance, T::NAME, |text| {
+            let config = parse_config::<T::Config>(T::NAME, text).map_err(|e| e.to_string())?;
+            T::from_config(config).map_err(|e| format!("cannot create {}: {e}", T::NAME))
+        })
+    })
+}
+
+/// The instance behind `ptr`.
+///
+/// # Safety
+/// `ptr` is null or an `Instance<T>` made by `build_instance`, used by one
+/// thread at a time.
+unsafe fn instance<'a, T>(ptr: *mut c_void) -> Result<&'a mut Instance<T>, String> {
+    unsafe { ptr.cast::<Instance<T>>().as_mut() }.ok_or_else(|| "null instance".to_string())
+}
+
+fn encode_item(item: SourceItem) -> SourceOutput {
+    let (message, content, topic) = match item {
+        SourceItem::Frame(SourceFrame { frame, content }) => {
+            (Message::video_frame(frame), content, Bytes::new())
+        }
+        SourceItem::Batch { topic, batch } => (
+            Message::video_frame_batch(batch),
+            Bytes::new(),
+            Bytes::from(topic),
+        ),
+        SourceItem::UserData(u) => (Message::user_data(u), Bytes::new(), Bytes::new()),
+        SourceItem::EndOfStream(s) => (
+            Message::end_of_stream(EndOfStream::new(s)),
+            Bytes::new(),
+            Bytes::new(),
+        ),
+    };
+    SourceOutput {
+        message: lend(encode_message(&message)),
+        content: lend(content),
+        topic: lend(topic),
+    }
+}
+
+unsafe extern "C" fn next<T: SourcePlugin>(
+    ptr: *mut c_void,
+    out: *mut SourceOutput,
+    out_error: *mut PluginBuf,
+) -> Status {
+    guarded(out_error, || {
+        // SAFETY: see `instance`.
+        let inst = unsafe { instance::<T>(ptr) }?;
+        if out.is_null() {
+            return Err("null output pointer".into());
+        }
+        let _host = forward::enter(inst.host);
+        match inst.runtime.block_on(inst.inner.next()) {
+            Ok(Some(item)) => {
+                // SAFETY: checked non-null; the host passes a writable SourceOutput.
+                unsafe { out.write(encode_item(item)) };
+                Ok(Status::OK)
+            }
+            Ok(None) => Ok(Status::END),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+}
+
+/// Decodes what the host lends into a [`SinkResult`] the sink owns.
+fn decode_input(input: &SinkInput) -> Result<SinkResult, String> {
+    // SAFETY: the host lends these buffers for the call.
+    let (message, topic, content) = unsafe {
+        (
+            input.message.as_bytes(),
+            input.topic.as_bytes(),
+            input.content.as_bytes(),
+        )
+    };
+    let options = DecodeOptions {
+        max_message_size: usize::MAX,
+        version: VersionPolicy::Any,
+    };
+    let message = decode_message(Bytes::copy_from_slice(message), &options)
+        .map_err(|e| format!("host sent a message this plugin cannot decode: {e}"))?;
+    Ok(SinkResult {
+        topic: String::from_utf8_lossy(topic).into_owned(),
+        trace_id: extract_trace_id(&message.propagated_context),
+        content: (input.has_content == 1).then(|| Bytes::copy_from_slice(content)),
+        message,
+    })
+}
+
+unsafe extern "C" fn consume<T: SinkPlugin>(
+    ptr: *mut c_void,
+    input: *const SinkInput,
+    out_error: *mut PluginBuf,
+) -> Status {
+    guarded(out_error, || {
+        // SAFETY: see `instance`.
+        let inst = unsafe { instance::<T>(ptr) }?;
+        // SAFETY: the host passes a valid SinkInput (or null, refused).
+        let input = unsafe { input.as_ref() }.ok_or("null input")?;
+        let _host = forward::enter(inst.host);
+        let result = decode_input(input)?;
+        inst.runtime
+            .block_on(inst.inner.consume(result))
+            .map_err(|e| e.to_string())?;
+        Ok(Status::OK)
+    })
+}
+
+unsafe extern "C" fn finish<T: SinkPlugin>(ptr: *mut c_void, out_error: *mut PluginBuf) -> Status {
+    guarded(out_error, || {
+        // SAFETY: see `instance`.
+        let inst = unsafe { instance::<T>(ptr) }?;
+        let _host = forward::enter(inst.host);
+        inst.runtime
+            .block_on(inst.inner.finish())
+            .map_err(|e| e.to_string())?;
+        Ok(Status::OK)
+    })
+}
+
+unsafe extern "C" fn close<T>(ptr: *mut c_void) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: `ptr` is an Instance<T> from `build_instance`, closed once.
+    let instance = unsafe { Box::from_raw(ptr.cast::<Instance<T>>()) };
+    let _host = forward::enter(instance.host);
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(instance)));
+}
