@@ -580,26 +580,34 @@ fn savant_rs_panics_become_errors() {
 }
 
 /// Inputs where the direct decoder once disagreed with prost (found by
-/// the fuzzer): a content oneof set several times, the replaced occurrence
-/// holding malformed protobuf.
+/// the fuzzer).
 #[test]
 fn fuzz_regressions_agree_with_prost() {
-    let hex = "52005200522052004a0052005200520052005200520078187b1a030052004a005200520052004a00520052004a00520052004a005200520052004a00520052004a004a00520052004a005200";
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect();
+    let cases = [
+        // a content oneof set several times, a replaced occurrence holding malformed protobuf
+        "52005200522052004a0052005200520052005200520078187b1a030052004a005200520052004a00520052004a00520052004a005200520052004a00520052004a004a00520052004a005200",
+        // repeated occurrences that are malformed alone but valid concatenated
+        "120212003a003a06120212003a0012003a06120212003a0012003a06120212003a00120212003a003a06120212003a0012003a061202120012003a003a06120212003a0012003a06120212003a0012003a061202120012003a0012003a06120212003a0012003a06120212003a0012003a06120212003a00120212003a003a06120212003a0012003a061202120012003a003a06120212003a0012003a06120212003a0012003a06120212003a06320212003a06120212003a00",
+        // a malformed object attribute inside one of many update occurrences
+        "3a00121212000000000000000700120000003a003a0012003a003a00120012003a003a0012003a003a00120012003a00120012003a0012003a7e120012003a001200600012003a00120012003a0012003a00120012003a0012003a003a00120012003a0012003a00120012003a001200120012003a0012003a00120012003a00124a030a015a181818181818181818181818181818181818181818181818181818181818181818181818181818181818181818184a030a015a003a003a0012003a003a00120012003a003a0012003a003a00120012003a00120012003a0012003a00120012003a001200600012003a00120012003a0012003a00120012003a0012003a003a00120012003a0012003a00120012003a001200120012003a0012003a00120012003a001200600012003a00120012003a0012003a00ea01001a037a01b512003a0012003a00120012003a0012003a003a00120012003a0012003a00120012003a001200120012003a0012003a00120012003a001200600012003a003a0012003a003a0012003a003a00120012003a003a0012003a003a00120012003a00120012003a0012003a00120012003a001200600012003a00120012003a00",
+    ];
     let any = DecodeOptions {
         version: VersionPolicy::Any,
         ..DecodeOptions::default()
     };
-    let direct = decode_message(Bytes::from(bytes.clone()), &any);
-    let reference = savant_sdk_core::codec::decode_message_reference(Bytes::from(bytes), &any);
-    assert_eq!(
-        direct.is_ok(),
-        reference.is_ok(),
-        "{direct:?} vs {reference:?}"
-    );
+    for hex in cases {
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let direct = decode_message(Bytes::from(bytes.clone()), &any);
+        let reference = savant_sdk_core::codec::decode_message_reference(Bytes::from(bytes), &any);
+        assert_eq!(
+            direct.is_ok(),
+            reference.is_ok(),
+            "{hex}: {direct:?} vs {reference:?}"
+        );
+    }
 }
 
 #[test]

@@ -776,8 +776,14 @@ fn update_inner(body: Bytes, pending: &mut Pending) -> R<VideoFrameUpdate> {
                     }
                     Ok(true)
                 })?;
-                let attr = attr.ok_or(DecodeError::MissingField("ObjectAttribute.attribute"))?;
-                u.object_attributes.push((id, attr));
+                // a semantic problem waits until the structure is read
+                match attr {
+                    Some(attr) => u.object_attributes.push((id, attr)),
+                    None => {
+                        pending
+                            .get_or_insert(DecodeError::MissingField("ObjectAttribute.attribute"));
+                    }
+                }
             }
             3 => {
                 let (mut obj, mut parent) = (None::<RawObject>, None);
@@ -792,10 +798,19 @@ fn update_inner(body: Bytes, pending: &mut Pending) -> R<VideoFrameUpdate> {
                     }
                     Ok(true)
                 })?;
-                let obj = obj.ok_or(DecodeError::MissingField(
-                    "VideoObjectWithForeignParent.object",
-                ))?;
-                u.objects.push((finish_object(obj)?, parent));
+                match obj {
+                    Some(obj) => {
+                        let obj = defer(finish_object(obj), pending, || {
+                            VideoObject::new(0, "", "", BoundingBox::default())
+                        })?;
+                        u.objects.push((obj, parent));
+                    }
+                    None => {
+                        pending.get_or_insert(DecodeError::MissingField(
+                            "VideoObjectWithForeignParent.object",
+                        ));
+                    }
+                }
             }
             4 => fap = var_field(wt, buf)? as i32,
             5 => oap = var_field(wt, buf)? as i32,
