@@ -41,6 +41,25 @@ impl SinkResult {
         self.message.kind()
     }
 
+    /// A `tracing` span for handling this result whose OpenTelemetry parent
+    /// is the sender's span (from the propagated context): with
+    /// [`crate::telemetry::Telemetry::tracing_layer`] installed, what is
+    /// logged inside it joins the frame's trace.
+    pub fn tracing_span(&self) -> tracing::Span {
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        let span = tracing::info_span!(
+            "savant.receive",
+            source_id = %self.source_id(),
+            pts = self.pts().unwrap_or_default(),
+            kind = self.kind(),
+            trace_id = self.trace_id.map(|t| t.to_string()).unwrap_or_default()
+        );
+        if let Some(cx) = crate::telemetry::extract_context(&self.message.propagated_context) {
+            let _ = span.set_parent(cx);
+        }
+        span
+    }
+
     /// The pts of a frame.
     pub fn pts(&self) -> Option<i64> {
         match &self.message.payload {

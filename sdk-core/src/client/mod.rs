@@ -4,11 +4,13 @@
 //! as Savant's Python client does, in Rust style.
 
 mod health;
-mod http;
+pub(crate) mod http;
+mod matching;
 mod sink_runner;
 mod source_runner;
 
 pub use health::HealthCheck;
+pub use matching::{MatchReport, MatchedFrame, TraceMatcher};
 pub use sink_runner::{BlockingSinkRunner, SinkBuilder, SinkRunner};
 pub use source_runner::{
     BlockingSourceRunner, SourceBuilder, SourceResult, SourceRunner, StreamSummary,

@@ -141,9 +141,13 @@ impl SinkRunner {
     /// Feeds every result into `sink` until the stream ends, then calls
     /// [`Sink::finish`]. Returns how many results were consumed.
     pub async fn run<S: Sink + ?Sized>(&mut self, sink: &mut S) -> Result<u64> {
+        use tracing::Instrument;
         let mut n = 0;
         while let Some(r) = self.next().await {
-            sink.consume(r?).await?;
+            let r = r?;
+            // what the sink logs while handling a frame joins the frame's trace
+            let span = r.tracing_span();
+            sink.consume(r).instrument(span).await?;
             n += 1;
         }
         sink.finish().await?;

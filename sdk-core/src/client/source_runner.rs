@@ -10,7 +10,7 @@ use crate::client::health::HealthCheck;
 use crate::error::{Error, Result};
 use crate::model::{FrameContent, Message, UserData, VideoFrameBatch};
 use crate::source::{Source, SourceFrame, SourceItem};
-use crate::telemetry::{Propagation, Telemetry, TraceId};
+use crate::telemetry::{FrameSpan, Propagation, Telemetry, TraceId};
 use crate::transport::{WriteOutcome, Writer, WriterConfig};
 
 /// What sending one message did.
@@ -185,10 +185,23 @@ impl SourceRunner {
     /// travels in the part after the message (external `"zeromq"`
     /// content); otherwise the frame's own content is kept.
     pub async fn send(&self, item: SourceFrame) -> Result<SourceResult> {
+        let span = self
+            .telemetry
+            .frame_span(&item.frame.source_id, item.frame.pts);
+        let tspan = span.tracing_span(&item.frame.source_id, item.frame.pts);
+        self.send_in(item, span, tspan).await
+    }
+
+    /// Sends a frame in an already started trace.
+    async fn send_in(
+        &self,
+        item: SourceFrame,
+        span: FrameSpan,
+        tspan: tracing::Span,
+    ) -> Result<SourceResult> {
         let SourceFrame { mut frame, content } = item;
         let source_id = frame.source_id.clone();
         let pts = frame.pts;
-        let span = self.telemetry.frame_span(&source_id, pts);
         let trace_id = span.trace_id();
         let extra = if content.is_empty() {
             Vec::new()
@@ -199,12 +212,6 @@ impl SourceRunner {
         let mut message = Message::video_frame(frame);
         self.telemetry
             .inject(&span, &mut message.propagated_context);
-        let tspan = tracing::info_span!(
-            "savant.send_frame",
-            source_id = %source_id,
-            pts,
-            trace_id = trace_id.map(|t| t.to_string()).unwrap_or_default()
-        );
         let status = self
             .writer
             .send_message(&source_id, message, extra)
@@ -299,7 +306,14 @@ impl SourceRunner {
     {
         let mut open = BTreeSet::new();
         let mut summary = StreamSummary::default();
-        while let Some(item) = source.next().await? {
+        loop {
+            // The next frame's trace starts before the source makes it, so
+            // what the source logs meanwhile belongs to that frame.
+            let span = self.telemetry.root_span("savant.send_frame", "", None);
+            let tspan = span.tracing_span_unnamed();
+            let Some(item) = source.next().instrument(tspan.clone()).await? else {
+                break;
+            };
             match &item {
                 SourceItem::Frame(f) => {
                     open.insert(f.frame.source_id.clone());
@@ -320,7 +334,13 @@ impl SourceRunner {
                     summary.ended.push(s.clone());
                 }
             }
-            let r = self.send_item(item).await?;
+            let r = match item {
+                SourceItem::Frame(f) => {
+                    span.set_frame(&tspan, &f.frame.source_id, f.frame.pts);
+                    self.send_in(f, span, tspan).await?
+                }
+                other => self.send_item(other).await?,
+            };
             on_result(&r);
         }
         for s in open {

@@ -19,6 +19,9 @@
 //! ```
 
 mod jaeger;
+mod logs;
+mod otlp_http;
+mod setup;
 
 use std::sync::Arc;
 
@@ -29,7 +32,9 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 pub use jaeger::{format_uber_trace_id, parse_uber_trace_id, JaegerPropagator, UBER_TRACE_ID};
+pub use logs::{JaegerLogProvider, LogEntry, LogProvider, LogProviderError, Logs};
 pub use opentelemetry::trace::TraceId;
+pub use setup::TelemetryBuilder;
 
 use crate::model::PropagatedContext;
 
@@ -86,6 +91,35 @@ impl std::fmt::Debug for Telemetry {
 }
 
 impl Telemetry {
+    /// Starts configuring telemetry for `service_name` (exporter, resource
+    /// attributes, propagation format).
+    pub fn builder(service_name: impl Into<String>) -> TelemetryBuilder {
+        TelemetryBuilder::new(service_name)
+    }
+
+    /// A `tracing` layer that turns `tracing` spans into OpenTelemetry
+    /// spans of this tracer and attaches `tracing` events (with their
+    /// level, target and message) to the current span as span events. Add
+    /// it to your subscriber; the SDK's frame spans are then the parents of
+    /// everything logged while a frame is handled.
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::SubscriberExt;
+    /// use savant_sdk_core::telemetry::{Propagation, Telemetry};
+    /// let telemetry = Telemetry::new("my-client", Propagation::W3c);
+    /// let subscriber = tracing_subscriber::registry().with(telemetry.tracing_layer());
+    /// ```
+    pub fn tracing_layer<S>(
+        &self,
+    ) -> Option<tracing_opentelemetry::OpenTelemetryLayer<S, SdkTracer>>
+    where
+        S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    {
+        self.inner
+            .as_ref()
+            .map(|i| tracing_opentelemetry::layer().with_tracer(i.tracer.clone()))
+    }
+
     /// No traces: nothing is injected and trace ids are `None`.
     pub fn off() -> Self {
         Self { inner: None }
@@ -139,7 +173,10 @@ impl Telemetry {
         let Some(inner) = &self.inner else {
             return FrameSpan { cx: None };
         };
-        let mut attrs = vec![KeyValue::new("savant.source_id", source_id.to_string())];
+        let mut attrs = Vec::with_capacity(2);
+        if !source_id.is_empty() {
+            attrs.push(KeyValue::new("savant.source_id", source_id.to_string()));
+        }
         if let Some(pts) = pts {
             attrs.push(KeyValue::new("savant.pts", pts));
         }
@@ -166,6 +203,13 @@ impl Telemetry {
         }
     }
 
+    /// Exports what is pending now.
+    pub fn flush(&self) {
+        if let Some(inner) = &self.inner {
+            let _ = inner.provider.force_flush();
+        }
+    }
+
     /// Flushes and shuts the tracer provider down.
     pub fn shutdown(&self) {
         if let Some(inner) = &self.inner {
@@ -181,6 +225,45 @@ pub struct FrameSpan {
 }
 
 impl FrameSpan {
+    /// A `tracing` span (named `name`, carrying the source id and pts)
+    /// whose OpenTelemetry parent is this frame's span: enter it while
+    /// handling the frame and, with [`Telemetry::tracing_layer`] installed,
+    /// what is logged lands in the frame's trace.
+    pub fn tracing_span(&self, source_id: &str, pts: i64) -> tracing::Span {
+        let span = self.tracing_span_unnamed();
+        span.record("source_id", source_id);
+        span.record("pts", pts);
+        span
+    }
+
+    /// [`FrameSpan::tracing_span`] before the frame is known (its source id
+    /// and pts are recorded later with [`FrameSpan::set_frame`]).
+    pub fn tracing_span_unnamed(&self) -> tracing::Span {
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        let span = tracing::info_span!(
+            "savant.frame",
+            source_id = tracing::field::Empty,
+            pts = tracing::field::Empty,
+            trace_id = self.trace_id().map(|t| t.to_string()).unwrap_or_default()
+        );
+        if let Some(cx) = &self.cx {
+            let _ = span.set_parent(cx.clone());
+        }
+        span
+    }
+
+    /// Records the frame's source id and pts on the root span and on
+    /// `tracing_span`.
+    pub fn set_frame(&self, tracing_span: &tracing::Span, source_id: &str, pts: i64) {
+        tracing_span.record("source_id", source_id);
+        tracing_span.record("pts", pts);
+        if let Some(cx) = &self.cx {
+            let span = cx.span();
+            span.set_attribute(KeyValue::new("savant.source_id", source_id.to_string()));
+            span.set_attribute(KeyValue::new("savant.pts", pts));
+        }
+    }
+
     /// The trace id; `None` when telemetry is off.
     pub fn trace_id(&self) -> Option<TraceId> {
         self.cx
