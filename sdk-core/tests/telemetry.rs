@@ -327,3 +327,37 @@ async fn jaeger_log_provider_reads_the_v1_shape() {
         LogProviderError::BadEndpoint(_)
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_result_fetches_its_logs() {
+    let url = jaeger_like_server(vec![("", 200, jaeger_json())]);
+    let dir = tempfile::tempdir().unwrap();
+    let ep = format!("ipc://{}/direct.ipc", dir.path().display());
+    let mut sink = SinkBuilder::new(format!("router+bind:{ep}"))
+        .idle_timeout(Duration::from_millis(500))
+        .build()
+        .await
+        .unwrap();
+    let source = SourceBuilder::new(format!("dealer+connect:{ep}"))
+        .log_provider(Arc::new(JaegerLogProvider::new(&url).unwrap()))
+        .build()
+        .await
+        .unwrap();
+    let r = source
+        .send(SourceFrame::new(VideoFrame::builder("l").build(), "x"))
+        .await
+        .unwrap();
+    let logs = r.logs().await.expect("a provider and a trace").unwrap();
+    assert_eq!(logs.entries.len(), 2);
+    // without a provider there is nothing to fetch
+    let plain = SourceBuilder::new(format!("dealer+connect:{ep}"))
+        .build()
+        .await
+        .unwrap();
+    let r = plain
+        .send(SourceFrame::new(VideoFrame::builder("l").build(), "x"))
+        .await
+        .unwrap();
+    assert!(r.logs().await.is_none());
+    while sink.next().await.is_some() {}
+}

@@ -67,11 +67,12 @@ impl MatchReport {
 /// assert_eq!(report.missing()[0].trace_id, b);
 /// assert_eq!(report.latency_quantile(0.5), Some(Duration::from_millis(3)));
 /// ```
+/// Arrivals may be recorded before their sending (a fast round trip can
+/// beat the sender's bookkeeping); they are matched either way.
 #[derive(Debug, Default)]
 pub struct TraceMatcher {
     order: Vec<(TraceId, String, Option<i64>, Instant)>,
     arrived: HashMap<TraceId, Instant>,
-    unexpected: Vec<TraceId>,
     index: HashMap<TraceId, usize>,
 }
 
@@ -99,16 +100,14 @@ impl TraceMatcher {
 
     /// Records a frame received at `at`; the first arrival counts.
     pub fn received_at(&mut self, trace_id: TraceId, at: Instant) {
-        if self.index.contains_key(&trace_id) {
-            self.arrived.entry(trace_id).or_insert(at);
-        } else {
-            self.unexpected.push(trace_id);
-        }
+        self.arrived.entry(trace_id).or_insert(at);
     }
 
     /// Whether every sent frame has come back.
     pub fn complete(&self) -> bool {
-        self.arrived.len() == self.order.len()
+        self.order
+            .iter()
+            .all(|(t, ..)| self.arrived.contains_key(t))
     }
 
     /// The report so far.
@@ -127,7 +126,12 @@ impl TraceMatcher {
                         .map(|r| r.saturating_duration_since(*at)),
                 })
                 .collect(),
-            unexpected: self.unexpected.clone(),
+            unexpected: self
+                .arrived
+                .keys()
+                .filter(|t| !self.index.contains_key(t))
+                .copied()
+                .collect(),
         }
     }
 }

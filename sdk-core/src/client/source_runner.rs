@@ -10,7 +10,9 @@ use crate::client::health::HealthCheck;
 use crate::error::{Error, Result};
 use crate::model::{FrameContent, Message, UserData, VideoFrameBatch};
 use crate::source::{Source, SourceFrame, SourceItem};
-use crate::telemetry::{FrameSpan, Propagation, Telemetry, TraceId};
+use crate::telemetry::{
+    FrameSpan, LogHandle, LogProvider, LogProviderError, Logs, Propagation, Telemetry, TraceId,
+};
 use crate::transport::{WriteOutcome, Writer, WriterConfig};
 
 /// What sending one message did.
@@ -26,6 +28,17 @@ pub struct SourceResult {
     pub trace_id: Option<TraceId>,
     /// `frame`, `eos`, `batch`, `user_data` or `shutdown`.
     pub kind: &'static str,
+    /// Where [`SourceResult::logs`] fetches from (set with
+    /// [`SourceBuilder::log_provider`]).
+    pub log_handle: LogHandle,
+}
+
+impl SourceResult {
+    /// What happened to this frame, from the log provider configured with
+    /// [`SourceBuilder::log_provider`]; `None` without a provider or trace.
+    pub async fn logs(&self) -> Option<Result<Logs, LogProviderError>> {
+        self.log_handle.logs(self.trace_id).await
+    }
 }
 
 /// Totals of [`SourceRunner::send_stream`].
@@ -67,6 +80,7 @@ pub struct SourceBuilder {
     telemetry: Option<Telemetry>,
     propagation: Option<Propagation>,
     service_name: String,
+    logs: LogHandle,
 }
 
 impl SourceBuilder {
@@ -83,6 +97,7 @@ impl SourceBuilder {
             telemetry: None,
             propagation: Some(Propagation::W3c),
             service_name: "savant-sdk-source".into(),
+            logs: LogHandle::default(),
         }
     }
 
@@ -138,6 +153,13 @@ impl SourceBuilder {
         self.telemetry = Some(t);
         self
     }
+    /// Where [`SourceResult::logs`] fetches a frame's logs from (e.g. a
+    /// [`crate::telemetry::JaegerLogProvider`]).
+    pub fn log_provider(mut self, provider: std::sync::Arc<dyn LogProvider>) -> Self {
+        self.logs = LogHandle::new(provider);
+        self
+    }
+
     /// Service name of the traces (default `savant-sdk-source`).
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = name.into();
@@ -164,6 +186,7 @@ impl SourceBuilder {
         Ok(SourceRunner {
             writer: Writer::new(config)?,
             telemetry,
+            logs: self.logs,
         })
     }
 }
@@ -173,6 +196,7 @@ impl SourceBuilder {
 pub struct SourceRunner {
     writer: Writer,
     telemetry: Telemetry,
+    logs: LogHandle,
 }
 
 impl SourceRunner {
@@ -223,6 +247,7 @@ impl SourceRunner {
             status,
             trace_id,
             kind: "frame",
+            log_handle: self.logs.clone(),
         })
     }
 
@@ -235,6 +260,7 @@ impl SourceRunner {
             status,
             trace_id: None,
             kind: "eos",
+            log_handle: self.logs.clone(),
         })
     }
 
@@ -248,6 +274,7 @@ impl SourceRunner {
             status,
             trace_id: None,
             kind: "shutdown",
+            log_handle: self.logs.clone(),
         })
     }
 
@@ -264,6 +291,7 @@ impl SourceRunner {
             status,
             trace_id: span.trace_id(),
             kind: "batch",
+            log_handle: self.logs.clone(),
         })
     }
 
@@ -280,6 +308,7 @@ impl SourceRunner {
             status,
             trace_id: None,
             kind: "user_data",
+            log_handle: self.logs.clone(),
         })
     }
 

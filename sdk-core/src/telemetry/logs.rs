@@ -281,3 +281,41 @@ mod tests {
         assert_eq!(super::base64(b"abc"), "YWJj");
     }
 }
+
+/// An optional log provider carried by results so that they can fetch
+/// their own logs. Compares equal to any other (it is not part of a
+/// result's value).
+#[derive(Clone, Default)]
+pub struct LogHandle(pub(crate) Option<std::sync::Arc<dyn LogProvider>>);
+
+impl LogHandle {
+    /// A handle to `provider`.
+    pub fn new(provider: std::sync::Arc<dyn LogProvider>) -> Self {
+        Self(Some(provider))
+    }
+
+    /// The logs of `trace_id`, or `None` without a provider or trace id.
+    pub async fn logs(&self, trace_id: Option<TraceId>) -> Option<Result<Logs, LogProviderError>> {
+        let (Some(p), Some(t)) = (&self.0, trace_id) else {
+            return None;
+        };
+        Some(p.logs(t).await)
+    }
+}
+
+impl fmt::Debug for LogHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(p) => write!(f, "LogHandle({p:?})"),
+            None => f.write_str("LogHandle(none)"),
+        }
+    }
+}
+
+impl PartialEq for LogHandle {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for LogHandle {}
