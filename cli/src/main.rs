@@ -6,6 +6,7 @@ mod inputs;
 mod loopback;
 mod progress;
 mod receive;
+mod run;
 mod send;
 
 use std::process::ExitCode;
@@ -31,6 +32,8 @@ enum Command {
     /// Send sample images through the embedded loopback module and report
     /// per-frame trace ids and round-trip latency.
     Demo(demo::DemoArgs),
+    /// Run the sources and sinks (built-in and plugins) of a pipeline TOML file.
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
             Command::Receive(a) => receive::run(a).await,
             Command::Loopback(a) => loopback::run(a).await,
             Command::Demo(a) => demo::run(a).await,
+            Command::Run(a) => run::run(a).await,
         }
     });
     match result {

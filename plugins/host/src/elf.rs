@@ -6,14 +6,18 @@
 const SHT_DYNSYM: u32 = 11;
 const STT_FUNC: u8 = 2;
 
-fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(off..off + 2)?.try_into().ok()?))
+fn bytes_at<const N: usize>(b: &[u8], base: usize, off: usize) -> Option<[u8; N]> {
+    let start = base.checked_add(off)?;
+    b.get(start..start.checked_add(N)?)?.try_into().ok()
 }
-fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(off..off + 4)?.try_into().ok()?))
+fn u16_at(b: &[u8], base: usize, off: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(bytes_at(b, base, off)?))
 }
-fn u64_at(b: &[u8], off: usize) -> Option<usize> {
-    usize::try_from(u64::from_le_bytes(b.get(off..off + 8)?.try_into().ok()?)).ok()
+fn u32_at(b: &[u8], base: usize, off: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes_at(b, base, off)?))
+}
+fn u64_at(b: &[u8], base: usize, off: usize) -> Option<usize> {
+    usize::try_from(u64::from_le_bytes(bytes_at(b, base, off)?)).ok()
 }
 
 struct Section {
@@ -27,11 +31,11 @@ struct Section {
 fn section(b: &[u8], shoff: usize, shentsize: usize, i: usize) -> Option<Section> {
     let h = shoff.checked_add(i.checked_mul(shentsize)?)?;
     Some(Section {
-        kind: u32_at(b, h + 4)?,
-        offset: u64_at(b, h + 24)?,
-        size: u64_at(b, h + 32)?,
-        link: u32_at(b, h + 40)? as usize,
-        entsize: u64_at(b, h + 56)?,
+        kind: u32_at(b, h, 4)?,
+        offset: u64_at(b, h, 24)?,
+        size: u64_at(b, h, 32)?,
+        link: u32_at(b, h, 40)? as usize,
+        entsize: u64_at(b, h, 56)?,
     })
 }
 
@@ -44,9 +48,9 @@ pub(crate) fn entry_points(file: &[u8], prefix: &str) -> Result<Vec<String>, Str
         return Err("not a 64-bit little-endian ELF file".into());
     }
     let bad = || "truncated or malformed ELF file".to_string();
-    let shoff = u64_at(file, 0x28).ok_or_else(bad)?;
-    let shentsize = u16_at(file, 0x3A).ok_or_else(bad)? as usize;
-    let shnum = u16_at(file, 0x3C).ok_or_else(bad)? as usize;
+    let shoff = u64_at(file, 0, 0x28).ok_or_else(bad)?;
+    let shentsize = u16_at(file, 0, 0x3A).ok_or_else(bad)? as usize;
+    let shnum = u16_at(file, 0, 0x3C).ok_or_else(bad)? as usize;
     if shentsize < 64 {
         return Err(bad());
     }
@@ -68,8 +72,8 @@ pub(crate) fn entry_points(file: &[u8], prefix: &str) -> Result<Vec<String>, Str
             return Err(bad());
         }
         for sym in symbols.chunks_exact(entsize) {
-            let name = u32_at(sym, 0).ok_or_else(bad)? as usize;
-            let (info, shndx) = (sym[4], u16_at(sym, 6).ok_or_else(bad)?);
+            let name = u32_at(sym, 0, 0).ok_or_else(bad)? as usize;
+            let (info, shndx) = (sym[4], u16_at(sym, 0, 6).ok_or_else(bad)?);
             if shndx == 0 || info & 0xf != STT_FUNC {
                 continue;
             }

@@ -161,3 +161,8 @@ macro_rules! export_sink {
         };
     };
 }
+
+/// The guide's example (`plugins/README.md`), compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,405 @@
+//! `savant-sdk run PIPELINE.toml`: builds sources and sinks (built-in
+//! image sources and plugins) from a TOML file, optionally starts the
+//! embedded loopback module, and runs everything until the sources end
+//! and the sinks go idle, or until SIGINT/SIGTERM.
+//!
+//! ```toml
+//! plugins = ["plugins/"]            # .so files or folders, relative to this file
+//!
+//! [loopback]                        # optional: the embedded pass-through module
+//! input = "router+bind:ipc:///tmp/p/in.ipc"
+//! output = "dealer+connect:ipc:///tmp/p/out.ipc"
+//!
+//! [[source]]                        # a plugin source
+//! plugin = "synthetic"
+//! socket = "dealer+connect:ipc:///tmp/p/in.ipc"
+//! settings = { frames = 30, source_id = "cam-1" }
+//!
+//! [[source]]                        # the built-in JPEG/PNG source: a file or a folder
+//! images = "frames/"
+//! source_id = "cam-2"
+//! fps = "30/1"
+//! socket = "dealer+connect:ipc:///tmp/p/in.ipc"
+//!
+//! [[sink]]
+//! plugin = "frame-counter"
+//! socket = "router+bind:ipc:///tmp/p/out.ipc"
+//! idle_timeout = 2.0                # seconds; 0 waits for SIGINT
+//! settings = { summary = "counts.json" }
+//! ```
+//!
+//! Unknown keys and wrong types are errors with their line. Prints one
+//! JSON line per finished source (`source_done`) and sink (`sink_done`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
+use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
+use savant_sdk_core::sink::Sink;
+use savant_sdk_core::source::Source;
+use savant_sdk_core::telemetry::Propagation;
+use savant_sdk_plugin_host::PluginRegistry;
+use savant_sdk_sources::{ImageDirectorySource, JpegSource, PngSource};
+use serde::Deserialize;
+use serde_json::json;
+use toml::Spanned;
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline description (TOML).
+    pipeline: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pipeline {
+    #[serde(default)]
+    plugins: Vec<PathBuf>,
+    loopback: Option<LoopbackSection>,
+    #[serde(default, rename = "source")]
+    sources: Vec<Spanned<SourceSection>>,
+    #[serde(default, rename = "sink")]
+    sinks: Vec<Spanned<SinkSection>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoopbackSection {
+    input: String,
+    output: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceSection {
+    socket: String,
+    plugin: Option<String>,
+    settings: Option<toml::Table>,
+    images: Option<PathBuf>,
+    source_id: Option<String>,
+    fps: Option<String>,
+    trace: Option<TraceSetting>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum TraceSetting {
+    W3c,
+    Jaeger,
+    Off,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SinkSection {
+    socket: String,
+    plugin: String,
+    settings: Option<toml::Table>,
+    idle_timeout: Option<f64>,
+}
+
+/// 1-based line of byte offset `at`.
+fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Parses and checks a pipeline; errors carry the line.
+fn parse(text: &str) -> Result<Pipeline> {
+    let p: Pipeline =
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+    for s in &p.sources {
+        let line = line_of(text, s.span().start);
+        let s = s.get_ref();
+        match (&s.plugin, &s.images) {
+            (Some(_), Some(_)) | (None, None) => {
+                bail!("[[source]] at line {line}: give exactly one of `plugin` or `images`")
+            }
+            (Some(_), None) if s.source_id.is_some() || s.fps.is_some() => {
+                bail!("[[source]] at line {line}: `source_id` and `fps` belong to `images` sources; a plugin takes them in `settings`")
+            }
+            (None, Some(_)) if s.settings.is_some() => {
+                bail!("[[source]] at line {line}: `settings` belongs to plugin sources")
+            }
+            _ => {}
+        }
+        if let Some(fps) = &s.fps {
+            crate::parse_fps(fps)
+                .map_err(|e| anyhow::anyhow!("[[source]] at line {line}: fps: {e}"))?;
+        }
+    }
+    for s in &p.sinks {
+        if s.get_ref()
+            .idle_timeout
+            .is_some_and(|t| !t.is_finite() || t < 0.0)
+        {
+            bail!(
+                "[[sink]] at line {}: idle_timeout must be a number of seconds >= 0",
+                line_of(text, s.span().start)
+            );
+        }
+    }
+    Ok(p)
+}
+
+fn settings_text(settings: &Option<toml::Table>) -> Result<String> {
+    Ok(match settings {
+        Some(t) => toml::to_string(t)?,
+        None => String::new(),
+    })
+}
+
+fn image_source(s: &SourceSection, base: &Path) -> Result<Box<dyn Source>> {
+    let path = base.join(s.images.as_ref().expect("checked"));
+    let id = s.source_id.clone().unwrap_or_else(|| "images".into());
+    let (n, d) = match &s.fps {
+        Some(f) => crate::parse_fps(f).map_err(anyhow::Error::msg)?,
+        None => (30, 1),
+    };
+    if path.is_dir() {
+        let dir = ImageDirectorySource::new(id, &path)?.framerate(n, d);
+        if dir.files().is_empty() {
+            bail!("folder {} has no .jpg/.jpeg/.png files", path.display());
+        }
+        return Ok(Box::new(dir));
+    }
+    let png = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    Ok(if png {
+        Box::new(PngSource::from_path(id, &path)?.with_framerate(n, d))
+    } else {
+        Box::new(JpegSource::from_path(id, &path)?.with_framerate(n, d))
+    })
+}
+
+struct BuiltSource {
+    label: String,
+    source: Box<dyn Source>,
+    socket: String,
+    trace: Option<TraceSetting>,
+}
+
+struct BuiltSink {
+    label: String,
+    sink: Box<dyn Sink>,
+    socket: String,
+    idle: Option<Duration>,
+}
+
+async fn wait_for_signal() -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+pub async fn run(a: RunArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&a.pipeline)
+        .with_context(|| format!("cannot read {}", a.pipeline.display()))?;
+    let pipeline = parse(&text).with_context(|| format!("{}", a.pipeline.display()))?;
+    let base = a.pipeline.parent().unwrap_or(Path::new("."));
+    run_pipeline(pipeline, &text, base).await
+}
+
+async fn run_pipeline(p: Pipeline, text: &str, base: &Path) -> Result<()> {
+    let mut registry = PluginRegistry::with_static()?;
+    for path in &p.plugins {
+        let report = registry.load_path(base.join(path))?;
+        for e in &report.failed {
+            tracing::warn!("{e}");
+        }
+    }
+
+    // build every component before opening any socket: bad settings fail early
+    let mut sources = Vec::new();
+    for (i, s) in p.sources.iter().enumerate() {
+        let line = line_of(text, s.span().start);
+        let s = s.get_ref();
+        let (label, source) = match &s.plugin {
+            Some(name) => (
+                name.clone(),
+                registry
+                    .source(name, &settings_text(&s.settings)?)
+                    .with_context(|| format!("[[source]] at line {line}"))?,
+            ),
+            None => (
+                format!("images#{i}"),
+                image_source(s, base).with_context(|| format!("[[source]] at line {line}"))?,
+            ),
+        };
+        sources.push(BuiltSource {
+            label,
+            source,
+            socket: s.socket.clone(),
+            trace: s.trace,
+        });
+    }
+    let mut sinks = Vec::new();
+    for s in &p.sinks {
+        let line = line_of(text, s.span().start);
+        let s = s.get_ref();
+        let sink = registry
+            .sink(&s.plugin, &settings_text(&s.settings)?)
+            .with_context(|| format!("[[sink]] at line {line}"))?;
+        sinks.push(BuiltSink {
+            label: s.plugin.clone(),
+            sink,
+            socket: s.socket.clone(),
+            idle: match s.idle_timeout {
+                Some(t) => (t > 0.0).then(|| Duration::from_secs_f64(t)),
+                None => Some(Duration::from_secs(5)),
+            },
+        });
+    }
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut sink_tasks = Vec::new();
+    for mut s in sinks {
+        let mut builder = SinkBuilder::new(&s.socket);
+        if let Some(t) = s.idle {
+            builder = builder.idle_timeout(t);
+        }
+        let mut runner = builder
+            .build()
+            .await
+            .with_context(|| format!("sink {}", s.label))?;
+        let mut stop = stop_rx.clone();
+        sink_tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            let result: Result<()> = async {
+                loop {
+                    tokio::select! {
+                        r = runner.next() => match r {
+                            Some(r) => { s.sink.consume(r?).await?; n += 1; }
+                            None => break,
+                        },
+                        _ = stop.changed() => break,
+                    }
+                }
+                s.sink.finish().await?;
+                Ok(())
+            }
+            .await;
+            runner.close().await;
+            result.with_context(|| format!("sink {}", s.label))?;
+            crate::emit(json!({"event": "sink_done", "sink": s.label, "messages": n}));
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    let module = match &p.loopback {
+        Some(l) => Some(LoopbackModule::start(LoopbackConfig::new(
+            &l.input, &l.output,
+        ))?),
+        None => None,
+    };
+    let mut source_tasks = Vec::new();
+    for s in sources {
+        let builder = SourceBuilder::new(&s.socket);
+        let builder = match s.trace {
+            None | Some(TraceSetting::W3c) => builder.propagation(Propagation::W3c),
+            Some(TraceSetting::Jaeger) => builder.propagation(Propagation::Jaeger),
+            Some(TraceSetting::Off) => builder.telemetry_off(),
+        };
+        let runner = builder
+            .build()
+            .await
+            .with_context(|| format!("source {}", s.label))?;
+        let mut stop = stop_rx.clone();
+        source_tasks.push(tokio::spawn(async move {
+            let result = tokio::select! {
+                r = runner.send_stream(s.source) => Some(r),
+                _ = stop.changed() => None,
+            };
+            runner.close().await;
+            if let Some(summary) = result {
+                let summary = summary.with_context(|| format!("source {}", s.label))?;
+                crate::emit(json!({
+                    "event": "source_done",
+                    "source": s.label,
+                    "frames": summary.frames,
+                    "bytes": summary.bytes,
+                    "ended": summary.ended,
+                }));
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+
+    let work = async {
+        let mut first_error = None;
+        for t in source_tasks.into_iter().chain(sink_tasks) {
+            if let Err(e) = t.await.map_err(anyhow::Error::from).and_then(|r| r) {
+                tracing::error!("{e:#}");
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    };
+    tokio::pin!(work);
+    let result = tokio::select! {
+        r = &mut work => r,
+        r = wait_for_signal() => {
+            r?;
+            let _ = stop_tx.send(true);
+            work.await
+        }
+    };
+    if let Some(m) = module {
+        m.stop()?;
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        format!("{:#}", parse(text).unwrap_err())
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_their_line() {
+        let e = err("plugins = []\n\n[[source]]\nplugin = 'x'\nsocket = 'ipc:///a'\nbogus = 1\n");
+        assert!(e.contains("line 6") && e.contains("bogus"), "{e}");
+        let e = err("[[sink]]\nplugin = 'x'\nsocket = 'ipc:///a'\nidle_timeout = 'soon'\n");
+        assert!(e.contains("line 4") && e.contains("idle_timeout"), "{e}");
+        let e = err("[loopback]\ninput = 'a'\noutput = 'b'\nspin = 3\n");
+        assert!(e.contains("line 4") && e.contains("spin"), "{e}");
+        let e = err("colour = 'red'\n");
+        assert!(e.contains("line 1") && e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn source_kinds_are_checked_with_their_line() {
+        let e = err("\n[[source]]\nsocket = 'ipc:///a'\n");
+        assert!(e.contains("line 2") && e.contains("exactly one"), "{e}");
+        let e = err("[[source]]\nsocket = 'ipc:///a'\nplugin = 'p'\nimages = 'x'\n");
+        assert!(e.contains("line 1") && e.contains("exactly one"), "{e}");
+        let e = err("[[source]]\nsocket = 'ipc:///a'\nimages = 'x'\nfps = 'fast'\n");
+        assert!(e.contains("fps"), "{e}");
+        let p = parse(
+            "plugins = ['a.so']\n[[source]]\nsocket = 's'\nplugin = 'p'\nsettings = { n = 1 }\n[[sink]]\nsocket = 'k'\nplugin = 'q'\n",
+        )
+        .unwrap();
+        assert_eq!(p.sources.len(), 1);
+        assert_eq!(
+            settings_text(&p.sources[0].get_ref().settings)
+                .unwrap()
+                .trim(),
+            "n = 1"
+        );
+        assert_eq!(p.sinks[0].get_ref().plugin, "q");
+    }
+}

@@ -1,0 +1,149 @@
+//! `savant-sdk run PIPELINE.toml` end to end, as a process: the plugin
+//! source and the built-in image-folder source through the loopback
+//! module into the plugin sink; and a pipeline with an unknown key,
+//! refused with its line.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use savant_sdk_example_frame_counter::Summary;
+use support::{library, SINK_LIB, SOURCE_LIB};
+
+/// The `savant-sdk` binary of this build (`cargo test --workspace` builds it).
+fn savant_sdk() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| d.join("savant-sdk"))
+        .find(|p| p.is_file())
+        .expect("the savant-sdk binary was not built next to the test (run cargo test --workspace)")
+}
+
+fn jpeg(path: &std::path::Path, shade: u8) {
+    let img = image::RgbImage::from_pixel(32, 24, image::Rgb([shade, 80, 160]));
+    img.save_with_format(path, image::ImageFormat::Jpeg)
+        .unwrap();
+}
+
+#[test]
+fn pipeline_of_plugins_and_builtin_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("frames")).unwrap();
+    jpeg(&d.join("frames/a.jpg"), 10);
+    jpeg(&d.join("frames/b.jpg"), 200);
+    // the plugins in a folder of their own, found relative to the file
+    std::fs::create_dir(d.join("plugins")).unwrap();
+    for lib in [SOURCE_LIB, SINK_LIB] {
+        let from = library(lib);
+        std::fs::copy(&from, d.join("plugins").join(from.file_name().unwrap())).unwrap();
+    }
+    let summary = d.join("summary.json");
+    let pipeline = format!(
+        r#"plugins = ["plugins"]
+
+[loopback]
+input = "router+bind:ipc://{d}/in.ipc"
+output = "dealer+connect:ipc://{d}/out.ipc"
+
+[[source]]
+plugin = "synthetic"
+socket = "dealer+connect:ipc://{d}/in.ipc"
+settings = {{ frames = 5, source_id = "cam-1", width = 64, height = 48 }}
+
+[[source]]
+images = "frames"
+source_id = "cam-2"
+socket = "dealer+connect:ipc://{d}/in.ipc"
+
+[[sink]]
+plugin = "frame-counter"
+socket = "router+bind:ipc://{d}/out.ipc"
+idle_timeout = 1.5
+settings = {{ summary = "{summary}" }}
+"#,
+        d = d.display(),
+        summary = summary.display()
+    );
+    std::fs::write(d.join("pipeline.toml"), pipeline).unwrap();
+    let out = Command::new(savant_sdk())
+        .arg("run")
+        .arg(d.join("pipeline.toml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let done = |event: &str, key: &str, name: &str| {
+        lines
+            .iter()
+            .find(|l| l["event"] == event && l[key] == name)
+            .unwrap_or_else(|| panic!("no {event} for {name}: {stdout}"))
+            .clone()
+    };
+    assert_eq!(done("source_done", "source", "synthetic")["frames"], 5);
+    assert_eq!(done("source_done", "source", "images#1")["frames"], 2);
+    assert_eq!(done("sink_done", "sink", "frame-counter")["messages"], 9);
+
+    let s: Summary = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(s.total_frames, 7);
+    assert_eq!((s.sources["cam-1"].frames, s.sources["cam-1"].eos), (5, 1));
+    assert_eq!((s.sources["cam-2"].frames, s.sources["cam-2"].eos), (2, 1));
+    assert!(s.sources["cam-1"].trace_ids.iter().all(|t| t.len() == 32));
+}
+
+#[test]
+fn unknown_key_fails_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[[source]]\nplugin = \"synthetic\"\nsocket = \"ipc:///tmp/x.ipc\"\nframes = 3\n",
+    )
+    .unwrap();
+    let out = Command::new(savant_sdk())
+        .arg("run")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("line 4") && stderr.contains("frames"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("bad.toml"), "{stderr}");
+}
+
+#[test]
+fn bad_plugin_settings_fail_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "plugins = [{:?}]\n\n[[source]]\nplugin = \"synthetic\"\nsocket = \"ipc://{}/x.ipc\"\nsettings = {{ frams = 3 }}\n",
+            library(SOURCE_LIB),
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(savant_sdk())
+        .arg("run")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("line 3") && stderr.contains("synthetic") && stderr.contains("frams"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,104 @@
+//! The example plugins, loaded from their `.so` files, through the
+//! savant-rs 0.3.0 stand-in module: the synthetic source's frames reach
+//! the frame-counter sink with their trace ids, counted per source.
+
+use std::time::Duration;
+
+use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
+use savant_sdk_plugin_host::{library_next_to_executable, PluginRegistry};
+use savant_sdk_tests::Peer;
+use serde_json::Value;
+
+fn library(name: &str) -> std::path::PathBuf {
+    library_next_to_executable(name).unwrap_or_else(|| {
+        panic!("lib{name}.so was not built next to the test (run cargo test --workspace)")
+    })
+}
+
+#[test]
+fn plugin_source_through_savant_rs_standin_into_plugin_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (
+        format!("ipc://{}/in.ipc", dir.path().display()),
+        format!("ipc://{}/out.ipc", dir.path().display()),
+    );
+    let summary_path = dir.path().join("summary.json");
+    let mut registry = PluginRegistry::new();
+    registry
+        .load(library("savant_sdk_example_synthetic_source"))
+        .unwrap();
+    registry
+        .load(library("savant_sdk_example_frame_counter"))
+        .unwrap();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut sink_runner = rt
+        .block_on(
+            SinkBuilder::new(format!("router+bind:{output}"))
+                .idle_timeout(Duration::from_secs(3))
+                .build(),
+        )
+        .unwrap();
+    let mut module = Peer::spawn(&[
+        "standin",
+        "--input",
+        &format!("router+bind:{input}"),
+        "--output",
+        &format!("dealer+connect:{output}"),
+        "--mark",
+        "standin/seen",
+    ])
+    .unwrap();
+    module.wait_ready(Duration::from_secs(20)).unwrap();
+
+    let (sent, consumed) = rt.block_on(async {
+        let runner = SourceBuilder::new(format!("dealer+connect:{input}"))
+            .build()
+            .await
+            .unwrap();
+        let mut sent = Vec::new();
+        for source_id in ["cam-a", "cam-b"] {
+            let source = registry
+                .source(
+                    "synthetic",
+                    &format!("source_id = '{source_id}'\nframes = 4\nwidth = 64\nheight = 48"),
+                )
+                .unwrap();
+            let summary = runner
+                .send_stream_with(source, |r| sent.push(r.clone()))
+                .await
+                .unwrap();
+            assert_eq!(summary.frames, 4);
+        }
+        runner.close().await;
+        let mut sink = registry
+            .sink(
+                "frame-counter",
+                &format!("summary = '{}'", summary_path.display()),
+            )
+            .unwrap();
+        let consumed = sink_runner.run(&mut sink).await.unwrap();
+        sink_runner.close().await;
+        (sent, consumed)
+    });
+    assert_eq!(consumed, 10, "8 frames and 2 EOS");
+    let summary: Value = serde_json::from_slice(&std::fs::read(&summary_path).unwrap()).unwrap();
+    assert_eq!(summary["total_frames"], 8);
+    for source_id in ["cam-a", "cam-b"] {
+        let s = &summary["sources"][source_id];
+        assert_eq!(
+            (s["frames"].as_u64(), s["eos"].as_u64()),
+            (Some(4), Some(1))
+        );
+        let expected: Vec<Value> = sent
+            .iter()
+            .filter(|r| r.kind == "frame" && r.source_id == source_id)
+            .map(|r| Value::from(r.trace_id.expect("telemetry on").to_string()))
+            .collect();
+        assert_eq!(s["trace_ids"].as_array().unwrap(), &expected, "{source_id}");
+    }
+}
