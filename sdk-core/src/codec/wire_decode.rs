@@ -450,6 +450,21 @@ fn merge_attribute(a: &mut Attribute, body: Bytes, pending: &mut Pending) -> R<(
     })
 }
 
+/// An attribute of an object or of user data: temporary ones are dropped
+/// on arrival (as the 0.3.x reader does), problems in their values with
+/// them.
+fn persistent_attribute(body: Bytes, pending: &mut Pending) -> R<Option<Attribute>> {
+    let mut own = None;
+    let a = attribute(body, &mut own)?;
+    if !a.is_persistent {
+        return Ok(None);
+    }
+    if let Some(e) = own {
+        pending.get_or_insert(e);
+    }
+    Ok(Some(a))
+}
+
 fn attribute(body: Bytes, pending: &mut Pending) -> R<Attribute> {
     let mut a = Attribute {
         namespace: String::new(),
@@ -484,7 +499,11 @@ fn merge_object(o: &mut RawObject, body: Bytes, pending: &mut Pending) -> R<()> 
                 merge_bbox(&mut obj.detection_box, sub(wt, buf)?)?;
                 o.has_box = true;
             }
-            7 => obj.attributes.push(attribute(sub(wt, buf)?, pending)?),
+            7 => {
+                if let Some(a) = persistent_attribute(sub(wt, buf)?, pending)? {
+                    obj.attributes.push(a);
+                }
+            }
             8 => obj.confidence = Some(f32_field(wt, buf)?),
             9 => merge_bbox(
                 obj.track_box.get_or_insert_with(Default::default),
@@ -852,7 +871,11 @@ fn user_data(body: Bytes) -> R<UserData> {
     fields(body, |tag, wt, buf| {
         match tag {
             1 => source_id = str_field(wt, buf)?,
-            2 => attributes.push(attribute(sub(wt, buf)?, &mut pending)?),
+            2 => {
+                if let Some(a) = persistent_attribute(sub(wt, buf)?, &mut pending)? {
+                    attributes.push(a);
+                }
+            }
             _ => return Ok(false),
         }
         Ok(true)
