@@ -3,18 +3,20 @@
 //! receives them, and prints each frame's trace id and round-trip latency,
 //! then a summary.
 
-use std::collections::HashMap;
 use std::io::Cursor;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use clap::Args;
 use image::{Rgb, RgbImage};
-use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
+use savant_sdk_core::client::{SinkBuilder, SourceBuilder, TraceMatcher};
 use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
+use savant_sdk_core::telemetry::Telemetry;
 use savant_sdk_sources::JpegSource;
 
+use crate::telemetry::TelemetryArgs;
 use crate::TraceFormat;
 
 /// Arguments of `demo`.
@@ -28,7 +30,9 @@ pub struct DemoArgs {
     interval_ms: u64,
     /// Trace propagation format.
     #[arg(long, value_enum, default_value_t = TraceFormat::W3c)]
-    trace: TraceFormat,
+    pub(crate) trace: TraceFormat,
+    #[command(flatten)]
+    pub(crate) telemetry: TelemetryArgs,
 }
 
 /// A 640x360 test picture with a box that moves with `i`, as JPEG.
@@ -47,15 +51,7 @@ fn sample_jpeg(i: u32) -> Result<Bytes> {
     Ok(Bytes::from(buf.into_inner()))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
-}
-
-pub async fn run(a: DemoArgs) -> Result<()> {
+pub async fn run(a: DemoArgs, telemetry: Telemetry) -> Result<()> {
     if a.trace == TraceFormat::Off {
         bail!("the demo matches frames by trace id; use --trace w3c or --trace jaeger");
     }
@@ -74,11 +70,8 @@ pub async fn run(a: DemoArgs) -> Result<()> {
         )
         .mark("demo", "loopback"),
     )?;
-    let source = a
-        .trace
-        .apply(
-            SourceBuilder::new(format!("dealer+connect:{input}")).service_name("savant-sdk-demo"),
-        )
+    let source = SourceBuilder::new(format!("dealer+connect:{input}"))
+        .telemetry(telemetry)
         .build()
         .await?;
     println!(
@@ -86,28 +79,28 @@ pub async fn run(a: DemoArgs) -> Result<()> {
         a.frames
     );
 
+    let matcher = Arc::new(Mutex::new(TraceMatcher::new()));
+    let m = matcher.clone();
     let receiver = tokio::spawn(async move {
-        let mut arrivals = HashMap::new();
+        let mut unmarked = 0;
         while let Some(r) = sink.next().await {
             let r = r?;
             if r.is_end_of_stream() {
                 break;
             }
             if let Some(t) = r.trace_id {
-                arrivals.insert(
-                    t,
-                    (
-                        Instant::now(),
-                        r.frame().map(|f| f.attribute("demo", "loopback").is_some()),
-                    ),
-                );
+                m.lock().expect("not poisoned").received(t);
+            }
+            if r.frame()
+                .is_some_and(|f| f.attribute("demo", "loopback").is_none())
+            {
+                unmarked += 1;
             }
         }
         sink.close().await;
-        anyhow::Ok(arrivals)
+        anyhow::Ok(unmarked)
     });
 
-    let mut sent = Vec::new();
     for i in 0..a.frames {
         let jpeg = sample_jpeg(i)?;
         let frame = JpegSource::from_bytes("demo", jpeg)?
@@ -115,44 +108,44 @@ pub async fn run(a: DemoArgs) -> Result<()> {
             .frame()?;
         let at = Instant::now();
         let r = source.send(frame).await?;
-        sent.push((i, r.trace_id.context("telemetry is on")?, at));
+        let trace = r.trace_id.context("telemetry is on")?;
+        matcher
+            .lock()
+            .expect("not poisoned")
+            .sent_at(trace, "demo", r.pts, at);
         tokio::time::sleep(Duration::from_millis(a.interval_ms)).await;
     }
     source.send_eos("demo").await?;
-    let arrivals = receiver.await??;
+    let unmarked = receiver.await??;
     source.close().await;
     let stats = tokio::task::spawn_blocking(move || module.stop()).await??;
     let _ = std::fs::remove_dir_all(&dir);
 
-    let mut latencies = Vec::new();
-    for (i, trace, at) in &sent {
-        match arrivals.get(trace) {
-            Some((arrived, marked)) => {
-                let ms = arrived.duration_since(*at).as_secs_f64() * 1e3;
-                latencies.push(ms);
-                println!(
-                    "frame {i:>4}  trace {trace}  round trip {ms:>7.3} ms{}",
-                    if *marked == Some(true) {
-                        "  (marked by loopback)"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            None => println!("frame {i:>4}  trace {trace}  NOT RECEIVED"),
+    let report = matcher.lock().expect("not poisoned").report();
+    for (i, f) in report.frames.iter().enumerate() {
+        match f.latency {
+            Some(d) => println!(
+                "frame {i:>4}  trace {}  round trip {:>7.3} ms",
+                f.trace_id,
+                d.as_secs_f64() * 1e3
+            ),
+            None => println!("frame {i:>4}  trace {}  NOT RECEIVED", f.trace_id),
         }
     }
-    latencies.sort_by(f64::total_cmp);
+    let ms = |d: Option<Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
     println!(
         "summary: {} sent, {} received, {} forwarded by the module; round trip p50 {:.3} ms, p99 {:.3} ms",
-        sent.len(),
-        latencies.len(),
+        report.frames.len(),
+        report.received(),
         stats.forwarded,
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99)
+        ms(report.latency_quantile(0.5)),
+        ms(report.latency_quantile(0.99)),
     );
-    if latencies.len() != sent.len() {
-        bail!("{} frames did not come back", sent.len() - latencies.len());
+    if unmarked > 0 {
+        bail!("{unmarked} frames came back without the loopback's mark");
+    }
+    if !report.missing().is_empty() {
+        bail!("{} frames did not come back", report.missing().len());
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ use clap::Args;
 use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use serde_json::json;
 
+use crate::telemetry::TelemetryArgs;
 use crate::{emit, parse_ns_name};
 
 /// Arguments of `loopback`.
@@ -22,6 +23,8 @@ pub struct LoopbackArgs {
     /// Add this persistent frame attribute (NAMESPACE/NAME) to every frame.
     #[arg(long, value_parser = parse_ns_name)]
     mark: Option<(String, String)>,
+    #[command(flatten)]
+    pub(crate) telemetry: TelemetryArgs,
 }
 
 async fn terminated() -> Result<()> {
@@ -33,7 +36,7 @@ async fn terminated() -> Result<()> {
     Ok(())
 }
 
-pub async fn run(a: LoopbackArgs) -> Result<()> {
+pub async fn run(a: LoopbackArgs, _telemetry: savant_sdk_core::telemetry::Telemetry) -> Result<()> {
     let mut config = LoopbackConfig::new(&a.input, &a.output);
     if let Some((ns, name)) = &a.mark {
         config = config.mark(ns, name);

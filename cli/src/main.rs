@@ -8,6 +8,7 @@ mod progress;
 mod receive;
 mod run;
 mod send;
+mod telemetry;
 
 use std::process::ExitCode;
 
@@ -36,14 +37,44 @@ enum Command {
     Run(run::RunArgs),
 }
 
+impl Command {
+    /// The telemetry this command exports with, if it has the options.
+    fn telemetry(&self) -> anyhow::Result<savant_sdk_core::telemetry::Telemetry> {
+        use savant_sdk_core::telemetry::{Propagation, Telemetry};
+        match self {
+            Command::Send(a) => a.telemetry.build(a.trace.propagation()),
+            Command::Demo(a) => a.telemetry.build(a.trace.propagation()),
+            Command::Receive(a) => a.telemetry.build(Some(Propagation::W3c)),
+            Command::Loopback(a) => a.telemetry.build(Some(Propagation::W3c)),
+            Command::Run(_) => Ok(Telemetry::off()),
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+    let telemetry = match cli.command.telemetry() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("savant-sdk: error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Logs go to stderr; with telemetry on they also become span events of
+    // the frame being handled.
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                ),
         )
+        .with(telemetry.tracing_layer())
         .init();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -56,15 +87,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = rt.block_on(async {
+    let t = telemetry.clone();
+    let result = rt.block_on(async move {
         match cli.command {
-            Command::Send(a) => send::run(a).await,
-            Command::Receive(a) => receive::run(a).await,
-            Command::Loopback(a) => loopback::run(a).await,
-            Command::Demo(a) => demo::run(a).await,
+            Command::Send(a) => send::run(a, t).await,
+            Command::Receive(a) => receive::run(a, t).await,
+            Command::Loopback(a) => loopback::run(a, t).await,
+            Command::Demo(a) => demo::run(a, t).await,
             Command::Run(a) => run::run(a).await,
         }
     });
+    telemetry.shutdown(); // flushes pending spans
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -111,15 +144,13 @@ pub(crate) enum TraceFormat {
 }
 
 impl TraceFormat {
-    pub(crate) fn apply(
-        self,
-        b: savant_sdk_core::client::SourceBuilder,
-    ) -> savant_sdk_core::client::SourceBuilder {
+    /// The propagation format; `None` for off.
+    pub(crate) fn propagation(self) -> Option<savant_sdk_core::telemetry::Propagation> {
         use savant_sdk_core::telemetry::Propagation;
         match self {
-            TraceFormat::W3c => b.propagation(Propagation::W3c),
-            TraceFormat::Jaeger => b.propagation(Propagation::Jaeger),
-            TraceFormat::Off => b.telemetry_off(),
+            TraceFormat::W3c => Some(Propagation::W3c),
+            TraceFormat::Jaeger => Some(Propagation::Jaeger),
+            TraceFormat::Off => None,
         }
     }
 }

@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use savant_sdk_core::client::SinkBuilder;
+use savant_sdk_core::client::{SinkBuilder, TraceMatcher};
 use savant_sdk_core::model::MessagePayload;
 use savant_sdk_core::sink::{Sink, SinkResult};
+use savant_sdk_core::telemetry::TraceId;
 use savant_sdk_sinks::{AnnotatedFrameSink, FanOut, ImageFilesSink, MetadataJsonSink};
 use serde_json::json;
 
 use crate::emit;
 use crate::progress::Progress;
+use crate::telemetry::TelemetryArgs;
 
 /// Arguments of `receive`.
 #[derive(Debug, Args)]
@@ -46,6 +48,13 @@ pub struct ReceiveArgs {
     /// Write frames with their objects drawn to DIR/<source_id>/<pts>.png.
     #[arg(long, value_name = "DIR")]
     out_annotated: Option<PathBuf>,
+    /// Match received frames by trace id with the JSON lines `send` printed
+    /// to FILE (read when receiving ends); then print each frame's
+    /// round-trip latency and the frames that never came back.
+    #[arg(long, value_name = "FILE")]
+    match_sent: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) telemetry: TelemetryArgs,
 }
 
 pub(crate) fn describe(r: &SinkResult) -> serde_json::Value {
@@ -79,7 +88,84 @@ pub(crate) fn describe(r: &SinkResult) -> serde_json::Value {
     })
 }
 
-pub async fn run(a: ReceiveArgs) -> Result<()> {
+/// A frame `send` reported: trace id, source id, pts, sent at (unix us).
+type SentFrame = (TraceId, String, Option<i64>, u64);
+
+/// Reads `send`'s JSON lines.
+fn read_sent(path: &std::path::Path) -> Result<Vec<SentFrame>> {
+    use anyhow::Context;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut sent = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not a JSON line", path.display(), i + 1))?;
+        if v["kind"] != "frame" {
+            continue;
+        }
+        let (Some(t), Some(at)) = (v["trace_id"].as_str(), v["sent_at_us"].as_u64()) else {
+            continue;
+        };
+        let t = TraceId::from_hex(t)
+            .map_err(|_| anyhow::anyhow!("{}:{}: bad trace id {t:?}", path.display(), i + 1))?;
+        sent.push((
+            t,
+            v["source_id"].as_str().unwrap_or_default().to_string(),
+            v["pts"].as_i64(),
+            at,
+        ));
+    }
+    Ok(sent)
+}
+
+fn report(matcher: &TraceMatcher) {
+    let r = matcher.report();
+    for f in &r.frames {
+        emit(json!({
+            "event": "match",
+            "trace_id": f.trace_id.to_string(),
+            "source_id": f.source_id,
+            "pts": f.pts,
+            "latency_ms": f.latency.map(|d| d.as_secs_f64() * 1e3),
+        }));
+    }
+    let ms = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64() * 1e3);
+    emit(json!({
+        "event": "match_summary",
+        "sent": r.frames.len(),
+        "received": r.received(),
+        "missing": r.missing().iter().map(|f| f.trace_id.to_string()).collect::<Vec<_>>(),
+        "p50_ms": ms(r.latency_quantile(0.5)),
+        "p99_ms": ms(r.latency_quantile(0.99)),
+    }));
+}
+
+/// Matches arrivals (trace id, unix us) with what `send` printed to `path`.
+fn match_sent(path: &std::path::Path, arrivals: &[(TraceId, u64)]) -> Result<TraceMatcher> {
+    let mut m = TraceMatcher::new();
+    // wall-clock times onto one monotonic base
+    let (now, wall) = (std::time::Instant::now(), crate::send::unix_micros());
+    let at = |us: u64| {
+        let ago = std::time::Duration::from_micros(wall.saturating_sub(us));
+        now.checked_sub(ago).unwrap_or(now)
+    };
+    for (t, s, pts, sent) in read_sent(path)? {
+        m.sent_at(t, &s, pts, at(sent));
+    }
+    for (t, received) in arrivals {
+        m.received_at(*t, at(*received));
+    }
+    Ok(m)
+}
+
+pub async fn run(a: ReceiveArgs, _telemetry: savant_sdk_core::telemetry::Telemetry) -> Result<()> {
+    // arrivals are recorded as they come; the sent file is read at the end,
+    // so `send` may write it while this runs
+    let mut arrivals: Vec<(TraceId, u64)> = Vec::new();
     // Output folders are checked before anything is received.
     let mut sinks = FanOut::new();
     if let Some(dir) = &a.out_images {
@@ -110,6 +196,9 @@ pub async fn run(a: ReceiveArgs) -> Result<()> {
         if !json_to_stdout {
             emit(describe(&r));
         }
+        if let (Some(_), Some(t)) = (&a.match_sent, r.trace_id) {
+            arrivals.push((t, crate::send::unix_micros()));
+        }
         if r.frame().is_some() {
             progress.frame(r.content.as_ref().map_or(0, |c| c.len()));
         }
@@ -123,6 +212,9 @@ pub async fn run(a: ReceiveArgs) -> Result<()> {
         }
     }
     progress.finish();
+    if let Some(path) = &a.match_sent {
+        report(&match_sent(path, &arrivals)?);
+    }
     sinks.finish().await?;
     runner.close().await;
     Ok(())

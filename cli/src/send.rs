@@ -7,10 +7,12 @@ use anyhow::Result;
 use clap::Args;
 use savant_sdk_core::client::{SourceBuilder, SourceResult};
 use savant_sdk_core::source::{IterSource, Source, SourceItem};
+use savant_sdk_core::telemetry::Telemetry;
 use savant_sdk_sources::SourceExt;
 use serde_json::json;
 
 use crate::progress::Progress;
+use crate::telemetry::TelemetryArgs;
 use crate::{emit, inputs, parse_fps, TraceFormat};
 
 /// Arguments of `send`.
@@ -36,7 +38,9 @@ pub struct SendArgs {
     pace: bool,
     /// Per-frame trace propagation format.
     #[arg(long, value_enum, default_value_t = TraceFormat::W3c)]
-    trace: TraceFormat,
+    pub(crate) trace: TraceFormat,
+    #[command(flatten)]
+    pub(crate) telemetry: TelemetryArgs,
     /// Wait until this module health endpoint says "running".
     #[arg(long)]
     healthcheck_url: Option<String>,
@@ -60,10 +64,20 @@ fn line(r: &SourceResult, file: Option<&str>, content_bytes: Option<usize>) -> s
         "trace_id": r.trace_id.map(|t| t.to_string()),
         "file": file,
         "content_bytes": content_bytes,
+        "sent_at_us": unix_micros(),
     })
 }
 
-pub async fn run(a: SendArgs) -> Result<()> {
+/// Wall-clock time in microseconds since the UNIX epoch (for matching
+/// with `receive --match-sent`).
+pub(crate) fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
     savant_sdk_core::transport::SocketSpec::parse_writer(&a.socket)?;
     let files = inputs::expand(&a.files)?;
     // Read every header before sending anything: a bad file fails early.
@@ -74,7 +88,7 @@ pub async fn run(a: SendArgs) -> Result<()> {
         frame.frame.pts = i as i64 * duration;
         frames.push(SourceItem::Frame(frame));
     }
-    let mut builder = a.trace.apply(SourceBuilder::new(&a.socket));
+    let mut builder = SourceBuilder::new(&a.socket).telemetry(telemetry);
     if let Some(url) = &a.healthcheck_url {
         builder = builder.healthcheck(
             url,

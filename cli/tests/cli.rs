@@ -325,3 +325,86 @@ fn send_loop_and_pace_until_interrupted() {
     assert_eq!(got.len(), frames + 1);
     assert_eq!(got[frames - 1]["pts"], (frames as i64 - 1) * 50_000_000);
 }
+
+#[test]
+fn receive_matches_what_send_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    for i in 0..3 {
+        write_jpeg(&frames.join(format!("{i}.jpg")), i * 20);
+    }
+    let ep = format!("ipc://{}/m.ipc", dir.path().display());
+    let sent_file = dir.path().join("sent.jsonl");
+    // the file is read when receiving ends, so it may be written meanwhile
+    let receiver = Command::new(BIN)
+        .args([
+            "receive",
+            "--socket",
+            &format!("router+bind:{ep}"),
+            "--idle-timeout",
+            "2",
+            "--match-sent",
+            sent_file.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (code, sent, err) = run(&[
+        "send",
+        "--socket",
+        &format!("dealer+connect:{ep}"),
+        "--trace",
+        "jaeger",
+        frames.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // plus a frame that was "sent" but never arrives
+    let lost = "0123456789abcdef0123456789abcdef";
+    let extra = serde_json::json!({"event": "sent", "kind": "frame", "source_id": "client",
+        "pts": 9, "trace_id": lost, "sent_at_us": 1u64});
+    std::fs::write(&sent_file, format!("{sent}{extra}\n")).unwrap();
+    let out = receiver.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let got = json_lines(&String::from_utf8_lossy(&out.stdout));
+    let summary = got
+        .iter()
+        .find(|l| l["event"] == "match_summary")
+        .expect("a summary");
+    assert_eq!(summary["sent"], 4);
+    assert_eq!(summary["received"], 3);
+    assert_eq!(summary["missing"], serde_json::json!([lost]));
+    let matched: Vec<_> = got.iter().filter(|l| l["event"] == "match").collect();
+    assert_eq!(matched.len(), 4);
+    let sent_frames: Vec<_> = json_lines(&sent)
+        .into_iter()
+        .filter(|l| l["kind"] == "frame")
+        .collect();
+    for (m, s) in matched.iter().zip(sent_frames.iter()) {
+        assert_eq!(m["trace_id"], s["trace_id"]);
+        let ms = m["latency_ms"].as_f64().expect("a latency");
+        assert!((0.0..5000.0).contains(&ms), "{ms}");
+    }
+}
+
+#[test]
+fn an_unreachable_collector_does_not_hold_up_the_demo() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (code, out, err) = run(&[
+        "demo",
+        "--frames",
+        "5",
+        "--interval-ms",
+        "1",
+        "--otlp-endpoint",
+        &format!("http://{closed}"),
+        "--service-name",
+        "demo-test",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("summary: 5 sent, 5 received"), "{out}");
+}

@@ -274,3 +274,60 @@ fn a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader() {
         }
     }
 }
+
+/// Telemetry end to end through savant-rs: every frame's trace survives the
+/// stand-in module, and the trace matcher reports a latency for each.
+#[test]
+fn trace_matching_through_a_savant_rs_module() {
+    use savant_sdk_core::client::TraceMatcher;
+    let rt = rt();
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (ipc(&dir, "in"), ipc(&dir, "out"));
+    let report = rt.block_on(async {
+        let mut sink = SinkBuilder::new(format!("router+bind:{output}"))
+            .idle_timeout(Duration::from_secs(3))
+            .build()
+            .await
+            .unwrap();
+        let _module = standin(
+            &format!("router+bind:{input}"),
+            &format!("dealer+connect:{output}"),
+        );
+        let source = SourceBuilder::new(format!("dealer+connect:{input}"))
+            .propagation(Propagation::Jaeger)
+            .build()
+            .await
+            .unwrap();
+        let mut matcher = TraceMatcher::new();
+        for i in 0..20 {
+            let f = VideoFrame::builder("lat").codec("jpeg").pts(i).build();
+            let at = std::time::Instant::now();
+            let r = source
+                .send(SourceFrame::new(f, payload(i as usize, 2000)))
+                .await
+                .unwrap();
+            matcher.sent_at(r.trace_id.unwrap(), "lat", r.pts, at);
+        }
+        source.send_eos("lat").await.unwrap();
+        while let Some(r) = sink.next().await {
+            let r = r.unwrap();
+            if let Some(t) = r.trace_id {
+                matcher.received(t);
+            }
+            if r.is_end_of_stream() {
+                break;
+            }
+        }
+        source.close().await;
+        sink.close().await;
+        matcher.report()
+    });
+    assert_eq!(report.frames.len(), 20);
+    assert_eq!(report.received(), 20, "missing: {:?}", report.missing());
+    assert!(report.unexpected.is_empty());
+    assert!(report
+        .frames
+        .iter()
+        .all(|f| f.latency.unwrap() > Duration::ZERO));
+    assert!(report.latency_quantile(0.99).unwrap() < Duration::from_secs(5));
+}
