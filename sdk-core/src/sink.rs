@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use crate::error::Result;
 use crate::model::{Message, MessagePayload, VideoFrame};
-use crate::telemetry::TraceId;
+use crate::telemetry::{LogHandle, LogProviderError, Logs, TraceId};
 
 /// One message received from a module, with its payload and trace id.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +18,9 @@ pub struct SinkResult {
     pub content: Option<Bytes>,
     /// The trace id from the message's propagated context (W3C or Jaeger).
     pub trace_id: Option<TraceId>,
+    /// Where [`SinkResult::logs`] fetches from (set with
+    /// [`crate::client::SinkBuilder::log_provider`]; empty by default).
+    pub log_handle: LogHandle,
 }
 
 impl SinkResult {
@@ -58,6 +61,12 @@ impl SinkResult {
             let _ = span.set_parent(cx);
         }
         span
+    }
+
+    /// What happened to this frame on its way, from the configured log
+    /// provider; `None` without a provider or trace id.
+    pub async fn logs(&self) -> Option<Result<Logs, LogProviderError>> {
+        self.log_handle.logs(self.trace_id).await
     }
 
     /// The pts of a frame.

@@ -335,6 +335,7 @@ async fn a_source_result_fetches_its_logs() {
     let ep = format!("ipc://{}/direct.ipc", dir.path().display());
     let mut sink = SinkBuilder::new(format!("router+bind:{ep}"))
         .idle_timeout(Duration::from_millis(500))
+        .log_provider(Arc::new(JaegerLogProvider::new(&url).unwrap()))
         .build()
         .await
         .unwrap();
@@ -359,5 +360,8 @@ async fn a_source_result_fetches_its_logs() {
         .await
         .unwrap();
     assert!(r.logs().await.is_none());
+    // the sink side fetches the logs of what it received
+    let first = sink.next().await.unwrap().unwrap();
+    assert_eq!(first.logs().await.unwrap().unwrap().entries.len(), 2);
     while sink.next().await.is_some() {}
 }

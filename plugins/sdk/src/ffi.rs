@@ -255,6 +255,7 @@ fn decode_input(input: &SinkInput) -> Result<SinkResult, String> {
         trace_id: extract_trace_id(&message.propagated_context),
         content: (input.has_content == 1).then(|| Bytes::copy_from_slice(content)),
         message,
+        log_handle: Default::default(),
     })
 }
 

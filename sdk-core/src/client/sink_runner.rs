@@ -11,7 +11,7 @@ use crate::client::health::HealthCheck;
 use crate::error::{Error, Result};
 use crate::seq_id::{SeqIdCheck, SeqIdValidator};
 use crate::sink::{Sink, SinkResult};
-use crate::telemetry::extract_trace_id;
+use crate::telemetry::{extract_trace_id, LogHandle, LogProvider};
 use crate::transport::{Reader, ReaderConfig, ReaderStats, Received, TopicFilter};
 
 /// Configures a [`SinkRunner`], mirroring Savant's Python `SinkBuilder`.
@@ -39,6 +39,7 @@ pub struct SinkBuilder {
     receive_timeout: Duration,
     receive_hwm: i32,
     health: Option<HealthCheck>,
+    logs: LogHandle,
 }
 
 impl SinkBuilder {
@@ -52,7 +53,15 @@ impl SinkBuilder {
             receive_timeout: Duration::from_millis(100),
             receive_hwm: 50,
             health: None,
+            logs: LogHandle::default(),
         }
+    }
+
+    /// Where [`SinkResult::logs`] fetches a frame's logs from (e.g. a
+    /// [`crate::telemetry::JaegerLogProvider`]).
+    pub fn log_provider(mut self, provider: std::sync::Arc<dyn LogProvider>) -> Self {
+        self.logs = LogHandle::new(provider);
+        self
     }
     /// Only this source id (EOS of others still passes, as in Savant).
     pub fn source_id(mut self, id: impl Into<String>) -> Self {
@@ -104,6 +113,7 @@ impl SinkBuilder {
             idle: None,
             seq_ids: SeqIdValidator::default(),
             done: false,
+            logs: self.logs,
         })
     }
 }
@@ -117,6 +127,7 @@ pub struct SinkRunner {
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
     seq_ids: SeqIdValidator,
     done: bool,
+    logs: LogHandle,
 }
 
 impl SinkRunner {
@@ -130,6 +141,7 @@ impl SinkRunner {
             trace_id: extract_trace_id(&r.message.propagated_context),
             content,
             message: r.message,
+            log_handle: self.logs.clone(),
         }
     }
 
