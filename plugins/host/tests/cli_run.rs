@@ -147,3 +147,65 @@ fn bad_plugin_settings_fail_before_anything_runs() {
         "{stderr}"
     );
 }
+
+#[test]
+fn sigint_stops_an_endless_pipeline_and_sinks_still_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let summary = d.join("summary.json");
+    let pipeline = format!(
+        r#"plugins = [{source:?}, {sink:?}]
+
+[loopback]
+input = "router+bind:ipc://{d}/in.ipc"
+output = "dealer+connect:ipc://{d}/out.ipc"
+
+[[source]]
+plugin = "synthetic"
+socket = "dealer+connect:ipc://{d}/in.ipc"
+settings = {{ frames = 0, fps = 50, width = 32, height = 32 }}
+
+[[sink]]
+plugin = "frame-counter"
+socket = "router+bind:ipc://{d}/out.ipc"
+idle_timeout = 0
+settings = {{ summary = "{summary}" }}
+"#,
+        source = library(SOURCE_LIB),
+        sink = library(SINK_LIB),
+        d = d.display(),
+        summary = summary.display()
+    );
+    std::fs::write(d.join("pipeline.toml"), pipeline).unwrap();
+    let mut child = Command::new(savant_sdk())
+        .arg("run")
+        .arg(d.join("pipeline.toml"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still running: the source never ends"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"sink_done\""), "{stdout}");
+    let s: Summary = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert!(
+        s.total_frames > 5,
+        "frames flowed before SIGINT: {}",
+        s.total_frames
+    );
+}
