@@ -18,6 +18,7 @@
 //! assert_eq!(extract_trace_id(&carrier), span.trace_id());
 //! ```
 
+mod backoff;
 mod jaeger;
 mod logs;
 mod otlp_http;
@@ -25,7 +26,7 @@ mod setup;
 
 use std::sync::Arc;
 
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -70,8 +71,6 @@ struct Inner {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
     propagation: Propagation,
-    w3c: TraceContextPropagator,
-    jaeger: JaegerPropagator,
 }
 
 /// The SDK's telemetry handle: off, or a tracer and a propagation format.
@@ -146,8 +145,6 @@ impl Telemetry {
                 provider,
                 tracer,
                 propagation,
-                w3c: TraceContextPropagator::new(),
-                jaeger: JaegerPropagator::new(),
             })),
         }
     }
@@ -196,10 +193,29 @@ impl Telemetry {
         let (Some(inner), Some(cx)) = (&self.inner, &span.cx) else {
             return;
         };
-        let mut c = Carrier(carrier);
+        // Formatted here rather than through the propagators: the same
+        // text, without their generic carrier plumbing, on every frame.
+        let span = cx.span();
+        let sc = span.span_context();
+        if !sc.is_valid() {
+            return;
+        }
         match inner.propagation {
-            Propagation::W3c => inner.w3c.inject_context(cx, &mut c),
-            Propagation::Jaeger => inner.jaeger.inject_context(cx, &mut c),
+            Propagation::W3c => {
+                carrier.insert(
+                    TRACEPARENT.to_string(),
+                    format!(
+                        "00-{:032x}-{:016x}-{:02x}",
+                        sc.trace_id(),
+                        sc.span_id(),
+                        sc.trace_flags().to_u8()
+                    ),
+                );
+                carrier.insert("tracestate".to_string(), sc.trace_state().header());
+            }
+            Propagation::Jaeger => {
+                carrier.insert(UBER_TRACE_ID.to_string(), format_uber_trace_id(sc));
+            }
         }
     }
 
@@ -289,14 +305,6 @@ impl Drop for FrameSpan {
         if let Some(cx) = &self.cx {
             cx.span().end();
         }
-    }
-}
-
-struct Carrier<'a>(&'a mut PropagatedContext);
-
-impl Injector for Carrier<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_string(), value);
     }
 }
 

@@ -123,6 +123,13 @@ impl TelemetryBuilder {
                 .with_timeout(self.timeout)
                 .build()
                 .map_err(|e| Error::Config(format!("cannot set up the OTLP exporter: {e}")))?;
+            // After a failed export, wait (1 s, doubling to 30 s) before
+            // encoding spans again: a down collector must not eat the CPU.
+            let exporter = super::backoff::BackoffExporter::new(
+                exporter,
+                Duration::from_secs(1),
+                Duration::from_secs(30),
+            );
             provider = provider.with_batch_exporter(exporter);
         }
         Ok(Telemetry::with_provider(
