@@ -27,15 +27,6 @@ pub struct LoopbackArgs {
     pub(crate) telemetry: TelemetryArgs,
 }
 
-async fn terminated() -> Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
-    }
-    Ok(())
-}
-
 pub async fn run(a: LoopbackArgs, _telemetry: savant_sdk_core::telemetry::Telemetry) -> Result<()> {
     let mut config = LoopbackConfig::new(&a.input, &a.output);
     if let Some((ns, name)) = &a.mark {
@@ -51,7 +42,7 @@ pub async fn run(a: LoopbackArgs, _telemetry: savant_sdk_core::telemetry::Teleme
         "output": a.output,
         "healthcheck": module.health_url(),
     }));
-    terminated().await?;
+    crate::interrupted().await?;
     let stats = tokio::task::spawn_blocking(move || module.stop()).await??;
     emit(json!({
         "event": "stopped",

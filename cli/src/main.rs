@@ -107,6 +107,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Waits for SIGINT (Ctrl-C) or SIGTERM.
+pub(crate) async fn interrupted() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
 /// Prints one JSON line to stdout.
 pub(crate) fn emit(v: serde_json::Value) {
     use std::io::Write;

@@ -195,15 +195,6 @@ struct BuiltSink {
     idle: Option<Duration>,
 }
 
-async fn wait_for_signal() -> Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
-    }
-    Ok(())
-}
-
 pub async fn run(a: RunArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.pipeline)
         .with_context(|| format!("cannot read {}", a.pipeline.display()))?;
@@ -349,7 +340,7 @@ async fn run_pipeline(p: Pipeline, text: &str, base: &Path) -> Result<()> {
     tokio::pin!(work);
     let result = tokio::select! {
         r = &mut work => r,
-        r = wait_for_signal() => {
+        r = crate::interrupted() => {
             r?;
             let _ = stop_tx.send(true);
             work.await

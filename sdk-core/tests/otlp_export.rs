@@ -7,7 +7,7 @@
 //! `tracing` caches per call site whether anyone listens, which other tests
 //! running at the same time in the same process would race with.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,39 +23,8 @@ use savant_sdk_core::source::{Source, SourceFrame, SourceItem};
 use savant_sdk_core::telemetry::{Propagation, Telemetry};
 use tracing_subscriber::layer::SubscriberExt;
 
-/// Reads one HTTP request; returns (request line, body).
-fn read_request(stream: &mut std::net::TcpStream) -> (String, Vec<u8>) {
-    let mut buf = Vec::new();
-    let mut tmp = [0u8; 8192];
-    let head_end = loop {
-        let n = stream.read(&mut tmp).unwrap();
-        if n == 0 {
-            return (String::new(), Vec::new());
-        }
-        buf.extend_from_slice(&tmp[..n]);
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let len = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < len {
-        let n = stream.read(&mut tmp).unwrap();
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&tmp[..n]);
-    }
-    (head.lines().next().unwrap_or_default().to_string(), body)
-}
+mod support;
+use support::read_request;
 
 /// A minimal OTLP/HTTP trace receiver.
 fn otlp_receiver() -> (String, Arc<Mutex<Vec<ExportTraceServiceRequest>>>) {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use savant_sdk_core::source::{Source, SourceFrame, SourceItem};
 
 use crate::error::SourceError;
-use crate::image::{JpegSource, PngSource};
+use crate::image::image_file_frame;
 
 /// The JPEG and PNG files of a folder, sorted by name, as frames of one
 /// source id with pts advancing by one frame duration per file. A glob
@@ -53,7 +53,8 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-fn is_image_name(name: &str) -> bool {
+/// Whether a file name ends in `.jpg`, `.jpeg` or `.png` (any case).
+pub fn is_image_file_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.ends_with(".jpg") || lower.ends_with(".jpeg") || lower.ends_with(".png")
 }
@@ -69,7 +70,7 @@ impl ImageDirectorySource {
             framerate: (30, 1),
             next: 0,
         };
-        s.files = s.list(is_image_name)?;
+        s.files = s.list(is_image_file_name)?;
         Ok(s)
     }
 
@@ -114,24 +115,7 @@ impl ImageDirectorySource {
         } else {
             0
         };
-        let mut head = [0u8; 8];
-        let n = std::fs::File::open(path)
-            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-            .map_err(|source| SourceError::Io {
-                path: path.clone(),
-                source,
-            })?;
-        if head[..n].starts_with(b"\x89PNG") {
-            PngSource::from_path(&self.source_id, path)?
-                .with_pts(pts)
-                .with_framerate(num, den)
-                .frame()
-        } else {
-            JpegSource::from_path(&self.source_id, path)?
-                .with_pts(pts)
-                .with_framerate(num, den)
-                .frame()
-        }
+        image_file_frame(&self.source_id, path, pts, (num, den))
     }
 }
 

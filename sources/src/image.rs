@@ -172,6 +172,43 @@ fn probe(kind: Kind, data: &[u8], name: &str) -> Result<(u32, u32), SourceError>
         })
 }
 
+/// The frame of one image file, JPEG or PNG as its first bytes say (so a
+/// misnamed file still works), at `pts` with frame rate
+/// `numerator/denominator`. The file is read once; an unreadable file or a
+/// non-image is an error naming it.
+///
+/// ```no_run
+/// let frame = savant_sdk_sources::image_file_frame("cam-1", "frame.png", 0, (30, 1))?;
+/// # Ok::<(), savant_sdk_sources::SourceError>(())
+/// ```
+pub fn image_file_frame(
+    source_id: &str,
+    path: impl AsRef<Path>,
+    pts: i64,
+    (numerator, denominator): (i64, i64),
+) -> Result<SourceFrame, SourceError> {
+    let path = path.as_ref();
+    let data = std::fs::read(path).map_err(|source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let kind = if data.starts_with(b"\x89PNG") {
+        Kind::Png
+    } else {
+        Kind::Jpeg
+    };
+    let mut image = StillImage::new(
+        kind,
+        source_id.to_string(),
+        Bytes::from(data),
+        Some(path.to_path_buf()),
+        path.display().to_string(),
+    )?;
+    image.pts = pts;
+    image.framerate = (numerator, denominator);
+    image.frame()
+}
+
 macro_rules! still_image_source {
     ($(#[$doc:meta])* $name:ident, $kind:expr) => {
         $(#[$doc])*

@@ -13,9 +13,11 @@ mod error;
 mod image;
 pub mod image_utils;
 
-pub use crate::image::{JpegSource, PngSource, DEFAULT_NAMESPACE, LOCATION_ATTRIBUTE};
+pub use crate::image::{
+    image_file_frame, JpegSource, PngSource, DEFAULT_NAMESPACE, LOCATION_ATTRIBUTE,
+};
 pub use combinators::{
     interleave, Chain, Interleave, Map, Pace, Repeat, SourceExt, Take, WithUpdate,
 };
-pub use directory::{glob_match, ImageDirectorySource};
+pub use directory::{glob_match, is_image_file_name, ImageDirectorySource};
 pub use error::SourceError;

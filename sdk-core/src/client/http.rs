@@ -85,7 +85,8 @@ async fn get_inner(url: &HttpUrl, headers: &[(&str, &str)]) -> Result<HttpRespon
     parse_response(&raw)
 }
 
-fn parse_response(raw: &[u8]) -> Result<HttpResponse, String> {
+/// Parses a raw HTTP/1.x response (content length, chunked, or to the end).
+pub(crate) fn parse_response(raw: &[u8]) -> Result<HttpResponse, String> {
     let head_end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

@@ -48,18 +48,10 @@ fn post(req: &Request<Bytes>, timeout: Duration) -> Result<Response<Bytes>, Http
     stream.write_all(req.body())?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("incomplete HTTP response")?;
-    let status = std::str::from_utf8(&raw[..end])?
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse::<u16>().ok())
-        .ok_or("bad HTTP status line")?;
+    let r = crate::client::http::parse_response(&raw)?;
     Ok(Response::builder()
-        .status(status)
-        .body(Bytes::copy_from_slice(&raw[end + 4..]))?)
+        .status(r.status)
+        .body(Bytes::from(r.body))?)
 }
 
 #[async_trait]
