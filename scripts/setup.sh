@@ -15,6 +15,15 @@ APT_PACKAGES=(
   pkg-config
   protobuf-compiler    # protoc, for prost-build (sdk-core/proto/savant_rs.proto)
   python3 python3-venv # the savant-rs peer used by the interop tests
+  # GStreamer 1.22 for the video-file and RTSP sources and the video-file
+  # sink (feature `gstreamer`), and the elements the tests make media with:
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  libgstrtspserver-1.0-dev      # the RTSP server the RTSP tests start
+  gstreamer1.0-tools            # gst-launch-1.0 / gst-discoverer-1.0
+  gstreamer1.0-plugins-base     # typefind, appsink, videotestsrc, oggdemux
+  gstreamer1.0-plugins-good     # qtdemux, matroska, avidemux, rtspsrc, vpx, jpeg, mp4mux
+  gstreamer1.0-plugins-bad      # h264parse/h265parse/vp9parse/av1parse, tsdemux, x265enc, av1enc
+  gstreamer1.0-plugins-ugly     # x264enc
 )
 
 missing=()

@@ -49,10 +49,81 @@ pub enum SourceError {
         /// The cause.
         source: savant_sdk_core::ModelError,
     },
+    /// A GStreamer element the source needs is not installed.
+    #[error("GStreamer element `{element}` is missing: install the Debian package {package}")]
+    MissingElement {
+        /// The element's factory name.
+        element: &'static str,
+        /// The Debian package that provides it.
+        package: &'static str,
+    },
+    /// The file's container is not one the source reads.
+    #[error("{name}: unsupported container {container}")]
+    UnsupportedContainer {
+        /// The file or URL.
+        name: String,
+        /// The container's media type as GStreamer names it.
+        container: String,
+    },
+    /// The stream's codec is not one the source passes through.
+    #[error("{name}: unsupported video codec {codec}")]
+    UnsupportedCodec {
+        /// The file or URL.
+        name: String,
+        /// The codec's media type as GStreamer names it.
+        codec: String,
+    },
+    /// The input has no video stream.
+    #[error("{name}: no video stream")]
+    NoVideoStream {
+        /// The file or URL.
+        name: String,
+    },
+    /// GStreamer could not be initialised or a pipeline failed.
+    #[error("{name}: GStreamer: {message}")]
+    Gstreamer {
+        /// The file or URL (credentials removed).
+        name: String,
+        /// GStreamer's message, with the failing element.
+        message: String,
+    },
+    /// An RTSP camera could not be reached after the configured attempts.
+    #[error("{url}: unreachable after {attempts} attempt(s): {detail}")]
+    RtspUnreachable {
+        /// The URL, credentials removed.
+        url: String,
+        /// How many connections were tried.
+        attempts: u32,
+        /// The last failure.
+        detail: String,
+    },
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    InvalidSetting(String),
+}
+
+impl SourceError {
+    /// The kind of source the error comes from, for [`savant_sdk_core::Error::source`].
+    fn source_kind(&self) -> &'static str {
+        match self {
+            SourceError::WrongFormat { .. }
+            | SourceError::BadHeader { .. }
+            | SourceError::Truncated { .. }
+            | SourceError::Update { .. } => "image",
+            SourceError::RtspUnreachable { .. } => "rtsp",
+            SourceError::Io { .. } => "file",
+            SourceError::MissingElement { .. }
+            | SourceError::UnsupportedContainer { .. }
+            | SourceError::UnsupportedCodec { .. }
+            | SourceError::NoVideoStream { .. }
+            | SourceError::Gstreamer { .. }
+            | SourceError::InvalidSetting(_) => "video",
+        }
+    }
 }
 
 impl From<SourceError> for savant_sdk_core::Error {
     fn from(e: SourceError) -> Self {
-        savant_sdk_core::Error::source("image", e)
+        savant_sdk_core::Error::source(e.source_kind(), e)
     }
 }

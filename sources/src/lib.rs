@@ -6,12 +6,18 @@
 //! combinators ([`SourceExt`]: chain, take, map, with_update, repeat, pace;
 //! [`interleave`]) to build sources out of sources. [`image_utils`] prepares
 //! pictures (resize with padding, pad to aspect).
+//!
+//! With the `gstreamer` feature: [`VideoFileSource`] (MP4/MOV, MKV/WebM,
+//! MPEG-TS, AVI; H.264, HEVC, VP8, VP9, AV1, MJPEG passed through
+//! untouched) and [`RtspSource` (cameras, with reconnection).
 
 pub mod combinators;
 mod directory;
 mod error;
 mod image;
 pub mod image_utils;
+#[cfg(feature = "gstreamer")]
+pub mod video;
 
 pub use crate::image::{
     image_file_frame, JpegSource, PngSource, DEFAULT_NAMESPACE, LOCATION_ATTRIBUTE,
@@ -21,3 +27,8 @@ pub use combinators::{
 };
 pub use directory::{glob_match, is_image_file_name, ImageDirectorySource};
 pub use error::SourceError;
+#[cfg(feature = "gstreamer")]
+pub use video::{
+    is_video_file_name, redact_url, StreamParams, VideoFileSource, VideoFileSourceBuilder,
+    VIDEO_FILE_EXTENSIONS,
+};

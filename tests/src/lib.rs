@@ -9,6 +9,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+
+pub mod media;
 use serde_json::Value;
 
 /// The Python interpreter that has savant-rs 0.3.0: `$SAVANT_PYTHON`, or

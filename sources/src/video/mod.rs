@@ -1,0 +1,17 @@
+//! Encoded video through GStreamer (feature `gstreamer`): video files and
+//! RTSP cameras, demuxed and parsed, never decoded.
+//!
+//! Both sources share one [`bridge`]: the stream's parser feeds an
+//! `appsink` whose callback hands each access unit, as `Bytes` over the
+//! GStreamer buffer's memory, to a bounded channel the async
+//! [`Source::next`](savant_sdk_core::source::Source::next) reads.
+
+mod bridge;
+mod elements;
+mod video_file;
+
+pub use bridge::StreamParams;
+pub use elements::redact_url;
+pub use video_file::{
+    is_video_file_name, VideoFileSource, VideoFileSourceBuilder, VIDEO_FILE_EXTENSIONS,
+};
