@@ -9,7 +9,7 @@
 //!
 //! With the `gstreamer` feature: [`VideoFileSource`] (MP4/MOV, MKV/WebM,
 //! MPEG-TS, AVI; H.264, HEVC, VP8, VP9, AV1, MJPEG passed through
-//! untouched) and [`RtspSource` (cameras, with reconnection).
+//! untouched) and [`RtspSource`] (cameras, with reconnection).
 
 pub mod combinators;
 mod directory;
@@ -27,6 +27,8 @@ pub use combinators::{
 };
 pub use directory::{glob_match, is_image_file_name, ImageDirectorySource};
 pub use error::SourceError;
+#[cfg(feature = "gstreamer")]
+pub use video::{RtspReconnect, RtspSource, RtspSourceBuilder, RtspTransport};
 #[cfg(feature = "gstreamer")]
 pub use video::{
     is_video_file_name, redact_url, StreamParams, VideoFileSource, VideoFileSourceBuilder,

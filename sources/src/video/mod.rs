@@ -8,10 +8,12 @@
 
 mod bridge;
 mod elements;
+mod rtsp;
 mod video_file;
 
 pub use bridge::StreamParams;
 pub use elements::redact_url;
+pub use rtsp::{RtspReconnect, RtspSource, RtspSourceBuilder, RtspTransport};
 pub use video_file::{
     is_video_file_name, VideoFileSource, VideoFileSourceBuilder, VIDEO_FILE_EXTENSIONS,
 };
