@@ -36,6 +36,14 @@ const H264_AND_AUDIO: &str =
 const RAW: &str =
     "( videotestsrc is-live=true ! video/x-raw,format=I420,width=64,height=48,framerate=10/1 \
     ! rtpvrawpay name=pay0 pt=96 )";
+/// H.264 with a keyframe every second.
+const H264_LONG_GOP: &str = "( videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 \
+    ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! rtph264pay name=pay0 pt=96 )";
+/// H.264 through a `valve` named `v`, to silence the stream.
+const H264_VALVE: &str =
+    "( videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 \
+    ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! valve name=v \
+    ! rtph264pay name=pay0 pt=96 )";
 const MOUNT: &str = "/cam";
 
 /// A gst-rtsp-server serving one launch line at [`MOUNT`], with its GLib
@@ -46,12 +54,19 @@ struct RtspServer {
     context: glib::MainContext,
     main_loop: glib::MainLoop,
     server: Option<rtsp_server::RTSPServer>,
+    factory: rtsp_server::RTSPMediaFactory,
     source: Option<glib::SourceId>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl RtspServer {
     fn start(port: u16, launch: &str) -> RtspServer {
+        RtspServer::start_with(port, launch, false)
+    }
+
+    /// `shared`: every client gets the same media (a late client joins
+    /// mid-stream) instead of its own.
+    fn start_with(port: u16, launch: &str, shared: bool) -> RtspServer {
         gst::init().unwrap();
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
@@ -60,8 +75,11 @@ impl RtspServer {
         server.set_service(&port.to_string());
         let factory = rtsp_server::RTSPMediaFactory::new();
         factory.set_launch(launch);
-        factory.set_shared(false);
-        server.mount_points().unwrap().add_factory(MOUNT, factory);
+        factory.set_shared(shared);
+        server
+            .mount_points()
+            .unwrap()
+            .add_factory(MOUNT, factory.clone());
         let source = server
             .attach(Some(&context))
             .unwrap_or_else(|e| panic!("RTSP server cannot listen on {port}: {e}"));
@@ -78,6 +96,7 @@ impl RtspServer {
             context,
             main_loop,
             server: Some(server),
+            factory,
             source: Some(source),
             thread: Some(thread),
         }
@@ -350,10 +369,22 @@ fn unsupported_codec_is_named_at_once() {
 }
 
 #[test]
-fn server_restart_gives_eos_and_resumes_on_a_keyframe() {
+fn server_restart_gives_eos_and_resumes_on_a_keyframe_over_tcp() {
+    server_restart(RtspTransport::Tcp);
+}
+
+/// Over UDP the RTSP connection is idle: the source notices the end by
+/// RTCP BYE or by the silence timeout.
+#[test]
+fn server_restart_gives_eos_and_resumes_on_a_keyframe_over_udp() {
+    server_restart(RtspTransport::Udp);
+}
+
+fn server_restart(transport: RtspTransport) {
     let port = free_tcp_port();
     let mut server = RtspServer::start(port, H264);
     let source = builder(&server.url(MOUNT))
+        .transport(transport)
         .attempts(3)
         .reconnect(RtspReconnect::Forever)
         .build()
@@ -367,14 +398,20 @@ fn server_restart_gives_eos_and_resumes_on_a_keyframe() {
     // Frames already on their way may come first; then one EOS.
     let mut last_pts = before.last().unwrap().frame.pts;
     loop {
-        match reader.next(Duration::from_secs(5), "after the stop") {
+        match reader.next(
+            Duration::from_secs(5),
+            &format!("{transport:?}: after the stop"),
+        ) {
             (_, SourceItem::Frame(f)) => {
                 assert!(f.frame.pts > last_pts, "pts increase");
                 last_pts = f.frame.pts;
             }
             (at, SourceItem::EndOfStream(id)) => {
                 assert_eq!(id, "cam-1");
-                eprintln!("EOS {:?} after the stop", at.duration_since(stopped));
+                eprintln!(
+                    "{transport:?}: EOS {:?} after the stop",
+                    at.duration_since(stopped)
+                );
                 break;
             }
             (_, other) => panic!("unexpected {other:?}"),
@@ -394,7 +431,7 @@ fn server_restart_gives_eos_and_resumes_on_a_keyframe() {
         panic!("after the restart: a frame, not a second EOS: {item:?}");
     };
     eprintln!(
-        "resumed {:?} after the restart",
+        "{transport:?}: resumed {:?} after the restart",
         at.duration_since(restarted)
     );
     assert!(
@@ -410,6 +447,72 @@ fn server_restart_gives_eos_and_resumes_on_a_keyframe() {
     let mut after = vec![first];
     after.extend(reader.frames(19, Duration::from_secs(5), "after the restart"));
     check_frames(&after, "h264", "after the restart");
+}
+
+/// A camera that is already streaming (a shared media another client
+/// watches) is joined mid-GOP: the delta units before the first keyframe
+/// are dropped.
+#[test]
+fn joining_mid_stream_starts_on_a_keyframe() {
+    let server = RtspServer::start_with(free_tcp_port(), H264_LONG_GOP, true);
+    let first = Reader::start(builder(&server.url(MOUNT)).build().unwrap());
+    first.frames(10, Duration::from_secs(10), "first client");
+    for round in 0..3 {
+        // Somewhere inside the 30-frame GOP.
+        std::thread::sleep(Duration::from_millis(150 + 200 * round));
+        let late = Reader::start(builder(&server.url(MOUNT)).build().unwrap());
+        let frames = late.frames(5, Duration::from_secs(10), "late client");
+        assert_eq!(
+            frames[0].frame.keyframe,
+            Some(true),
+            "round {round}: the late client starts on a keyframe"
+        );
+        while first.items.try_recv().is_ok() {}
+    }
+}
+
+#[test]
+fn silence_counts_as_a_disconnect() {
+    let server = RtspServer::start(free_tcp_port(), H264_VALVE);
+    let valves = std::sync::Arc::new(std::sync::Mutex::new(Vec::<gst::Element>::new()));
+    let seen = valves.clone();
+    server.factory.connect_media_configure(move |_, media| {
+        let bin = media.element().downcast::<gst::Bin>().unwrap();
+        seen.lock()
+            .unwrap()
+            .push(bin.by_name("v").expect("valve v"));
+    });
+    let source = builder(&server.url(MOUNT))
+        .silence_timeout(Duration::from_millis(1500))
+        .build()
+        .unwrap();
+    let reader = Reader::start(source);
+    let before = reader.frames(20, Duration::from_secs(10), "before the silence");
+    check_frames(&before, "h264", "before the silence");
+
+    // The connection stays up, the video stops.
+    let valve = valves.lock().unwrap()[0].clone();
+    valve.set_property("drop", true);
+    let silenced = Instant::now();
+    let mut last_pts = before.last().unwrap().frame.pts;
+    let eos_at = loop {
+        match reader.next(Duration::from_secs(5), "after the silence") {
+            (_, SourceItem::Frame(f)) => last_pts = f.frame.pts,
+            (at, SourceItem::EndOfStream(_)) => break at,
+            (_, other) => panic!("unexpected {other:?}"),
+        }
+    };
+    let waited = eos_at.duration_since(silenced);
+    eprintln!("EOS {waited:?} after the silence");
+    assert!(
+        waited >= Duration::from_millis(1400) && waited < Duration::from_secs(4),
+        "EOS by the silence timeout, {waited:?} after the video stopped"
+    );
+    // A new connection gets a new media, with an open valve.
+    let after = reader.frames(20, Duration::from_secs(10), "after the silence");
+    check_frames(&after, "h264", "after the silence");
+    assert!(after[0].frame.pts > last_pts, "pts keep increasing");
+    assert!(valves.lock().unwrap().len() >= 2, "reconnected");
 }
 
 /// The typed error inside the SDK's error.
