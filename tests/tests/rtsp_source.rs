@@ -1,9 +1,12 @@
 //! RtspSource against a real RTSP server (gst-rtsp-server on 127.0.0.1,
-//! started here): frames arrive over TCP and UDP, H.264 and HEVC; the
-//! server stops and comes back mid-stream and the source sends EOS,
-//! reconnects and resumes on a keyframe; a wrong path and a refused
-//! connection give clear errors after the configured attempts, without
-//! the URL's credentials.
+//! started here, with its GLib main loop on its own thread): frames
+//! arrive over TCP and UDP, H.264, HEVC, VP8 and JPEG, audio beside the
+//! video is ignored and an unsupported RTP codec is named; the server stops
+//! and comes back mid-stream (and, separately, the video goes silent) and
+//! the source sends EOS, reconnects and resumes on a keyframe with pts
+//! still increasing; a client joining a running stream starts on a
+//! keyframe; a wrong path and a refused connection give clear errors after
+//! the configured attempts, without the URL's credentials.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
