@@ -29,6 +29,34 @@ pub enum SinkError {
         /// The encoder's message.
         detail: String,
     },
+    /// A frame's codec cannot be written into the output container.
+    #[error("codec {codec:?} of source {source_id:?} cannot be muxed into {container} (it takes: {supported})")]
+    UnsupportedCodec {
+        /// The frame's source id.
+        source_id: String,
+        /// The frame's codec (`<none>` when it has none).
+        codec: String,
+        /// The container.
+        container: String,
+        /// The codecs the container takes.
+        supported: String,
+    },
+    /// A GStreamer element is not installed.
+    #[error("GStreamer element {element} is missing; install the Debian package {package}")]
+    MissingElement {
+        /// The element's factory name.
+        element: &'static str,
+        /// The Debian package that provides it.
+        package: &'static str,
+    },
+    /// GStreamer failed while writing a file.
+    #[error("GStreamer, writing {path}: {message}")]
+    Gstreamer {
+        /// The output file.
+        path: PathBuf,
+        /// GStreamer's message.
+        message: String,
+    },
 }
 
 impl From<SinkError> for savant_sdk_core::Error {

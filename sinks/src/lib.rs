@@ -4,6 +4,8 @@
 //! back: [`ImageFilesSink`] (the images as files), [`MetadataJsonSink`]
 //! (frame metadata as JSON lines, schema in [`metadata`]) and
 //! [`AnnotatedFrameSink`] (frames with the detected objects drawn on them).
+//! With the `gstreamer` feature, `VideoFileSink` muxes encoded video
+//! frames into MP4 or MKV files.
 
 mod annotated;
 pub mod draw;
@@ -13,9 +15,13 @@ pub mod font;
 mod image_files;
 pub mod metadata;
 mod metadata_json;
+#[cfg(feature = "gstreamer")]
+mod video_file;
 
 pub use annotated::AnnotatedFrameSink;
 pub use error::SinkError;
 pub use fan_out::FanOut;
 pub use image_files::{image_extension, ImageFilesSink};
 pub use metadata_json::MetadataJsonSink;
+#[cfg(feature = "gstreamer")]
+pub use video_file::{VideoContainer, VideoFileSink, VideoFileSinkBuilder, WrittenFile};
