@@ -1,5 +1,6 @@
 //! `savant-sdk receive`: one JSON line per message received, and
-//! optionally the images, metadata and annotated frames on disk.
+//! optionally the images, metadata, annotated frames and video files on
+//! disk.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,6 +49,21 @@ pub struct ReceiveArgs {
     /// Write frames with their objects drawn to DIR/<source_id>/<pts>.png.
     #[arg(long, value_name = "DIR")]
     out_annotated: Option<PathBuf>,
+    /// Mux encoded video frames (H.264, HEVC, ...) into
+    /// DIR/<source_id>/<first pts>.mp4, a new file at each EOS or parameter
+    /// change, with the frame metadata beside each as .jsonl.
+    #[cfg(feature = "gstreamer")]
+    #[arg(long, value_name = "DIR")]
+    out_video: Option<PathBuf>,
+    /// The container of --out-video: mp4 or mkv.
+    #[cfg(feature = "gstreamer")]
+    #[arg(long, value_name = "mp4|mkv", default_value = "mp4")]
+    video_container: savant_sdk_sinks::VideoContainer,
+    /// Also start a new --out-video file at the first keyframe after every
+    /// N seconds (of pts).
+    #[cfg(feature = "gstreamer")]
+    #[arg(long, value_name = "N")]
+    chunk_seconds: Option<f64>,
     /// Match received frames by trace id with the JSON lines `send` printed
     /// to FILE (read when receiving ends); then print each frame's
     /// round-trip latency and the frames that never came back.
@@ -173,6 +189,21 @@ pub async fn run(a: ReceiveArgs, _telemetry: savant_sdk_core::telemetry::Telemet
     }
     if let Some(dir) = &a.out_annotated {
         sinks = sinks.with(AnnotatedFrameSink::new(dir)?);
+    }
+    #[cfg(feature = "gstreamer")]
+    if let Some(dir) = &a.out_video {
+        let chunk = match a.chunk_seconds {
+            Some(s) if !(s.is_finite() && s > 0.0) => {
+                anyhow::bail!("--chunk-seconds must be a positive number of seconds, not {s}")
+            }
+            s => s.map(Duration::from_secs_f64),
+        };
+        sinks = sinks.with(
+            savant_sdk_sinks::VideoFileSink::builder(dir)
+                .container(a.video_container)
+                .chunk_duration(chunk)
+                .build()?,
+        );
     }
     let json_to_stdout = a.out_json.as_deref() == Some("-");
     match a.out_json.as_deref() {

@@ -408,3 +408,103 @@ fn an_unreachable_collector_does_not_hold_up_the_demo() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("summary: 5 sent, 5 received"), "{out}");
 }
+
+/// `receive --out-video`: JPEG frames muxed into MKV play back in
+/// GStreamer with every frame; an unwritable folder and an unknown
+/// container fail with a clear line.
+#[cfg(feature = "gstreamer")]
+#[test]
+fn receive_writes_video_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    for i in 0..3 {
+        write_jpeg(&frames.join(format!("{i:02}.jpg")), 60 + i * 50);
+    }
+    let receive_into = |container: &str, ep: &str| {
+        let out = dir.path().join(container);
+        let receiver = Command::new(BIN)
+            .args(["receive", "--socket", &format!("router+bind:{ep}")])
+            .args(["--eos-count", "1", "--idle-timeout", "20"])
+            .args(["--out-video", out.to_str().unwrap()])
+            .args(["--video-container", container])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (code, _, err) = run(&[
+            "send",
+            "--socket",
+            &format!("dealer+connect:{ep}"),
+            "--source-id",
+            "cam",
+            frames.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        (out, receiver.wait_with_output().unwrap())
+    };
+
+    let ep = format!("ipc://{}/mkv.ipc", dir.path().display());
+    let (out, result) = receive_into("mkv", &ep);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let files: Vec<_> = std::fs::read_dir(out.join("cam"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let video = files
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "mkv"))
+        .expect("an mkv file");
+    assert_eq!(files.len(), 2, "the video and its metadata: {files:?}");
+    let meta = std::fs::read_to_string(video.with_extension("jsonl")).unwrap();
+    assert_eq!(json_lines(&meta).len(), 3);
+    let played = Command::new("gst-launch-1.0")
+        .args(["-v", "filesrc"])
+        .arg(format!("location={}", video.display()))
+        .args([
+            "!",
+            "decodebin",
+            "!",
+            "fakesink",
+            "silent=false",
+            "sync=false",
+        ])
+        .output()
+        .unwrap();
+    assert!(played.status.success());
+    let decoded = String::from_utf8_lossy(&played.stdout)
+        .lines()
+        .filter(|l| l.contains("last-message = chain"))
+        .count();
+    assert_eq!(decoded, 3, "every frame plays");
+
+    // an output folder that cannot be made fails before anything is received
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let (code, _, err) = run(&[
+        "receive",
+        "--socket",
+        &format!("router+bind:ipc://{}/other.ipc", dir.path().display()),
+        "--out-video",
+        blocker.join("sub").to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot write"), "{err}");
+
+    let (code, _, err) = run(&[
+        "receive",
+        "--socket",
+        "sub+connect:ipc:///nowhere",
+        "--out-video",
+        "x",
+        "--video-container",
+        "avi",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("avi"), "{err}");
+}
