@@ -8,6 +8,7 @@ mod progress;
 mod receive;
 mod run;
 mod send;
+mod send_video;
 mod telemetry;
 
 use std::process::ExitCode;
@@ -24,7 +25,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Send JPEG/PNG files (folders are expanded, sorted) as frames.
+    /// Send JPEG/PNG files (folders are expanded, sorted), video files or RTSP cameras as frames.
     Send(send::SendArgs),
     /// Receive results and print one JSON line per message.
     Receive(receive::ReceiveArgs),

@@ -1,17 +1,19 @@
-//! `savant-sdk send`: images to a module, one JSON line per message sent.
+//! `savant-sdk send`: images, video files or RTSP cameras to a module, one
+//! JSON line per message sent.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use savant_sdk_core::client::{SourceBuilder, SourceResult};
+use savant_sdk_core::client::{SourceBuilder, SourceResult, SourceRunner};
 use savant_sdk_core::source::{IterSource, Source, SourceItem};
 use savant_sdk_core::telemetry::Telemetry;
 use savant_sdk_sources::SourceExt;
 use serde_json::json;
 
 use crate::progress::Progress;
+use crate::send_video::VideoSend;
 use crate::telemetry::TelemetryArgs;
 use crate::{emit, inputs, parse_fps, TraceFormat};
 
@@ -27,13 +29,13 @@ pub struct SendArgs {
     /// Frame rate N/D; pts advance by one frame duration per file.
     #[arg(long, default_value = "30/1", value_parser = parse_fps)]
     fps: (i64, i64),
-    /// Send the file list this many times (pts keep increasing).
+    /// Send the image list this many times (pts keep increasing).
     #[arg(long, default_value_t = 1, conflicts_with = "loop")]
     repeat: u64,
-    /// Send the file list again and again until interrupted (Ctrl-C sends EOS and exits).
+    /// Send the inputs again and again until interrupted (Ctrl-C sends EOS and exits).
     #[arg(long = "loop")]
     r#loop: bool,
-    /// Send in real time: one frame per frame duration, by pts.
+    /// Send in real time: one frame per frame duration, by pts (video: by its timestamps).
     #[arg(long)]
     pace: bool,
     /// Per-frame trace propagation format.
@@ -50,12 +52,17 @@ pub struct SendArgs {
     /// Do not send EOS after the last frame.
     #[arg(long)]
     no_eos: bool,
-    /// JPEG/PNG files or folders of them.
+    /// JPEG/PNG files or folders of them; or video files (MP4/MOV, MKV/WebM,
+    /// MPEG-TS, AVI), folders of them, file:// or rtsp:// URLs.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
 
-fn line(r: &SourceResult, file: Option<&str>, content_bytes: Option<usize>) -> serde_json::Value {
+pub(crate) fn line(
+    r: &SourceResult,
+    file: Option<&str>,
+    content_bytes: Option<usize>,
+) -> serde_json::Value {
     json!({
         "event": "sent",
         "kind": r.kind,
@@ -77,8 +84,33 @@ pub(crate) fn unix_micros() -> u64 {
         .unwrap_or(0)
 }
 
+async fn connect(a: &SendArgs, telemetry: Telemetry) -> Result<SourceRunner> {
+    let mut builder = SourceBuilder::new(&a.socket).telemetry(telemetry);
+    if let Some(url) = &a.healthcheck_url {
+        builder = builder.healthcheck(
+            url,
+            Duration::from_secs_f64(a.healthcheck_timeout),
+            Duration::from_millis(500),
+        );
+    }
+    Ok(builder.build().await?)
+}
+
 pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
     savant_sdk_core::transport::SocketSpec::parse_writer(&a.socket)?;
+    if a.files.iter().any(|p| inputs::is_video_input(p)) {
+        let video = VideoSend {
+            inputs: &a.files,
+            source_id: &a.source_id,
+            looped: a.r#loop,
+            pace: a.pace,
+            no_eos: a.no_eos,
+        };
+        // Open the inputs before connecting: a bad file fails early.
+        let source = crate::send_video::open(&video)?;
+        let runner = connect(&a, telemetry).await?;
+        return crate::send_video::run(video, source, runner).await;
+    }
     let files = inputs::expand(&a.files)?;
     // Read every header before sending anything: a bad file fails early.
     let duration = 1_000_000_000 * a.fps.1 / a.fps.0;
@@ -88,15 +120,7 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
         frame.frame.pts = i as i64 * duration;
         frames.push(SourceItem::Frame(frame));
     }
-    let mut builder = SourceBuilder::new(&a.socket).telemetry(telemetry);
-    if let Some(url) = &a.healthcheck_url {
-        builder = builder.healthcheck(
-            url,
-            Duration::from_secs_f64(a.healthcheck_timeout),
-            Duration::from_millis(500),
-        );
-    }
-    let runner = builder.build().await?;
+    let runner = connect(&a, telemetry).await?;
 
     // Each frame carries its file as the `default/location` attribute.
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();

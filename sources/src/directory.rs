@@ -53,6 +53,27 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// File name extensions of video files: what a folder given to the video
+/// file source (feature `gstreamer`) is scanned for.
+pub const VIDEO_FILE_EXTENSIONS: &[&str] = &[
+    "mp4", "m4v", "mov", "mkv", "webm", "ts", "m2ts", "mts", "avi", "h264", "264", "h265", "265",
+    "hevc",
+];
+
+/// Whether a file name has one of [`VIDEO_FILE_EXTENSIONS`] (any case).
+///
+/// ```
+/// assert!(savant_sdk_sources::is_video_file_name("clip.MP4"));
+/// assert!(!savant_sdk_sources::is_video_file_name("frame.jpg"));
+/// ```
+pub fn is_video_file_name(name: &str) -> bool {
+    name.rsplit_once('.').is_some_and(|(_, ext)| {
+        VIDEO_FILE_EXTENSIONS
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(ext))
+    })
+}
+
 /// Whether a file name ends in `.jpg`, `.jpeg` or `.png` (any case).
 pub fn is_image_file_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();

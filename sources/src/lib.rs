@@ -25,12 +25,11 @@ pub use crate::image::{
 pub use combinators::{
     interleave, Chain, Interleave, Map, Pace, Repeat, SourceExt, Take, WithUpdate,
 };
-pub use directory::{glob_match, is_image_file_name, ImageDirectorySource};
+pub use directory::{
+    glob_match, is_image_file_name, is_video_file_name, ImageDirectorySource, VIDEO_FILE_EXTENSIONS,
+};
 pub use error::SourceError;
 #[cfg(feature = "gstreamer")]
-pub use video::{RtspReconnect, RtspSource, RtspSourceBuilder, RtspTransport};
+pub use video::{redact_url, StreamParams, VideoFileSource, VideoFileSourceBuilder};
 #[cfg(feature = "gstreamer")]
-pub use video::{
-    is_video_file_name, redact_url, StreamParams, VideoFileSource, VideoFileSourceBuilder,
-    VIDEO_FILE_EXTENSIONS,
-};
+pub use video::{RtspReconnect, RtspSource, RtspSourceBuilder, RtspTransport};

@@ -1,7 +1,7 @@
 //! Encoded video through GStreamer (feature `gstreamer`): video files and
 //! RTSP cameras, demuxed and parsed, never decoded.
 //!
-//! Both sources share one [`bridge`]: the stream's parser feeds an
+//! Both sources share one bridge (`bridge.rs`): the stream's parser feeds an
 //! `appsink` whose callback hands each access unit, as `Bytes` over the
 //! GStreamer buffer's memory, to a bounded channel the async
 //! [`Source::next`](savant_sdk_core::source::Source::next) reads.
@@ -14,6 +14,4 @@ mod video_file;
 pub use bridge::StreamParams;
 pub use elements::redact_url;
 pub use rtsp::{RtspReconnect, RtspSource, RtspSourceBuilder, RtspTransport};
-pub use video_file::{
-    is_video_file_name, VideoFileSource, VideoFileSourceBuilder, VIDEO_FILE_EXTENSIONS,
-};
+pub use video_file::{VideoFileSource, VideoFileSourceBuilder};

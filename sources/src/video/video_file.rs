@@ -12,28 +12,12 @@ use gstreamer::prelude::*;
 use savant_sdk_core::model::{TimeBase, VideoFrame};
 use savant_sdk_core::source::{Source, SourceFrame, SourceItem};
 
+use crate::directory::is_video_file_name;
 use crate::error::SourceError;
 use crate::video::bridge::{
     self, AccessUnit, PipelineEvent, RunningPipeline, SinkSettings, StreamParams,
 };
 use crate::video::elements;
-
-/// File name extensions a folder is scanned for (any case).
-pub const VIDEO_FILE_EXTENSIONS: &[&str] = &[
-    "mp4", "m4v", "mov", "mkv", "webm", "ts", "m2ts", "mts", "avi", "h264", "264", "h265", "265",
-    "hevc",
-];
-
-/// Whether a file name has one of [`VIDEO_FILE_EXTENSIONS`].
-pub fn is_video_file_name(name: &str) -> bool {
-    name.rsplit_once('.')
-        .map(|(_, ext)| {
-            VIDEO_FILE_EXTENSIONS
-                .iter()
-                .any(|e| e.eq_ignore_ascii_case(ext))
-        })
-        .unwrap_or(false)
-}
 
 /// The settings of a [`VideoFileSource`]; [`VideoFileSourceBuilder::build`]
 /// checks them and the input.
