@@ -35,7 +35,9 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 pub use jaeger::{format_uber_trace_id, parse_uber_trace_id, JaegerPropagator, UBER_TRACE_ID};
-pub use logs::{JaegerLogProvider, LogEntry, LogHandle, LogProvider, LogProviderError, Logs};
+pub use logs::{
+    JaegerApi, JaegerLogProvider, LogEntry, LogHandle, LogProvider, LogProviderError, Logs,
+};
 pub use opentelemetry::trace::TraceId;
 pub use setup::{OtlpProtocol, TelemetryBuilder};
 
