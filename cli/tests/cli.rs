@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_savant-sdk");
@@ -507,4 +508,129 @@ fn receive_writes_video_files() {
     ]);
     assert_ne!(code, 0);
     assert!(err.contains("avi"), "{err}");
+}
+
+/// A gRPC OTLP trace receiver (tonic, opentelemetry-proto's `TraceService`)
+/// on 127.0.0.1, on a thread and runtime of its own.
+fn grpc_otlp_receiver() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>>,
+) {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+        TraceService, TraceServiceServer,
+    };
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+
+    type Received = std::sync::Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>>;
+    struct Receiver(Received);
+    #[tonic::async_trait]
+    impl TraceService for Receiver {
+        async fn export(
+            &self,
+            request: tonic::Request<ExportTraceServiceRequest>,
+        ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+            self.0.lock().unwrap().push(request.into_inner());
+            Ok(tonic::Response::new(ExportTraceServiceResponse {
+                partial_success: None,
+            }))
+        }
+    }
+
+    let got = Received::default();
+    let service = TraceServiceServer::new(Receiver(got.clone()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            tonic::transport::Server::builder()
+                .serve_with_incoming(
+                    service,
+                    tonic::transport::server::TcpIncoming::from(listener),
+                )
+                .await
+                .unwrap();
+        });
+    });
+    (rx.recv().unwrap(), got)
+}
+
+#[test]
+fn the_demo_exports_over_grpc_with_otlp_protocol_grpc() {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+    let (addr, got) = grpc_otlp_receiver();
+    let (code, out, err) = run(&[
+        "demo",
+        "--frames",
+        "3",
+        "--interval-ms",
+        "1",
+        "--otlp-protocol",
+        "grpc",
+        "--otlp-endpoint",
+        &format!("http://{addr}"),
+        "--service-name",
+        "demo-grpc",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // "frame    0  trace <32 hex>  round trip ..."
+    let traces: Vec<String> = out
+        .lines()
+        .filter(|l| l.starts_with("frame "))
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .collect();
+    assert_eq!(traces.len(), 3, "{out}");
+    let requests = got.lock().unwrap();
+    let resource_spans: Vec<_> = requests.iter().flat_map(|r| &r.resource_spans).collect();
+    assert!(!resource_spans.is_empty(), "nothing exported: {err}");
+    for rs in &resource_spans {
+        let service = rs
+            .resource
+            .as_ref()
+            .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
+            .and_then(|kv| kv.value.as_ref()?.value.as_ref());
+        assert!(
+            matches!(service, Some(Any::StringValue(s)) if s == "demo-grpc"),
+            "{service:?}"
+        );
+    }
+    let exported: Vec<String> = resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .filter(|s| s.name == "savant.send_frame")
+        .map(|s| s.trace_id.iter().map(|b| format!("{b:02x}")).collect())
+        .collect();
+    for t in &traces {
+        assert!(exported.contains(t), "{t} not in {exported:?}");
+    }
+}
+
+#[test]
+fn otlp_protocol_is_checked_and_an_unreachable_grpc_collector_does_not_hold_up_the_demo() {
+    let (code, _out, err) = run(&["demo", "--otlp-protocol", "carrier-pigeon"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("expected http or grpc"), "{err}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (code, out, err) = run(&[
+        "demo",
+        "--frames",
+        "5",
+        "--interval-ms",
+        "1",
+        "--otlp-protocol",
+        "grpc",
+        "--otlp-endpoint",
+        &format!("http://{closed}"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("summary: 5 sent, 5 received"), "{out}");
 }

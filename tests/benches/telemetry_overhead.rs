@@ -1,7 +1,7 @@
 //! The exporter never blocks the send path: frames/s of `SourceRunner::send`
 //! with telemetry off, with traces but no exporter, and with an OTLP
 //! exporter whose collector is unreachable (a closed port) or hung (accepts
-//! and never answers), in the same run.
+//! and never answers), over OTLP/HTTP and OTLP/gRPC, in the same run.
 //!
 //! `cargo bench -p savant-sdk-tests --bench telemetry_overhead [-- --quick]`
 //!
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use savant_sdk_core::client::SourceBuilder;
 use savant_sdk_core::model::VideoFrame;
 use savant_sdk_core::source::SourceFrame;
-use savant_sdk_core::telemetry::{Propagation, Telemetry};
+use savant_sdk_core::telemetry::{OtlpProtocol, Propagation, Telemetry};
 use savant_sdk_core::transport::{BlockingReader, ReaderConfig, ReaderResult};
 
 fn run(dir: &std::path::Path, name: &str, telemetry: Telemetry, n: usize) -> f64 {
@@ -74,15 +74,15 @@ fn main() {
     }; // dropped: connections are refused
     let hung = TcpListener::bind("127.0.0.1:0").unwrap(); // accepts, never answers
     let hung_addr = hung.local_addr().unwrap();
-    let exporter = |url: String| {
+    let exporter = |protocol: OtlpProtocol, url: String| {
         Telemetry::builder("bench")
             .propagation(Propagation::W3c)
-            .otlp_http(url)
+            .otlp(protocol, url)
             .export_timeout(Duration::from_secs(2))
             .build()
             .unwrap()
     };
-    let mut best = [0f64; 4];
+    let mut best = [0f64; 6];
     for r in 0..runs {
         let figures = [
             run(dir.path(), &format!("off-{r}"), Telemetry::off(), n),
@@ -95,13 +95,25 @@ fn main() {
             run(
                 dir.path(),
                 &format!("closed-{r}"),
-                exporter(format!("http://{closed}")),
+                exporter(OtlpProtocol::HttpProtobuf, format!("http://{closed}")),
                 n,
             ),
             run(
                 dir.path(),
                 &format!("hung-{r}"),
-                exporter(format!("http://{hung_addr}")),
+                exporter(OtlpProtocol::HttpProtobuf, format!("http://{hung_addr}")),
+                n,
+            ),
+            run(
+                dir.path(),
+                &format!("grpc-closed-{r}"),
+                exporter(OtlpProtocol::Grpc, format!("http://{closed}")),
+                n,
+            ),
+            run(
+                dir.path(),
+                &format!("grpc-hung-{r}"),
+                exporter(OtlpProtocol::Grpc, format!("http://{hung_addr}")),
                 n,
             ),
         ];
@@ -113,16 +125,18 @@ fn main() {
     let names = [
         "telemetry off",
         "traces, no exporter",
-        "OTLP, collector refused",
-        "OTLP, collector hung",
+        "OTLP/HTTP, collector refused",
+        "OTLP/HTTP, collector hung",
+        "OTLP/gRPC, collector refused",
+        "OTLP/gRPC, collector hung",
     ];
     for (name, f) in names.iter().zip(best) {
         println!(
-            "  {name:<26}: {f:>9.0} frames/s  ({:.2}x of off)",
+            "  {name:<31}: {f:>9.0} frames/s  ({:.2}x of off)",
             f / best[0]
         );
     }
-    let worst = best[2].min(best[3]) / best[0];
+    let worst = best[2..].iter().copied().fold(f64::INFINITY, f64::min) / best[0];
     println!(
         "  unreachable exporter vs off: {:.2} (target >= 0.90) {}",
         worst,

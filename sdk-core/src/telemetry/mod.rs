@@ -21,6 +21,8 @@
 mod backoff;
 mod jaeger;
 mod logs;
+#[cfg(feature = "otlp-grpc")]
+mod otlp_grpc;
 mod otlp_http;
 mod setup;
 
@@ -33,9 +35,11 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 pub use jaeger::{format_uber_trace_id, parse_uber_trace_id, JaegerPropagator, UBER_TRACE_ID};
-pub use logs::{JaegerLogProvider, LogEntry, LogHandle, LogProvider, LogProviderError, Logs};
+pub use logs::{
+    JaegerApi, JaegerLogProvider, LogEntry, LogHandle, LogProvider, LogProviderError, Logs,
+};
 pub use opentelemetry::trace::TraceId;
-pub use setup::TelemetryBuilder;
+pub use setup::{OtlpProtocol, TelemetryBuilder};
 
 use crate::model::PropagatedContext;
 

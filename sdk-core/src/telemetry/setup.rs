@@ -5,24 +5,68 @@ use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
 use opentelemetry_sdk::Resource;
 
+use super::backoff::BackoffExporter;
 use super::otlp_http::BlockingHttpClient;
 use super::{Propagation, Telemetry};
 use crate::error::{Error, Result};
+
+/// The OTLP transport of the exporter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OtlpProtocol {
+    /// OTLP over HTTP/protobuf (a collector's port 4318; `/v1/traces` is
+    /// added to the endpoint unless its path already names it).
+    #[default]
+    HttpProtobuf,
+    /// OTLP over gRPC (a collector's port 4317, e.g.
+    /// `http://127.0.0.1:4317`). Needs the crate feature `otlp-grpc`;
+    /// without it [`TelemetryBuilder::build`] refuses it.
+    Grpc,
+}
+
+impl std::str::FromStr for OtlpProtocol {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "http" | "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+            "grpc" => Ok(OtlpProtocol::Grpc),
+            other => Err(format!(
+                "unknown OTLP protocol {other:?} (expected http or grpc)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for OtlpProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OtlpProtocol::HttpProtobuf => "http",
+            OtlpProtocol::Grpc => "grpc",
+        })
+    }
+}
 
 /// Where spans go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Exporter {
     /// Nowhere (trace ids are still made and propagated).
     None,
-    /// OTLP over HTTP/protobuf to `endpoint` (e.g. `http://127.0.0.1:4318`;
-    /// `/v1/traces` is added unless the path already names it).
-    OtlpHttp { endpoint: String },
+    /// OTLP to `endpoint` over `protocol`.
+    Otlp {
+        protocol: OtlpProtocol,
+        endpoint: String,
+    },
 }
 
 /// Sets up the SDK's [`Telemetry`].
+///
+/// OTLP goes over HTTP/protobuf ([`otlp_http`](Self::otlp_http)) or, with
+/// the crate feature `otlp-grpc` (on by default), over gRPC
+/// (`otlp_grpc("http://127.0.0.1:4317")`); [`otlp`](Self::otlp) takes the
+/// choice as an [`OtlpProtocol`]. Both go through the same batching and
+/// the same pause after a failed export.
 ///
 /// ```
 /// use savant_sdk_core::telemetry::{Propagation, Telemetry};
@@ -66,8 +110,24 @@ impl TelemetryBuilder {
 
     /// Export spans with OTLP over HTTP/protobuf to a collector such as
     /// Jaeger (`http://HOST:4318`).
-    pub fn otlp_http(mut self, endpoint: impl Into<String>) -> Self {
-        self.exporter = Exporter::OtlpHttp {
+    pub fn otlp_http(self, endpoint: impl Into<String>) -> Self {
+        self.otlp(OtlpProtocol::HttpProtobuf, endpoint)
+    }
+
+    /// Export spans with OTLP over gRPC to a collector such as Jaeger
+    /// (`http://HOST:4317`). The gRPC client runs on a Tokio runtime of its
+    /// own (one thread), so this works with or without the caller's runtime.
+    #[cfg(feature = "otlp-grpc")]
+    pub fn otlp_grpc(self, endpoint: impl Into<String>) -> Self {
+        self.otlp(OtlpProtocol::Grpc, endpoint)
+    }
+
+    /// Export spans with OTLP over `protocol` to `endpoint` (what
+    /// [`otlp_http`](Self::otlp_http) and `otlp_grpc` do, chosen at run
+    /// time).
+    pub fn otlp(mut self, protocol: OtlpProtocol, endpoint: impl Into<String>) -> Self {
+        self.exporter = Exporter::Otlp {
+            protocol,
             endpoint: endpoint.into(),
         };
         self
@@ -107,30 +167,29 @@ impl TelemetryBuilder {
             )
             .build();
         let mut provider = SdkTracerProvider::builder().with_resource(resource);
-        if let Exporter::OtlpHttp { endpoint } = &self.exporter {
-            let endpoint = if endpoint.trim_end_matches('/').ends_with("/v1/traces") {
-                endpoint.clone()
-            } else {
-                format!("{}/v1/traces", endpoint.trim_end_matches('/'))
-            };
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_http_client(BlockingHttpClient {
-                    timeout: self.timeout,
-                })
-                .with_protocol(Protocol::HttpBinary)
-                .with_endpoint(endpoint)
-                .with_timeout(self.timeout)
-                .build()
-                .map_err(|e| Error::Config(format!("cannot set up the OTLP exporter: {e}")))?;
-            // After a failed export, wait (1 s, doubling to 30 s) before
-            // encoding spans again: a down collector must not eat the CPU.
-            let exporter = super::backoff::BackoffExporter::new(
-                exporter,
-                Duration::from_secs(1),
-                Duration::from_secs(30),
-            );
-            provider = provider.with_batch_exporter(exporter);
+        match &self.exporter {
+            Exporter::None => {}
+            Exporter::Otlp {
+                protocol: OtlpProtocol::HttpProtobuf,
+                endpoint,
+            } => provider = provider.with_batch_exporter(backoff(self.http_exporter(endpoint)?)),
+            #[cfg(feature = "otlp-grpc")]
+            Exporter::Otlp {
+                protocol: OtlpProtocol::Grpc,
+                endpoint,
+            } => {
+                let exporter = super::otlp_grpc::GrpcExporter::new(endpoint, self.timeout)?;
+                provider = provider.with_batch_exporter(backoff(exporter));
+            }
+            #[cfg(not(feature = "otlp-grpc"))]
+            Exporter::Otlp {
+                protocol: OtlpProtocol::Grpc,
+                ..
+            } => {
+                return Err(Error::Config(
+                    "OTLP over gRPC needs savant-sdk-core's feature otlp-grpc".into(),
+                ))
+            }
         }
         Ok(Telemetry::with_provider(
             provider.build(),
@@ -138,4 +197,28 @@ impl TelemetryBuilder {
             self.propagation,
         ))
     }
+
+    fn http_exporter(&self, endpoint: &str) -> Result<opentelemetry_otlp::SpanExporter> {
+        let endpoint = if endpoint.trim_end_matches('/').ends_with("/v1/traces") {
+            endpoint.to_string()
+        } else {
+            format!("{}/v1/traces", endpoint.trim_end_matches('/'))
+        };
+        opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_http_client(BlockingHttpClient {
+                timeout: self.timeout,
+            })
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(endpoint)
+            .with_timeout(self.timeout)
+            .build()
+            .map_err(|e| Error::Config(format!("cannot set up the OTLP exporter: {e}")))
+    }
+}
+
+/// After a failed export, wait (1 s, doubling to 30 s) before encoding
+/// spans again: a down collector must not eat the CPU.
+fn backoff<E: SpanExporter>(exporter: E) -> BackoffExporter<E> {
+    BackoffExporter::new(exporter, Duration::from_secs(1), Duration::from_secs(30))
 }
