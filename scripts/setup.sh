@@ -3,7 +3,7 @@
 # machine (bookworm or later) and creates the Python venv with the real
 # peer, savant-rs 0.3.0. Safe to run again.
 #
-# Needs a Rust toolchain (cargo >= 1.85, e.g. from rustup) already on PATH.
+# Needs a Rust toolchain (cargo >= 1.92, e.g. from rustup) already on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "setup: cargo not found; install Rust >= 1.85 (https://rustup.rs) and run again" >&2
+  echo "setup: cargo not found; install Rust >= 1.92 (https://rustup.rs) and run again" >&2
   exit 1
 fi
 

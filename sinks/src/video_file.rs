@@ -16,6 +16,10 @@ use savant_sdk_core::sink::{Sink, SinkResult};
 use crate::error::{ensure_writable_dir, pts_name, safe_name, SinkError};
 use crate::MetadataJsonSink;
 
+/// How much encoded video may wait in a file's pipeline before `write`
+/// waits for the muxer.
+const APPSRC_MAX_BYTES: u64 = 32 * 1024 * 1024;
+
 /// The container [`VideoFileSink`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum VideoContainer {
@@ -562,7 +566,9 @@ impl VideoFileSink {
             .caps(&caps)
             .format(gst::Format::Time)
             .is_live(false)
-            .block(false)
+            // A bounded queue: a writer faster than the disk waits here.
+            .max_bytes(APPSRC_MAX_BYTES)
+            .block(true)
             .build();
         let mut elements: Vec<gst::Element> = vec![appsrc.clone().upcast()];
         if let Some(parser) = parser {

@@ -20,6 +20,15 @@ use crate::video::elements;
 /// How many access units wait between the pipeline and the consumer.
 pub(crate) const CHANNEL_CAPACITY: usize = 64;
 
+/// How many bytes of access units may wait between the pipeline and the
+/// consumer (one larger unit still passes alone).
+pub(crate) const BYTE_BUDGET: usize = 32 * 1024 * 1024;
+
+/// Access units handed over at once when nothing waits on the clock (a
+/// file read as fast as possible): one consumer wake-up per batch instead
+/// of one per access unit.
+pub(crate) const FILE_BATCH: usize = 16;
+
 /// The parameters of a video stream, shared by all its access units.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamParams {
@@ -50,6 +59,51 @@ pub(crate) enum PipelineEvent {
     Unit(AccessUnit),
     Eos,
     Error(SourceError),
+}
+
+/// What travels through the channel.
+#[derive(Debug)]
+enum Delivery {
+    Units(Vec<AccessUnit>),
+    Eos,
+}
+
+/// The bytes of access units between the appsink and the consumer: the
+/// streaming thread waits while the budget is spent.
+#[derive(Debug, Default)]
+struct ByteBudget {
+    state: std::sync::Mutex<(usize, bool)>,
+    freed: std::sync::Condvar,
+}
+
+impl ByteBudget {
+    /// Takes `n` bytes, waiting while others hold the budget; false once
+    /// the consumer is gone.
+    fn acquire(&self, n: usize) -> bool {
+        let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self
+            .freed
+            .wait_while(guard, |(used, closed)| {
+                !*closed && *used > 0 && *used + n > BYTE_BUDGET
+            })
+            .unwrap_or_else(|p| p.into_inner());
+        if guard.1 {
+            return false;
+        }
+        guard.0 += n;
+        true
+    }
+
+    fn release(&self, n: usize) {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0 = guard.0.saturating_sub(n);
+        self.freed.notify_one();
+    }
+
+    fn close(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
+        self.freed.notify_all();
+    }
 }
 
 /// How a codec is passed through: its parser and the caps it is pulled in.
@@ -148,7 +202,8 @@ impl Readiness {
 /// The sending half given to the pipeline's callbacks.
 #[derive(Clone)]
 pub(crate) struct EventSender {
-    tx: mpsc::Sender<PipelineEvent>,
+    tx: mpsc::Sender<Delivery>,
+    budget: Arc<ByteBudget>,
     errors: mpsc::Sender<SourceError>,
     readiness: Arc<Readiness>,
     /// False until `play` lets samples through: what a sink renders while
@@ -160,8 +215,8 @@ pub(crate) struct EventSender {
 impl EventSender {
     /// Sends from a GStreamer streaming thread, waiting while the channel
     /// is full. False once the consumer is gone.
-    pub(crate) fn send(&self, event: PipelineEvent) -> bool {
-        self.tx.blocking_send(event).is_ok()
+    fn send(&self, delivery: Delivery) -> bool {
+        self.tx.blocking_send(delivery).is_ok()
     }
 
     /// Reports an error, from any thread, without waiting: it overtakes
@@ -188,19 +243,24 @@ pub(crate) struct RunningPipeline {
     pipeline: gst::Pipeline,
     readiness: Arc<Readiness>,
     accepting: Arc<std::sync::atomic::AtomicBool>,
-    rx: mpsc::Receiver<PipelineEvent>,
+    rx: mpsc::Receiver<Delivery>,
+    budget: Arc<ByteBudget>,
+    /// Units of the last batch not yet handed out.
+    pending: std::collections::VecDeque<AccessUnit>,
     errors: mpsc::Receiver<SourceError>,
 }
 
 impl RunningPipeline {
     /// A new, not yet started, pipeline with its channel. Errors and
     /// warnings on its bus go to the channel and to the log.
-    pub(crate) fn new(name: &str) -> (Self, EventSender) {
-        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    pub(crate) fn new(name: &str, settings: SinkSettings) -> (Self, EventSender) {
+        let (tx, rx) = mpsc::channel((CHANNEL_CAPACITY / settings.batch.max(1)).max(1));
+        let budget = Arc::new(ByteBudget::default());
         let (errors_tx, errors) = mpsc::channel(ERROR_CAPACITY);
         let readiness = Arc::new(Readiness::default());
         let sender = EventSender {
             tx,
+            budget: budget.clone(),
             errors: errors_tx,
             readiness: readiness.clone(),
             accepting: Default::default(),
@@ -246,6 +306,8 @@ impl RunningPipeline {
                 readiness,
                 accepting: sender.accepting.clone(),
                 rx,
+                budget,
+                pending: std::collections::VecDeque::with_capacity(settings.batch.max(1)),
                 errors,
             },
             sender,
@@ -308,10 +370,20 @@ impl RunningPipeline {
         if let Ok(e) = self.errors.try_recv() {
             return Some(PipelineEvent::Error(e));
         }
-        tokio::select! {
-            biased;
-            Some(e) = self.errors.recv() => Some(PipelineEvent::Error(e)),
-            event = self.rx.recv() => event,
+        loop {
+            if let Some(unit) = self.pending.pop_front() {
+                self.budget.release(unit.data.len());
+                return Some(PipelineEvent::Unit(unit));
+            }
+            let delivery = tokio::select! {
+                biased;
+                Some(e) = self.errors.recv() => return Some(PipelineEvent::Error(e)),
+                delivery = self.rx.recv() => delivery?,
+            };
+            match delivery {
+                Delivery::Units(units) => self.pending.extend(units),
+                Delivery::Eos => return Some(PipelineEvent::Eos),
+            }
         }
     }
 }
@@ -320,6 +392,7 @@ impl Drop for RunningPipeline {
     fn drop(&mut self) {
         // Closing first releases a streaming thread waiting to send.
         self.rx.close();
+        self.budget.close();
         self.errors.close();
         let _ = self.pipeline.set_state(gst::State::Null);
         if let Some(bus) = self.pipeline.bus() {
@@ -333,6 +406,10 @@ impl Drop for RunningPipeline {
 pub(crate) struct SinkSettings {
     /// Synchronise on the clock (real-time pacing).
     pub sync: bool,
+    /// Access units handed to the consumer at once: 1 for live and paced
+    /// streams (no added delay), [`FILE_BATCH`] for files read at full
+    /// speed.
+    pub batch: usize,
 }
 
 /// Links `pad` (a demuxed or depayloaded video stream of `caps`) through
@@ -371,7 +448,12 @@ pub(crate) fn attach_video_branch(
     if let Some(caps) = branch.caps {
         appsink.set_caps(Some(&caps.parse::<gst::Caps>().expect("static caps parse")));
     }
-    install_callbacks(&appsink, branch.codec, sender.clone());
+    install_callbacks(
+        &appsink,
+        branch.codec,
+        sender.clone(),
+        settings.batch.max(1),
+    );
     elements.push(appsink.upcast());
 
     pipeline
@@ -419,9 +501,17 @@ fn gst_error(sender: &EventSender, message: String) -> SourceError {
     }
 }
 
-fn install_callbacks(appsink: &gst_app::AppSink, codec: &'static str, sender: EventSender) {
+fn install_callbacks(
+    appsink: &gst_app::AppSink,
+    codec: &'static str,
+    sender: EventSender,
+    batch_size: usize,
+) {
     let eos_sender = sender.clone();
     let mut current: Option<(gst::Caps, Arc<StreamParams>)> = None;
+    // Both callbacks run on the streaming thread; the lock is never contended.
+    let batch = Arc::new(std::sync::Mutex::new(Vec::with_capacity(batch_size)));
+    let eos_batch = batch.clone();
     appsink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
@@ -451,6 +541,9 @@ fn install_callbacks(appsink: &gst_app::AppSink, codec: &'static str, sender: Ev
                     }),
                 };
                 let buffer = sample.buffer_owned().ok_or(gst::FlowError::Error)?;
+                if !sender.budget.acquire(buffer.size()) {
+                    return Err(gst::FlowError::Flushing);
+                }
                 let unit = AccessUnit {
                     pts: buffer.pts().map(|t| t.nseconds()),
                     dts: buffer.dts().map(|t| t.nseconds()),
@@ -459,14 +552,26 @@ fn install_callbacks(appsink: &gst_app::AppSink, codec: &'static str, sender: Ev
                     data: buffer_bytes(buffer),
                     params,
                 };
-                if sender.send(PipelineEvent::Unit(unit)) {
+                let mut units = batch.lock().unwrap_or_else(|p| p.into_inner());
+                units.push(unit);
+                if units.len() < batch_size {
+                    return Ok(gst::FlowSuccess::Ok);
+                }
+                let full = std::mem::replace(&mut *units, Vec::with_capacity(batch_size));
+                drop(units);
+                if sender.send(Delivery::Units(full)) {
                     Ok(gst::FlowSuccess::Ok)
                 } else {
                     Err(gst::FlowError::Flushing)
                 }
             })
             .eos(move |_| {
-                let _ = eos_sender.send(PipelineEvent::Eos);
+                let rest =
+                    std::mem::take(&mut *eos_batch.lock().unwrap_or_else(|p| p.into_inner()));
+                if !rest.is_empty() && !eos_sender.send(Delivery::Units(rest)) {
+                    return;
+                }
+                let _ = eos_sender.send(Delivery::Eos);
             })
             .build(),
     );

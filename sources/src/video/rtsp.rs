@@ -584,6 +584,13 @@ struct PipelineOptions {
     connect_timeout: Duration,
 }
 
+/// Live: every access unit is handed over as soon as it is parsed, and
+/// nothing waits on the clock.
+const LIVE: SinkSettings = SinkSettings {
+    sync: false,
+    batch: 1,
+};
+
 /// Builds and starts `rtspsrc`; the video branch is added when the camera
 /// announces its streams.
 fn open(
@@ -591,7 +598,7 @@ fn open(
     redacted: &str,
     options: PipelineOptions,
 ) -> Result<RunningPipeline, SourceError> {
-    let (running, sender) = RunningPipeline::new(redacted);
+    let (running, sender) = RunningPipeline::new(redacted, LIVE);
     let pipeline = running.pipeline().clone();
     let src = elements::make("rtspsrc")?;
     src.set_property("location", url);
@@ -677,7 +684,7 @@ fn on_pad_added(
     let depay_src = depay
         .static_pad("src")
         .expect("depayloaders have a src pad");
-    let settings = SinkSettings { sync: false };
+    let settings = LIVE;
     bridge::attach_video_branch(
         pipeline,
         &depay_src,

@@ -300,7 +300,13 @@ fn open_file(
             source,
         });
     }
-    let (running, sender) = RunningPipeline::new(&name);
+    // Paced files hand each access unit over on time; unpaced ones in
+    // batches, one consumer wake-up per batch.
+    let settings = SinkSettings {
+        sync,
+        batch: if sync { 1 } else { bridge::FILE_BATCH },
+    };
+    let (running, sender) = RunningPipeline::new(&name, settings);
     let pipeline = running.pipeline().clone();
     let filesrc = elements::make("filesrc")?;
     filesrc.set_property("location", path.to_string_lossy().as_ref());
@@ -312,7 +318,6 @@ fn open_file(
             name: name.clone(),
             message: e.to_string(),
         })?;
-    let settings = SinkSettings { sync };
     let weak = pipeline.downgrade();
     typefind.connect("have-type", false, move |values| {
         let (Some(pipeline), Ok(typefind), Ok(caps)) = (
