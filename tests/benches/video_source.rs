@@ -47,14 +47,15 @@ fn clip_1080p(frames: u32) -> PathBuf {
     path
 }
 
-/// About 1 GB of 1080p H.264 (lossless-quality noise, so frames are big).
+/// About 1 GB of 1080p H.264 at 25 Mbit/s (noise, so every frame is
+/// about 100 KB): five minutes of a high-bitrate camera.
 fn clip_1gb() -> PathBuf {
     let path = media_dir().join("1gb.mp4");
     if !path.exists() {
-        eprintln!("making {} (about 1 GB) ...", path.display());
+        eprintln!("making {} (about 1 GB, a few minutes) ...", path.display());
         let tmp = path.with_extension("tmp.mp4");
         gst_launch(&format!(
-            "videotestsrc num-buffers=420 pattern=snow ! video/x-raw,format=I420,width=1920,height=1080,framerate=30/1 ! x264enc speed-preset=ultrafast pass=quant quantizer=0 key-int-max=30 ! h264parse ! mp4mux ! filesink location={}",
+            "videotestsrc num-buffers=9000 pattern=snow ! video/x-raw,format=I420,width=1920,height=1080,framerate=30/1 ! x264enc speed-preset=ultrafast bitrate=25000 key-int-max=30 ! h264parse ! mp4mux ! filesink location={}",
             tmp.display()
         ))
         .unwrap();
