@@ -78,6 +78,9 @@ pub async fn run(
     let mut progress = Progress::new("sent");
     let mut frames = 0u64;
     let mut open_stream = false;
+    // With --no-eos, an EOS is held back until a frame follows it, so the
+    // last one is never sent.
+    let mut held_eos: Option<String> = None;
     let stop = crate::interrupted();
     tokio::pin!(stop);
     let interrupted = loop {
@@ -87,12 +90,20 @@ pub async fn run(
         };
         match item {
             Some(SourceItem::Frame(frame)) => {
+                if let Some(id) = held_eos.take() {
+                    let r = runner.send_eos(&id).await?;
+                    emit(crate::send::line(&r, Some(&name), None));
+                }
                 let bytes = frame.content.len();
                 let r = runner.send(frame).await?;
                 progress.frame(bytes);
                 emit(crate::send::line(&r, Some(&name), Some(bytes)));
                 frames += 1;
                 open_stream = true;
+            }
+            Some(SourceItem::EndOfStream(id)) if v.no_eos => {
+                held_eos = Some(id);
+                open_stream = false;
             }
             Some(SourceItem::EndOfStream(id)) => {
                 let r = runner.send_eos(&id).await?;

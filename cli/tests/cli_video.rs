@@ -65,7 +65,7 @@ fn send_video_files_through_the_loopback_subcommand() {
             "--socket",
             &format!("router+bind:{output}"),
             "--eos-count",
-            "2",
+            "3",
             "--idle-timeout",
             "20",
         ])
@@ -113,10 +113,34 @@ fn send_video_files_through_the_loopback_subcommand() {
     expected.push("eos");
     assert_eq!(kinds, expected, "a frame per access unit, an EOS per file");
 
+    // --no-eos: the EOS between the files is sent, the last one is not.
+    let out = Command::new(BIN)
+        .args([
+            "send",
+            "--socket",
+            &format!("dealer+connect:{input}"),
+            "--source-id",
+            "cam-7",
+            "--no-eos",
+            videos.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = json_lines(&String::from_utf8_lossy(&out.stdout));
+    let kinds: Vec<&str> = again.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, expected[..expected.len() - 1].to_vec());
+
     let out = receiver.wait_with_output().unwrap();
     assert!(out.status.success());
     let got = json_lines(&String::from_utf8_lossy(&out.stdout));
-    assert_eq!(got.len(), sent.len(), "{got:?}");
+    // The receiver stops at the third EOS: the one between the files of
+    // the second send.
+    assert_eq!(got.len(), sent.len() + 11, "{got:?}");
     for (s, r) in sent.iter().zip(&got) {
         assert_eq!(r["kind"], s["kind"]);
         assert_eq!(r["trace_id"], s["trace_id"]);

@@ -275,6 +275,19 @@ impl OpenFile {
                 b.set_flags(gst::BufferFlags::DELTA_UNIT);
             }
         }
+        // A bounded queue: a writer faster than the disk waits here, and a
+        // pipeline that failed while it waits ends the wait with its error.
+        while self.appsrc.current_level_bytes() >= APPSRC_MAX_BYTES {
+            let bus = self.pipeline.bus().ok_or_else(|| self.error("no bus"))?;
+            if let Some(msg) = bus.timed_pop_filtered(
+                gst::ClockTime::from_mseconds(10),
+                &[gst::MessageType::Error],
+            ) {
+                if let gst::MessageView::Error(e) = msg.view() {
+                    return Err(self.error(error_text(e)));
+                }
+            }
+        }
         if let Err(flow) = self.appsrc.push_buffer(buffer) {
             return Err(self
                 .pipeline_error()
@@ -566,9 +579,10 @@ impl VideoFileSink {
             .caps(&caps)
             .format(gst::Format::Time)
             .is_live(false)
-            // A bounded queue: a writer faster than the disk waits here.
+            // `push` waits itself while the queue holds APPSRC_MAX_BYTES
+            // (appsrc's own blocking would not wake on a pipeline error).
             .max_bytes(APPSRC_MAX_BYTES)
-            .block(true)
+            .block(false)
             .build();
         let mut elements: Vec<gst::Element> = vec![appsrc.clone().upcast()];
         if let Some(parser) = parser {

@@ -276,12 +276,12 @@ pub struct ReferenceUnit {
     pub keyframe: bool,
 }
 
-/// The access units of `path` as `gst-launch-1.0 -v filesrc ! DEMUX !
-/// PARSE ! fakesink silent=false` prints them: an independent reading
-/// of the same file through GStreamer's command-line tool.
-pub fn reference_units(path: &Path, demux_and_parse: &str) -> Result<Vec<ReferenceUnit>> {
+/// Runs `gst-launch-1.0 -v filesrc location=PATH ! TAIL ! fakesink
+/// silent=false sync=false` and returns the `chain` lines fakesink prints,
+/// one per buffer; `what` names the pipeline in the error when it fails.
+fn fakesink_chain_lines(path: &Path, tail: &str, what: &str) -> Result<Vec<String>> {
     let description = format!(
-        "filesrc location={} ! {demux_and_parse} ! fakesink silent=false sync=false",
+        "filesrc location={} ! {tail} ! fakesink silent=false sync=false",
         path.display()
     );
     let out = Command::new("gst-launch-1.0")
@@ -291,16 +291,25 @@ pub fn reference_units(path: &Path, demux_and_parse: &str) -> Result<Vec<Referen
         .context("running gst-launch-1.0")?;
     if !out.status.success() {
         bail!(
-            "reference pipeline {description} failed: {}",
+            "{what} ({description}) failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut units = Vec::new();
-    for line in text.lines().filter(|l| l.contains("last-message = chain")) {
-        units.push(parse_chain_line(line).with_context(|| format!("parsing {line}"))?);
-    }
-    Ok(units)
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("last-message = chain"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// The access units of `path` as `gst-launch-1.0 -v filesrc ! DEMUX !
+/// PARSE ! fakesink silent=false` prints them: an independent reading
+/// of the same file through GStreamer's command-line tool.
+pub fn reference_units(path: &Path, demux_and_parse: &str) -> Result<Vec<ReferenceUnit>> {
+    fakesink_chain_lines(path, demux_and_parse, "the reference pipeline")?
+        .iter()
+        .map(|line| parse_chain_line(line).with_context(|| format!("parsing {line}")))
+        .collect()
 }
 
 fn parse_chain_line(line: &str) -> Result<ReferenceUnit> {
@@ -347,30 +356,12 @@ fn parse_clock(s: &str) -> Option<u64> {
     Some(((h * 60 + m) * 60 + sec) * 1_000_000_000 + ns)
 }
 
-/// The number of video frames `gst-discoverer-1.0`-style playback
-/// decodes: `filesrc ! decodebin ! fakesink` counted through
-/// `identity`. Used to check a written file plays to its end.
+/// The number of video frames GStreamer decodes playing `path` to its
+/// end (`filesrc ! decodebin ! video/x-raw ! fakesink`): checks that a
+/// written file plays.
 pub fn decoded_frame_count(path: &Path) -> Result<usize> {
-    let description = format!(
-        "filesrc location={} ! decodebin ! video/x-raw ! fakesink silent=false sync=false",
-        path.display()
-    );
-    let out = Command::new("gst-launch-1.0")
-        .arg("-v")
-        .args(shell_words(&description))
-        .output()
-        .context("running gst-launch-1.0")?;
-    if !out.status.success() {
-        bail!(
-            "{} does not play to the end: {}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains("last-message = chain"))
-        .count())
+    let what = format!("playing {} to the end", path.display());
+    Ok(fakesink_chain_lines(path, "decodebin ! video/x-raw", &what)?.len())
 }
 
 #[cfg(test)]

@@ -550,3 +550,51 @@ fn bad_input_gives_clear_errors() {
         assert!(n > 0 && n < 24, "half a file gives part of the frames: {n}");
     }
 }
+
+/// Access units of about 3 MB (1080p noise as quality-100 MJPEG): ten of
+/// them fill the 32 MB budget before a batch of 16 is complete, and the
+/// source must still hand them over rather than wait for itself.
+#[test]
+fn large_access_units_do_not_stall_the_byte_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.mkv");
+    savant_sdk_tests::media::gst_launch(&format!(
+        "videotestsrc num-buffers=24 pattern=snow ! video/x-raw,width=1920,height=1080 ! jpegenc quality=100 ! matroskamux ! filesink location={}",
+        path.display()
+    ))
+    .unwrap();
+    let mut source = VideoFileSource::builder("cam-1", path.to_str().unwrap())
+        .build()
+        .unwrap();
+    let items = collect(&mut source).unwrap();
+    let f = frames(&items);
+    assert_eq!(f.len(), 24);
+    assert!(f.iter().all(|f| f.content.len() > 2_000_000), "big units");
+}
+
+/// Without an EOS per file, a change of size from one file to the next
+/// still ends the stream before the new one starts.
+#[test]
+fn parameter_change_between_files_without_eos_per_file() {
+    let dir = tempfile::tempdir().unwrap();
+    Clip::new(TestCodec::H264, TestContainer::Mp4)
+        .frames(6, 3)
+        .write(&dir.path().join("1.mp4"))
+        .unwrap();
+    Clip::new(TestCodec::H264, TestContainer::Mp4)
+        .size(320, 240)
+        .frames(6, 3)
+        .write(&dir.path().join("2.mp4"))
+        .unwrap();
+    let mut source = VideoFileSource::builder("cam-1", dir.path().to_str().unwrap())
+        .eos_on_file_end(false)
+        .build()
+        .unwrap();
+    let items = collect(&mut source).unwrap();
+    assert_eq!(
+        eos_positions(&items),
+        vec![6],
+        "one EOS, where the size changes"
+    );
+    assert_eq!(frames(&items).len(), 12);
+}

@@ -94,6 +94,17 @@ impl ByteBudget {
         true
     }
 
+    /// Takes `n` bytes if that needs no waiting.
+    fn try_acquire(&self, n: usize) -> bool {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (used, closed) = *guard;
+        if closed || (used > 0 && used + n > BYTE_BUDGET) {
+            return false;
+        }
+        guard.0 += n;
+        true
+    }
+
     fn release(&self, n: usize) {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         guard.0 = guard.0.saturating_sub(n);
@@ -142,6 +153,14 @@ fn codec_branch(media_type: &str) -> Option<CodecBranch> {
     })
 }
 
+/// The media type of caps (`video/x-h264`, `video/quicktime`, ...), empty
+/// for empty caps.
+pub(crate) fn media_type(caps: &gst::CapsRef) -> String {
+    caps.structure(0)
+        .map(|s| s.name().to_string())
+        .unwrap_or_default()
+}
+
 /// Whether a media type is one the bridge passes through.
 pub(crate) fn is_supported_codec(media_type: &str) -> bool {
     codec_branch(media_type).is_some()
@@ -186,6 +205,11 @@ impl Readiness {
             *state = Some(linked);
             self.changed.notify_all();
         }
+    }
+
+    /// Whether the pipeline reported an error before linking.
+    fn failed(&self) -> bool {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) == Some(false)
     }
 
     /// Waits up to `timeout`; true once linked.
@@ -247,6 +271,8 @@ pub(crate) struct RunningPipeline {
     budget: Arc<ByteBudget>,
     /// Units of the last batch not yet handed out.
     pending: std::collections::VecDeque<AccessUnit>,
+    /// Whether a unit has been handed out.
+    delivered: bool,
     errors: mpsc::Receiver<SourceError>,
 }
 
@@ -308,6 +334,7 @@ impl RunningPipeline {
                 rx,
                 budget,
                 pending: std::collections::VecDeque::with_capacity(settings.batch.max(1)),
+                delivered: false,
                 errors,
             },
             sender,
@@ -336,9 +363,13 @@ impl RunningPipeline {
             // The sink that prerolls is only added once the demuxer has
             // found the video stream; wait for it, then for the preroll.
             if !self.readiness.wait(std::time::Duration::from_secs(30)) {
-                // The reason is queued as an error event (or nothing was
-                // found in time, which the consumer sees as the end).
-                return Ok(());
+                if self.readiness.failed() {
+                    // The reason is queued as an error event.
+                    return Ok(());
+                }
+                return Err(SourceError::NoVideoStream {
+                    name: format!("{name} (no video stream found within 30 s)"),
+                });
             }
             let (res, _, _) = self.pipeline.state(gst::ClockTime::from_seconds(30));
             if res.is_err() {
@@ -367,18 +398,31 @@ impl RunningPipeline {
     /// The next event: an error as soon as there is one, else the next
     /// access unit or the end. `None` only if every sender is gone.
     pub(crate) async fn next_event(&mut self) -> Option<PipelineEvent> {
-        if let Ok(e) = self.errors.try_recv() {
-            return Some(PipelineEvent::Error(e));
-        }
         loop {
+            if !self.delivered {
+                // Before the first frame, an error is the answer at once.
+                if let Ok(e) = self.errors.try_recv() {
+                    return Some(PipelineEvent::Error(e));
+                }
+            }
             if let Some(unit) = self.pending.pop_front() {
                 self.budget.release(unit.data.len());
+                self.delivered = true;
                 return Some(PipelineEvent::Unit(unit));
             }
-            let delivery = tokio::select! {
-                biased;
-                Some(e) = self.errors.recv() => return Some(PipelineEvent::Error(e)),
-                delivery = self.rx.recv() => delivery?,
+            let delivery = if self.delivered {
+                // Frames already queued come before a later error.
+                tokio::select! {
+                    biased;
+                    delivery = self.rx.recv() => delivery?,
+                    Some(e) = self.errors.recv() => return Some(PipelineEvent::Error(e)),
+                }
+            } else {
+                tokio::select! {
+                    biased;
+                    Some(e) = self.errors.recv() => return Some(PipelineEvent::Error(e)),
+                    delivery = self.rx.recv() => delivery?,
+                }
             };
             match delivery {
                 Delivery::Units(units) => self.pending.extend(units),
@@ -422,10 +466,7 @@ pub(crate) fn attach_video_branch(
     sender: &EventSender,
     settings: SinkSettings,
 ) -> Result<(), SourceError> {
-    let media_type = caps
-        .structure(0)
-        .map(|s| s.name().to_string())
-        .unwrap_or_default();
+    let media_type = media_type(caps);
     let branch = codec_branch(&media_type).ok_or_else(|| SourceError::UnsupportedCodec {
         name: sender.name().to_string(),
         codec: media_type.clone(),
@@ -541,8 +582,19 @@ fn install_callbacks(
                     }),
                 };
                 let buffer = sample.buffer_owned().ok_or(gst::FlowError::Error)?;
-                if !sender.budget.acquire(buffer.size()) {
-                    return Err(gst::FlowError::Flushing);
+                let mut units = batch.lock().unwrap_or_else(|p| p.into_inner());
+                if !sender.budget.try_acquire(buffer.size()) {
+                    // Hand over what this thread holds before waiting: the
+                    // consumer can only free what it has received.
+                    if !units.is_empty() {
+                        let held = std::mem::replace(&mut *units, Vec::with_capacity(batch_size));
+                        if !sender.send(Delivery::Units(held)) {
+                            return Err(gst::FlowError::Flushing);
+                        }
+                    }
+                    if !sender.budget.acquire(buffer.size()) {
+                        return Err(gst::FlowError::Flushing);
+                    }
                 }
                 let unit = AccessUnit {
                     pts: buffer.pts().map(|t| t.nseconds()),
@@ -552,7 +604,6 @@ fn install_callbacks(
                     data: buffer_bytes(buffer),
                     params,
                 };
-                let mut units = batch.lock().unwrap_or_else(|p| p.into_inner());
                 units.push(unit);
                 if units.len() < batch_size {
                     return Ok(gst::FlowSuccess::Ok);

@@ -603,6 +603,9 @@ fn open(
     let src = elements::make("rtspsrc")?;
     src.set_property("location", url);
     src.set_property("latency", options.latency_ms);
+    // A consumer slower than the camera must not make the jitter buffer
+    // grow without bound: late packets are dropped instead.
+    src.set_property("drop-on-latency", true);
     src.set_property_from_str("protocols", options.transport.protocols());
     src.set_property(
         "tcp-timeout",

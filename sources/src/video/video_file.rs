@@ -63,7 +63,7 @@ impl VideoFileSourceBuilder {
         self
     }
 
-    /// Add the wall-clock time the source started (nanoseconds since the
+    /// Add the wall-clock time of the first frame (nanoseconds since the
     /// Unix epoch) to every pts and dts.
     pub fn absolute_timestamps(mut self, absolute: bool) -> Self {
         self.absolute_timestamps = absolute;
@@ -96,14 +96,6 @@ impl VideoFileSourceBuilder {
             PathBuf::from(&self.input)
         };
         let files = list_files(&path)?;
-        let base = if self.absolute_timestamps {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_nanos() as i64)
-                .unwrap_or(0)
-        } else {
-            0
-        };
         Ok(VideoFileSource {
             name: format!("video file {}", path.display()),
             settings: self,
@@ -111,7 +103,7 @@ impl VideoFileSourceBuilder {
             next_file: 0,
             running: None,
             running_name: String::new(),
-            base,
+            base: None,
             file_start: 0,
             file_end: 0,
             params: None,
@@ -189,8 +181,9 @@ pub struct VideoFileSource {
     next_file: usize,
     running: Option<RunningPipeline>,
     running_name: String,
-    /// Added to every timestamp (absolute timestamps).
-    base: i64,
+    /// Added to every timestamp: the wall clock at the first frame with
+    /// absolute timestamps, else 0 (set at the first frame).
+    base: Option<i64>,
     /// Where this file's timestamps start on the source's time line.
     file_start: i64,
     /// The end of the latest frame on the source's time line.
@@ -263,10 +256,21 @@ impl VideoFileSource {
     }
 
     fn frame(&mut self, unit: AccessUnit) -> SourceFrame {
+        let absolute = self.settings.absolute_timestamps;
+        let base = *self.base.get_or_insert_with(|| {
+            if absolute {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as i64)
+                    .unwrap_or(0)
+            } else {
+                0
+            }
+        });
         let params = &unit.params;
         let pts_raw = unit.pts.or(unit.dts).unwrap_or(0) as i64;
         let pts = self.file_start + pts_raw;
-        let dts = unit.dts.map(|d| self.base + self.file_start + d as i64);
+        let dts = unit.dts.map(|d| base + self.file_start + d as i64);
         let duration = unit.duration.map(|d| d as i64);
         self.file_end = self.file_end.max(pts + duration.unwrap_or(0));
         let mut builder = VideoFrame::builder(self.settings.source_id.clone())
@@ -275,7 +279,7 @@ impl VideoFileSource {
             .size(params.width, params.height)
             .keyframe(unit.keyframe)
             .time_base(TimeBase::NANOSECONDS)
-            .pts(self.base + pts);
+            .pts(base + pts);
         if let Some(dts) = dts {
             builder = builder.dts(dts);
         }
@@ -354,10 +358,7 @@ fn on_have_type(
     sender: &bridge::EventSender,
     settings: SinkSettings,
 ) -> Result<(), SourceError> {
-    let media_type = caps
-        .structure(0)
-        .map(|s| s.name().to_string())
-        .unwrap_or_default();
+    let media_type = bridge::media_type(caps);
     let src_pad = typefind.static_pad("src").expect("typefind has a src pad");
     if bridge::is_supported_codec(&media_type) {
         // A raw elementary stream: straight to the parser.
@@ -464,8 +465,9 @@ impl Source for VideoFileSource {
                         }
                         .into());
                     }
-                    self.params = None;
                     if self.settings.eos_on_file_end {
+                        // The next file starts a new stream anyway.
+                        self.params = None;
                         return Ok(Some(SourceItem::EndOfStream(
                             self.settings.source_id.clone(),
                         )));
