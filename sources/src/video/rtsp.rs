@@ -767,6 +767,13 @@ fn scrub(text: &str, url: &str, redacted: &str) -> String {
             }
         }
     }
+    for secret in elements::query_secrets(url) {
+        out = out.replace(secret, "***");
+        let decoded = percent_decode(secret);
+        if !decoded.is_empty() {
+            out = out.replace(&decoded, "***");
+        }
+    }
     out
 }
 
