@@ -66,7 +66,7 @@ fn run(dir: &std::path::Path, name: &str, telemetry: Telemetry, n: usize) -> f64
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let n = if quick { 5_000 } else { 60_000 };
-    let runs = if quick { 2 } else { 6 };
+    let runs = if quick { 2 } else { 12 };
     let dir = tempfile::tempdir().unwrap();
     let closed = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -1,13 +1,92 @@
 //! [`BackoffExporter`]: an exporter that stops trying for a while after a
-//! failed export, so an unreachable collector costs no CPU on a busy host.
+//! failed export, so an unreachable collector costs no CPU on a busy host;
+//! and [`GatedProcessor`], which drops finished spans at once during that
+//! pause instead of queueing them for a batch that would be dropped anyway.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use opentelemetry::Context;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
+
+/// When the pause after a failed export ends, shared by the exporter and
+/// the processor in front of it: nanoseconds since a process-wide origin,
+/// 0 when not pausing.
+#[derive(Debug, Default)]
+pub(crate) struct PauseGate {
+    until_ns: AtomicU64,
+}
+
+fn origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+impl PauseGate {
+    fn pause_until(&self, until: Instant) {
+        let ns = until.saturating_duration_since(origin()).as_nanos() as u64;
+        self.until_ns.store(ns.max(1), Ordering::Relaxed);
+    }
+
+    fn resume(&self) {
+        self.until_ns.store(0, Ordering::Relaxed);
+    }
+
+    /// Whether exports are paused now.
+    pub(crate) fn paused(&self) -> bool {
+        let until = self.until_ns.load(Ordering::Relaxed);
+        until != 0 && (origin().elapsed().as_nanos() as u64) < until
+    }
+}
+
+/// Passes spans to `inner` (the batch processor) except while the
+/// exporter pauses after a failure: then a finished span is dropped on the
+/// sending thread, and neither the queue nor the batch thread sees it.
+#[derive(Debug)]
+pub(crate) struct GatedProcessor<P> {
+    inner: P,
+    gate: Arc<PauseGate>,
+    dropped: AtomicU64,
+}
+
+impl<P> GatedProcessor<P> {
+    pub(crate) fn new(inner: P, gate: Arc<PauseGate>) -> Self {
+        Self {
+            inner,
+            gate,
+            dropped: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for GatedProcessor<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        if self.gate.paused() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
 
 /// Wraps an exporter: after a failure, batches are dropped unencoded for a
 /// pause that doubles on each failure (from `min` up to `max`) and resets on
@@ -19,6 +98,7 @@ pub(crate) struct BackoffExporter<E> {
     max: Duration,
     state: Mutex<(Option<Instant>, Duration)>,
     dropped: AtomicU64,
+    gate: Arc<PauseGate>,
 }
 
 impl<E> BackoffExporter<E> {
@@ -29,7 +109,13 @@ impl<E> BackoffExporter<E> {
             max,
             state: Mutex::new((None, min)),
             dropped: AtomicU64::new(0),
+            gate: Arc::default(),
         }
+    }
+
+    /// The pause this exporter sets, for a [`GatedProcessor`] in front of it.
+    pub(crate) fn gate(&self) -> Arc<PauseGate> {
+        self.gate.clone()
     }
 }
 
@@ -52,11 +138,16 @@ impl<E: SpanExporter> SpanExporter for BackoffExporter<E> {
         let r = self.inner.export(batch).await;
         if let Ok(mut s) = self.state.lock() {
             match &r {
-                Ok(()) => *s = (None, self.min),
+                Ok(()) => {
+                    *s = (None, self.min);
+                    self.gate.resume();
+                }
                 Err(e) => {
                     let pause = s.1;
                     tracing::debug!(error = %e, ?pause, "span export failed; pausing");
-                    *s = (Some(Instant::now() + pause), (pause * 2).min(self.max));
+                    let until = Instant::now() + pause;
+                    *s = (Some(until), (pause * 2).min(self.max));
+                    self.gate.pause_until(until);
                 }
             }
         }
@@ -106,12 +197,14 @@ mod tests {
             .unwrap();
         rt.block_on(async {
             assert!(e.export(Vec::new()).await.is_err());
+            assert!(e.gate().paused(), "the gate shows the pause");
             // paused: the collector is not tried again
             for _ in 0..10 {
                 assert!(e.export(Vec::new()).await.is_err());
             }
             assert_eq!(calls.load(Ordering::Relaxed), 1);
             std::thread::sleep(Duration::from_millis(60));
+            assert!(!e.gate().paused(), "the pause is over");
             assert!(e.export(Vec::new()).await.is_err());
             assert_eq!(calls.load(Ordering::Relaxed), 2);
             // the pause doubled to 100 ms

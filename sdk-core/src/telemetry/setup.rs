@@ -8,7 +8,7 @@ use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use super::backoff::BackoffExporter;
+use super::backoff::{BackoffExporter, GatedProcessor};
 use super::otlp_http::BlockingHttpClient;
 use super::{Propagation, Telemetry};
 use crate::error::{Error, Result};
@@ -172,14 +172,14 @@ impl TelemetryBuilder {
             Exporter::Otlp {
                 protocol: OtlpProtocol::HttpProtobuf,
                 endpoint,
-            } => provider = provider.with_batch_exporter(backoff(self.http_exporter(endpoint)?)),
+            } => provider = with_backoff(provider, self.http_exporter(endpoint)?),
             #[cfg(feature = "otlp-grpc")]
             Exporter::Otlp {
                 protocol: OtlpProtocol::Grpc,
                 endpoint,
             } => {
                 let exporter = super::otlp_grpc::GrpcExporter::new(endpoint, self.timeout)?;
-                provider = provider.with_batch_exporter(backoff(exporter));
+                provider = with_backoff(provider, exporter);
             }
             #[cfg(not(feature = "otlp-grpc"))]
             Exporter::Otlp {
@@ -217,8 +217,16 @@ impl TelemetryBuilder {
     }
 }
 
-/// After a failed export, wait (1 s, doubling to 30 s) before encoding
-/// spans again: a down collector must not eat the CPU.
-fn backoff<E: SpanExporter>(exporter: E) -> BackoffExporter<E> {
-    BackoffExporter::new(exporter, Duration::from_secs(1), Duration::from_secs(30))
+/// Batches spans for `exporter`. After a failed export, wait (1 s,
+/// doubling to 30 s) before encoding spans again, and meanwhile drop
+/// finished spans before they are queued: a down collector must not eat
+/// the CPU of the send path.
+fn with_backoff<E: SpanExporter + 'static>(
+    provider: opentelemetry_sdk::trace::TracerProviderBuilder,
+    exporter: E,
+) -> opentelemetry_sdk::trace::TracerProviderBuilder {
+    let exporter = BackoffExporter::new(exporter, Duration::from_secs(1), Duration::from_secs(30));
+    let gate = exporter.gate();
+    let batch = opentelemetry_sdk::trace::BatchSpanProcessor::builder(exporter).build();
+    provider.with_span_processor(GatedProcessor::new(batch, gate))
 }
