@@ -347,16 +347,26 @@ impl RunningPipeline {
     }
 
     /// Starts playing; `offset` seeks first (to the keyframe before it).
+    /// With `preroll_first` (a sink that syncs on the clock), the pipeline
+    /// prerolls with its sink in place before it plays, so that the sink
+    /// gets the pipeline's base time; a sink added to a pipeline already
+    /// playing may not, and then renders everything at once.
     pub(crate) fn play(
         &self,
         name: &str,
         offset: Option<gst::ClockTime>,
+        preroll_first: bool,
     ) -> Result<(), SourceError> {
         let fail = |message: String| SourceError::Gstreamer {
             name: name.to_string(),
             message,
         };
-        if let Some(offset) = offset {
+        if offset.is_none() {
+            // Without a seek, everything the sink renders is wanted.
+            self.accepting
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        if offset.is_some() || preroll_first {
             self.pipeline
                 .set_state(gst::State::Paused)
                 .map_err(|e| fail(format!("cannot pause: {e}")))?;
@@ -376,6 +386,8 @@ impl RunningPipeline {
                 // The bus handler has queued the reason.
                 return Ok(());
             }
+        }
+        if let Some(offset) = offset {
             // Prerolled: the streaming thread waits, so nothing from before
             // the seek can arrive after this.
             self.accepting
@@ -387,8 +399,6 @@ impl RunningPipeline {
                 )
                 .map_err(|e| fail(format!("cannot seek to {offset}: {e}")))?;
         }
-        self.accepting
-            .store(true, std::sync::atomic::Ordering::Release);
         // A failed state change posts its reason on the bus, which reaches
         // the consumer as an error event.
         let _ = self.pipeline.set_state(gst::State::Playing);

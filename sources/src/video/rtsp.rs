@@ -634,7 +634,7 @@ fn open(
             });
         }
     });
-    running.play(redacted, None)?;
+    running.play(redacted, None, false)?;
     Ok(running)
 }
 

@@ -336,7 +336,7 @@ fn open_file(
         }
         None
     });
-    running.play(&name, offset)?;
+    running.play(&name, offset, sync)?;
     Ok((running, name))
 }
 
