@@ -131,11 +131,7 @@ fn round_trip_case(codec: TestCodec, input: TestContainer, output: VideoContaine
         VideoContainer::Mp4 => "qtdemux",
         VideoContainer::Mkv => "matroskademux",
     };
-    let parse = match codec {
-        TestCodec::Hevc => "h265parse",
-        _ => "h264parse",
-    };
-    check_file(f, input_frames, &format!("{demux} ! {parse}"));
+    check_file(f, input_frames, &format!("{demux} ! {}", codec.parse()));
     // the metadata keeps the pts the source sent, in order of arrival
     let records = frame_records(f.metadata_path.as_ref().unwrap());
     assert!(records
@@ -157,6 +153,26 @@ fn h264_mp4_round_trip_plays_to_the_end() {
 #[test]
 fn hevc_round_trip_into_mkv_plays_to_the_end() {
     round_trip_case(TestCodec::Hevc, TestContainer::Mkv, VideoContainer::Mkv);
+}
+
+#[test]
+fn vp9_round_trip_into_mkv_plays_to_the_end() {
+    round_trip_case(TestCodec::Vp9, TestContainer::Webm, VideoContainer::Mkv);
+}
+
+#[test]
+fn vp8_round_trip_into_mkv_plays_to_the_end() {
+    round_trip_case(TestCodec::Vp8, TestContainer::Webm, VideoContainer::Mkv);
+}
+
+#[test]
+fn av1_round_trip_into_mp4_plays_to_the_end() {
+    round_trip_case(TestCodec::Av1, TestContainer::Mkv, VideoContainer::Mp4);
+}
+
+#[test]
+fn mjpeg_round_trip_into_mkv_plays_to_the_end() {
+    round_trip_case(TestCodec::Jpeg, TestContainer::Avi, VideoContainer::Mkv);
 }
 
 /// Two files in a folder: the source sends an EOS after the first, and the
