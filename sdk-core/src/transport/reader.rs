@@ -255,6 +255,24 @@ pub struct BlockingReader {
     small: socket::SmallParts,
     routing: RoutingIds,
     counters: Arc<Counters>,
+    /// When the last acknowledgement was queued.
+    last_ack: Option<std::time::Instant>,
+}
+
+impl Drop for BlockingReader {
+    /// The process-wide ZeroMQ context is never terminated, so its I/O
+    /// thread may not have sent an acknowledgement queued just before the
+    /// process exits (a `receive` that stops at an EOS). Closing waits
+    /// until the linger has passed since the last one.
+    fn drop(&mut self) {
+        if let Some(at) = self.last_ack {
+            let linger = self.config.common.linger;
+            let waited = at.elapsed();
+            if waited < linger {
+                std::thread::sleep(linger - waited);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for BlockingReader {
@@ -288,6 +306,7 @@ impl BlockingReader {
             parts: Vec::with_capacity(4),
             small: socket::SmallParts::default(),
             counters: Arc::default(),
+            last_ack: None,
         })
     }
 
@@ -417,7 +436,10 @@ impl BlockingReader {
             None => self.socket.send(ACK, 0),
         };
         match r {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.last_ack = Some(std::time::Instant::now());
+                Ok(())
+            }
             // The peer is gone or slow: the ack is lost, the reader goes on.
             Err(zmq::Error::EAGAIN) | Err(zmq::Error::EHOSTUNREACH) => {
                 tracing::warn!(endpoint = %self.endpoint, "could not send acknowledgement");
