@@ -31,6 +31,11 @@ impl PauseGate {
         self.until_ns.store(ns.max(1), Ordering::Relaxed);
     }
 
+    #[cfg(test)]
+    pub(crate) fn pause_for_test(&self, d: Duration) {
+        self.pause_until(Instant::now() + d);
+    }
+
     fn resume(&self) {
         self.until_ns.store(0, Ordering::Relaxed);
     }

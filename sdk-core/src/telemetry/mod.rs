@@ -29,10 +29,13 @@ mod setup;
 use std::sync::Arc;
 
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::{
+    SpanContext, SpanKind, TraceContextExt, TraceFlags, TraceState, Tracer as _,
+    TracerProvider as _,
+};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SdkTracer, SdkTracerProvider};
 
 pub use jaeger::{format_uber_trace_id, parse_uber_trace_id, JaegerPropagator, UBER_TRACE_ID};
 pub use logs::{
@@ -75,6 +78,32 @@ struct Inner {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
     propagation: Propagation,
+    recording: Recording,
+    ids: RandomIdGenerator,
+}
+
+/// Whether a frame's root span is recorded, or only its ids made and
+/// propagated.
+#[derive(Debug, Clone)]
+pub(crate) enum Recording {
+    /// Always (a provider given by the user may export anything).
+    Always,
+    /// Never: the provider has no exporter, so a recorded span would be
+    /// dropped anyway.
+    Never,
+    /// Except while the exporter pauses after a failed export, when it
+    /// would be dropped before the batch queue.
+    UnlessPaused(Arc<backoff::PauseGate>),
+}
+
+impl Recording {
+    fn now(&self) -> bool {
+        match self {
+            Recording::Always => true,
+            Recording::Never => false,
+            Recording::UnlessPaused(gate) => !gate.paused(),
+        }
+    }
 }
 
 /// The SDK's telemetry handle: off, or a tracer and a propagation format.
@@ -130,10 +159,11 @@ impl Telemetry {
 
     /// Traces with ids but no exporter (spans are not sent anywhere).
     pub fn new(service_name: &str, propagation: Propagation) -> Self {
-        Self::with_provider(
+        Self::with_recording(
             SdkTracerProvider::builder().build(),
             service_name,
             propagation,
+            Recording::Never,
         )
     }
 
@@ -143,12 +173,23 @@ impl Telemetry {
         service_name: &str,
         propagation: Propagation,
     ) -> Self {
+        Self::with_recording(provider, service_name, propagation, Recording::Always)
+    }
+
+    pub(crate) fn with_recording(
+        provider: SdkTracerProvider,
+        service_name: &str,
+        propagation: Propagation,
+        recording: Recording,
+    ) -> Self {
         let tracer = provider.tracer(service_name.to_string());
         Self {
             inner: Some(Arc::new(Inner {
                 provider,
                 tracer,
                 propagation,
+                recording,
+                ids: RandomIdGenerator::default(),
             })),
         }
     }
@@ -174,6 +215,20 @@ impl Telemetry {
         let Some(inner) = &self.inner else {
             return FrameSpan { cx: None };
         };
+        if !inner.recording.now() {
+            // Nothing would export this span: only its ids are made, and
+            // propagated as usual, without the cost of recording it.
+            let sc = SpanContext::new(
+                inner.ids.new_trace_id(),
+                inner.ids.new_span_id(),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            );
+            return FrameSpan {
+                cx: Some(Context::new().with_remote_span_context(sc)),
+            };
+        }
         let mut attrs = Vec::with_capacity(2);
         if !source_id.is_empty() {
             attrs.push(KeyValue::new("savant.source_id", source_id.to_string()));
@@ -343,6 +398,46 @@ pub fn extract_trace_id(carrier: &PropagatedContext) -> Option<TraceId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn recording(span: &FrameSpan) -> bool {
+        span.cx.as_ref().unwrap().span().is_recording()
+    }
+
+    /// Without an exporter, or while it pauses after a failure, a frame's
+    /// span is not recorded, yet every frame still gets its own sampled
+    /// trace, propagated as usual; with a user's provider it is recorded.
+    #[test]
+    fn spans_are_recorded_only_when_something_could_export_them() {
+        let ids_only = Telemetry::new("t", Propagation::W3c);
+        let (a, b) = (ids_only.frame_span("s", 1), ids_only.frame_span("s", 2));
+        assert!(!recording(&a));
+        let (ta, tb) = (a.trace_id().unwrap(), b.trace_id().unwrap());
+        assert_ne!(ta, tb, "a trace per frame");
+        let mut carrier = PropagatedContext::default();
+        ids_only.inject(&a, &mut carrier);
+        let tp = carrier.get(TRACEPARENT).unwrap();
+        assert!(
+            tp.starts_with(&format!("00-{ta:032x}-")) && tp.ends_with("-01"),
+            "{tp}"
+        );
+
+        let gate = Arc::new(backoff::PauseGate::default());
+        let gated = Telemetry::with_recording(
+            SdkTracerProvider::builder().build(),
+            "t",
+            Propagation::W3c,
+            Recording::UnlessPaused(gate.clone()),
+        );
+        assert!(recording(&gated.frame_span("s", 1)), "not paused: recorded");
+        gate.pause_for_test(std::time::Duration::from_secs(60));
+        let paused = gated.frame_span("s", 2);
+        assert!(!recording(&paused), "paused: ids only");
+        assert!(paused.trace_id().is_some());
+
+        let user =
+            Telemetry::with_provider(SdkTracerProvider::builder().build(), "t", Propagation::W3c);
+        assert!(recording(&user.frame_span("s", 1)));
+    }
 
     #[test]
     fn w3c_injects_traceparent_and_tracestate() {

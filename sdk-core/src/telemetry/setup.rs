@@ -167,19 +167,26 @@ impl TelemetryBuilder {
             )
             .build();
         let mut provider = SdkTracerProvider::builder().with_resource(resource);
+        let mut recording = super::Recording::Never;
         match &self.exporter {
             Exporter::None => {}
             Exporter::Otlp {
                 protocol: OtlpProtocol::HttpProtobuf,
                 endpoint,
-            } => provider = with_backoff(provider, self.http_exporter(endpoint)?),
+            } => {
+                let (with, gate) = with_backoff(provider, self.http_exporter(endpoint)?);
+                provider = with;
+                recording = super::Recording::UnlessPaused(gate);
+            }
             #[cfg(feature = "otlp-grpc")]
             Exporter::Otlp {
                 protocol: OtlpProtocol::Grpc,
                 endpoint,
             } => {
                 let exporter = super::otlp_grpc::GrpcExporter::new(endpoint, self.timeout)?;
-                provider = with_backoff(provider, exporter);
+                let (with, gate) = with_backoff(provider, exporter);
+                provider = with;
+                recording = super::Recording::UnlessPaused(gate);
             }
             #[cfg(not(feature = "otlp-grpc"))]
             Exporter::Otlp {
@@ -191,10 +198,11 @@ impl TelemetryBuilder {
                 ))
             }
         }
-        Ok(Telemetry::with_provider(
+        Ok(Telemetry::with_recording(
             provider.build(),
             &self.service_name,
             self.propagation,
+            recording,
         ))
     }
 
@@ -224,9 +232,15 @@ impl TelemetryBuilder {
 fn with_backoff<E: SpanExporter + 'static>(
     provider: opentelemetry_sdk::trace::TracerProviderBuilder,
     exporter: E,
-) -> opentelemetry_sdk::trace::TracerProviderBuilder {
+) -> (
+    opentelemetry_sdk::trace::TracerProviderBuilder,
+    std::sync::Arc<super::backoff::PauseGate>,
+) {
     let exporter = BackoffExporter::new(exporter, Duration::from_secs(1), Duration::from_secs(30));
     let gate = exporter.gate();
     let batch = opentelemetry_sdk::trace::BatchSpanProcessor::builder(exporter).build();
-    provider.with_span_processor(GatedProcessor::new(batch, gate))
+    (
+        provider.with_span_processor(GatedProcessor::new(batch, gate.clone())),
+        gate,
+    )
 }
