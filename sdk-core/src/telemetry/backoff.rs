@@ -18,7 +18,14 @@ use opentelemetry_sdk::Resource;
 #[derive(Debug, Default)]
 pub(crate) struct PauseGate {
     until_ns: AtomicU64,
+    /// Spans handed to the batch processor and not yet taken by an export.
+    queued: AtomicU64,
 }
+
+/// The batch processor's queue size (set explicitly where it is built):
+/// with this many spans waiting, the next would be dropped by the
+/// processor, so it is dropped (and not even recorded) before.
+pub(crate) const QUEUE_CAPACITY: usize = 2048;
 
 fn origin() -> Instant {
     static ORIGIN: OnceLock<Instant> = OnceLock::new();
@@ -40,10 +47,26 @@ impl PauseGate {
         self.until_ns.store(0, Ordering::Relaxed);
     }
 
-    /// Whether exports are paused now.
+    /// Whether a finished span would be dropped now: exports pause after
+    /// a failure, or the queue is full because an export hangs.
     pub(crate) fn paused(&self) -> bool {
+        if self.queued.load(Ordering::Relaxed) >= QUEUE_CAPACITY as u64 {
+            return true;
+        }
         let until = self.until_ns.load(Ordering::Relaxed);
         until != 0 && (origin().elapsed().as_nanos() as u64) < until
+    }
+
+    fn enqueued(&self) {
+        self.queued.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn taken(&self, n: usize) {
+        let _ = self
+            .queued
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
+                Some(q.saturating_sub(n as u64))
+            });
     }
 }
 
@@ -77,6 +100,7 @@ impl<P: SpanProcessor> SpanProcessor for GatedProcessor<P> {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        self.gate.enqueued();
         self.inner.on_end(span);
     }
 
@@ -126,6 +150,7 @@ impl<E> BackoffExporter<E> {
 
 impl<E: SpanExporter> SpanExporter for BackoffExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.gate.taken(batch.len());
         let paused = {
             let s = self
                 .state
@@ -187,6 +212,19 @@ mod tests {
             self.0.fetch_add(1, Ordering::Relaxed);
             Err(OTelSdkError::InternalFailure("refused".into()))
         }
+    }
+
+    #[test]
+    fn a_full_queue_closes_the_gate_until_an_export_takes_spans() {
+        let gate = PauseGate::default();
+        for _ in 0..QUEUE_CAPACITY - 1 {
+            gate.enqueued();
+        }
+        assert!(!gate.paused());
+        gate.enqueued();
+        assert!(gate.paused(), "a hung export: the queue is full");
+        gate.taken(512);
+        assert!(!gate.paused());
     }
 
     #[test]

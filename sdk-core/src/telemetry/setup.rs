@@ -238,7 +238,13 @@ fn with_backoff<E: SpanExporter + 'static>(
 ) {
     let exporter = BackoffExporter::new(exporter, Duration::from_secs(1), Duration::from_secs(30));
     let gate = exporter.gate();
-    let batch = opentelemetry_sdk::trace::BatchSpanProcessor::builder(exporter).build();
+    let batch = opentelemetry_sdk::trace::BatchSpanProcessor::builder(exporter)
+        .with_batch_config(
+            opentelemetry_sdk::trace::BatchConfigBuilder::default()
+                .with_max_queue_size(super::backoff::QUEUE_CAPACITY)
+                .build(),
+        )
+        .build();
     (
         provider.with_span_processor(GatedProcessor::new(batch, gate.clone())),
         gate,
