@@ -5,25 +5,13 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_savant-sdk");
+mod common;
+#[path = "../../sdk-core/tests/otlp_common/grpc_receiver.rs"]
+mod grpc;
 
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn json_lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
+use common::{json_lines, run, BIN};
 
 fn write_jpeg(path: &Path, shade: u8) {
     image::RgbImage::from_pixel(32, 24, image::Rgb([shade, 0, 0]))
@@ -510,60 +498,10 @@ fn receive_writes_video_files() {
     assert!(err.contains("avi"), "{err}");
 }
 
-/// A gRPC OTLP trace receiver (tonic, opentelemetry-proto's `TraceService`)
-/// on 127.0.0.1, on a thread and runtime of its own.
-fn grpc_otlp_receiver() -> (
-    std::net::SocketAddr,
-    std::sync::Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>>,
-) {
-    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-        TraceService, TraceServiceServer,
-    };
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
-
-    type Received = std::sync::Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>>;
-    struct Receiver(Received);
-    #[tonic::async_trait]
-    impl TraceService for Receiver {
-        async fn export(
-            &self,
-            request: tonic::Request<ExportTraceServiceRequest>,
-        ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-            self.0.lock().unwrap().push(request.into_inner());
-            Ok(tonic::Response::new(ExportTraceServiceResponse {
-                partial_success: None,
-            }))
-        }
-    }
-
-    let got = Received::default();
-    let service = TraceServiceServer::new(Receiver(got.clone()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            tonic::transport::Server::builder()
-                .serve_with_incoming(
-                    service,
-                    tonic::transport::server::TcpIncoming::from(listener),
-                )
-                .await
-                .unwrap();
-        });
-    });
-    (rx.recv().unwrap(), got)
-}
-
 #[test]
 fn the_demo_exports_over_grpc_with_otlp_protocol_grpc() {
     use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
-    let (addr, got) = grpc_otlp_receiver();
+    let (addr, got) = grpc::grpc_receiver();
     let (code, out, err) = run(&[
         "demo",
         "--frames",

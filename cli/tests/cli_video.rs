@@ -8,23 +8,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_savant-sdk");
+mod common;
 
-/// A child process killed if the test fails before it ends.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn json_lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
+use common::{json_lines, KillOnDrop, BIN};
 
 fn make_mp4(path: &Path, frames: u32) {
     let status = Command::new("gst-launch-1.0")

@@ -15,7 +15,8 @@ enum Target {
     /// One `<source_id>.jsonl` per source in a folder.
     PerSource {
         dir: PathBuf,
-        files: HashMap<String, BufWriter<File>>,
+        /// Per source id: its file's path and the file.
+        files: HashMap<String, (PathBuf, BufWriter<File>)>,
     },
     /// Everything in one file (or standard output).
     One {
@@ -101,12 +102,13 @@ impl MetadataJsonSink {
             detail: e.to_string(),
         })?;
         self.line.push(b'\n');
-        let (out, path): (&mut dyn Write, PathBuf) = match &mut self.target {
-            Target::One { path, out } => (out.as_mut(), path.clone()),
+        // Paths are made once per file, not per record.
+        let (out, path): (&mut dyn Write, &Path) = match &mut self.target {
+            Target::One { path, out } => (out.as_mut(), path.as_path()),
             Target::PerSource { dir, files } => {
-                let source_id = r.source_id().to_string();
-                let path = dir.join(format!("{}.jsonl", safe_name(&source_id)));
-                if !files.contains_key(&source_id) {
+                let source_id = r.source_id();
+                if !files.contains_key(source_id) {
+                    let path = dir.join(format!("{}.jsonl", safe_name(source_id)));
                     let f = std::fs::OpenOptions::new()
                         .create(true)
                         .append(true)
@@ -115,19 +117,22 @@ impl MetadataJsonSink {
                             path: path.clone(),
                             source,
                         })?;
-                    files.insert(source_id.clone(), BufWriter::new(f));
+                    files.insert(source_id.to_string(), (path, BufWriter::new(f)));
                 }
-                (files.get_mut(&source_id).expect("inserted above"), path)
+                let (path, out) = files.get_mut(source_id).expect("inserted above");
+                (out, path.as_path())
             }
         };
         out.write_all(&self.line)
             .map_err(|source| SinkError::Write {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 source,
             })?;
         if r.is_end_of_stream() {
-            out.flush()
-                .map_err(|source| SinkError::Write { path, source })?;
+            out.flush().map_err(|source| SinkError::Write {
+                path: path.to_path_buf(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -140,7 +145,7 @@ impl MetadataJsonSink {
                 source,
             }),
             Target::PerSource { dir, files } => {
-                for f in files.values_mut() {
+                for (_, f) in files.values_mut() {
                     f.flush().map_err(|source| SinkError::Write {
                         path: dir.clone(),
                         source,

@@ -146,6 +146,11 @@ fn check_pair(container: TestContainer, codec: TestCodec) {
             "{what}: size"
         );
         assert_eq!(v.time_base.denominator, 1_000_000_000);
+        assert_eq!(
+            v.framerate,
+            format!("{FPS}/1"),
+            "{what}: framerate from the caps"
+        );
     }
     if matches!(codec, TestCodec::H264 | TestCodec::Hevc) {
         // Byte-stream access units, parameter sets before every keyframe.

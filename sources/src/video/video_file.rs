@@ -102,14 +102,13 @@ impl VideoFileSourceBuilder {
             files,
             next_file: 0,
             running: None,
-            running_name: String::new(),
             base: None,
             file_start: 0,
             file_end: 0,
             params: None,
             pending: VecDeque::new(),
             first_round: true,
-            frames_in_file: 0,
+            file_has_frames: false,
         })
     }
 }
@@ -180,7 +179,6 @@ pub struct VideoFileSource {
     files: Vec<PathBuf>,
     next_file: usize,
     running: Option<RunningPipeline>,
-    running_name: String,
     /// Added to every timestamp: the wall clock at the first frame with
     /// absolute timestamps, else 0 (set at the first frame).
     base: Option<i64>,
@@ -191,7 +189,8 @@ pub struct VideoFileSource {
     params: Option<Arc<StreamParams>>,
     pending: VecDeque<SourceItem>,
     first_round: bool,
-    frames_in_file: u64,
+    /// Whether the open file has given a frame yet.
+    file_has_frames: bool,
 }
 
 impl std::fmt::Debug for VideoFileSource {
@@ -227,6 +226,11 @@ impl VideoFileSource {
         &self.files
     }
 
+    /// The file open now (or last opened).
+    fn current_file(&self) -> &Path {
+        &self.files[self.next_file.saturating_sub(1)]
+    }
+
     async fn open_next(&mut self) -> Result<bool, SourceError> {
         if self.next_file == self.files.len() {
             if !self.settings.looped {
@@ -248,10 +252,9 @@ impl VideoFileSource {
                 name: self.name.clone(),
                 message: format!("pipeline start failed: {e}"),
             })??;
-        self.running_name = running.1;
-        self.running = Some(running.0);
+        self.running = Some(running);
         self.file_start = self.file_end;
-        self.frames_in_file = 0;
+        self.file_has_frames = false;
         Ok(true)
     }
 
@@ -286,7 +289,7 @@ impl VideoFileSource {
         if let Some(d) = duration {
             builder = builder.duration(d);
         }
-        self.frames_in_file += 1;
+        self.file_has_frames = true;
         SourceFrame::new(builder.build(), unit.data)
     }
 }
@@ -296,7 +299,7 @@ fn open_file(
     path: &Path,
     sync: bool,
     offset: Option<gst::ClockTime>,
-) -> Result<(RunningPipeline, String), SourceError> {
+) -> Result<RunningPipeline, SourceError> {
     let name = path.display().to_string();
     if let Err(source) = std::fs::File::open(path) {
         return Err(SourceError::Io {
@@ -337,7 +340,7 @@ fn open_file(
         None
     });
     running.play(&name, offset, sync)?;
-    Ok((running, name))
+    Ok(running)
 }
 
 /// The demuxer for a container's media type.
@@ -447,7 +450,7 @@ impl Source for VideoFileSource {
                     if changed {
                         tracing::info!(
                             source_id = %self.settings.source_id,
-                            file = %self.running_name,
+                            file = %self.current_file().display(),
                             "stream parameters changed: EOS and a new stream"
                         );
                         self.pending.push_back(SourceItem::Frame(frame));
@@ -459,9 +462,9 @@ impl Source for VideoFileSource {
                 }
                 Some(PipelineEvent::Eos) | None => {
                     self.running = None;
-                    if self.frames_in_file == 0 {
+                    if !self.file_has_frames {
                         return Err(SourceError::NoVideoStream {
-                            name: self.running_name.clone(),
+                            name: self.current_file().display().to_string(),
                         }
                         .into());
                     }

@@ -1,0 +1,39 @@
+//! What the CLI test binaries share: the binary, running it, reading its
+//! JSON lines, and a child process that cannot outlive a failed test.
+
+// Each test binary uses part of this.
+#![allow(dead_code)]
+
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The `savant-sdk` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_savant-sdk");
+
+/// Runs the binary to the end: exit code, stdout, stderr.
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The JSON lines of an output (other lines skipped).
+pub fn json_lines(s: &str) -> Vec<Value> {
+    s.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// A child process killed if the test fails before it ends.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
