@@ -144,7 +144,6 @@ impl LoopbackModule {
                         }
                         _ => continue,
                     };
-                    let topic = m.topic_str().into_owned();
                     let sent = match (&mark, &m.message.payload) {
                         (Some((ns, name)), MessagePayload::VideoFrame(_)) => {
                             let mut msg = m.message;
@@ -156,7 +155,7 @@ impl LoopbackModule {
                                     vec![AttributeValue::string("loopback")],
                                 ));
                             }
-                            writer.send_message(&topic, &msg, &m.extra)
+                            writer.send_message(&String::from_utf8_lossy(&m.topic), &msg, &m.extra)
                         }
                         _ => writer.send_raw(
                             &m.topic,
@@ -172,7 +171,7 @@ impl LoopbackModule {
                         }
                         Err(e) => {
                             d.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(topic = %topic, error = %e, "loopback could not forward a message");
+                            tracing::warn!(topic = %String::from_utf8_lossy(&m.topic), error = %e, "loopback could not forward a message");
                         }
                     }
                 }

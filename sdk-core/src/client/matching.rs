@@ -1,7 +1,7 @@
 //! [`TraceMatcher`]: pairs sent and received frames by trace id and
 //! reports round-trip latency and frames that never came back.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::telemetry::TraceId;
@@ -73,7 +73,7 @@ impl MatchReport {
 pub struct TraceMatcher {
     order: Vec<(TraceId, String, Option<i64>, Instant)>,
     arrived: HashMap<TraceId, Instant>,
-    index: HashMap<TraceId, usize>,
+    index: HashSet<TraceId>,
 }
 
 impl TraceMatcher {
@@ -89,7 +89,7 @@ impl TraceMatcher {
 
     /// Records a frame sent at `at`.
     pub fn sent_at(&mut self, trace_id: TraceId, source_id: &str, pts: Option<i64>, at: Instant) {
-        self.index.insert(trace_id, self.order.len());
+        self.index.insert(trace_id);
         self.order.push((trace_id, source_id.to_string(), pts, at));
     }
 
@@ -129,7 +129,7 @@ impl TraceMatcher {
             unexpected: self
                 .arrived
                 .keys()
-                .filter(|t| !self.index.contains_key(t))
+                .filter(|t| !self.index.contains(t))
                 .copied()
                 .collect(),
         }

@@ -345,7 +345,10 @@ impl SourceRunner {
             };
             match &item {
                 SourceItem::Frame(f) => {
-                    open.insert(f.frame.source_id.clone());
+                    // No allocation for a source id already open.
+                    if !open.contains(&f.frame.source_id) {
+                        open.insert(f.frame.source_id.clone());
+                    }
                     summary.frames += 1;
                     summary.bytes += f.content.len() as u64;
                 }

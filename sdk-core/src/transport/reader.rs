@@ -200,7 +200,6 @@ impl RoutingIds {
                     return false;
                 }
                 let old = std::mem::replace(cur, rid.clone());
-                self.last = None;
                 self.expire(topic.clone(), old);
                 true
             }
