@@ -50,9 +50,11 @@ impl PauseGate {
     /// Whether a finished span would be dropped now: exports pause after
     /// a failure, or the queue is full because an export hangs.
     pub(crate) fn paused(&self) -> bool {
-        if self.queued.load(Ordering::Relaxed) >= QUEUE_CAPACITY as u64 {
-            return true;
-        }
+        self.queued.load(Ordering::Relaxed) >= QUEUE_CAPACITY as u64 || self.pausing()
+    }
+
+    /// Whether exports pause after a failure (the queue aside).
+    fn pausing(&self) -> bool {
         let until = self.until_ns.load(Ordering::Relaxed);
         until != 0 && (origin().elapsed().as_nanos() as u64) < until
     }
@@ -77,16 +79,11 @@ impl PauseGate {
 pub(crate) struct GatedProcessor<P> {
     inner: P,
     gate: Arc<PauseGate>,
-    dropped: AtomicU64,
 }
 
 impl<P> GatedProcessor<P> {
     pub(crate) fn new(inner: P, gate: Arc<PauseGate>) -> Self {
-        Self {
-            inner,
-            gate,
-            dropped: AtomicU64::new(0),
-        }
+        Self { inner, gate }
     }
 }
 
@@ -97,7 +94,6 @@ impl<P: SpanProcessor> SpanProcessor for GatedProcessor<P> {
 
     fn on_end(&self, span: SpanData) {
         if self.gate.paused() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
         self.gate.enqueued();
@@ -125,8 +121,9 @@ pub(crate) struct BackoffExporter<E> {
     inner: E,
     min: Duration,
     max: Duration,
-    state: Mutex<(Option<Instant>, Duration)>,
-    dropped: AtomicU64,
+    /// The pause after the next failure (when the current one ends is in
+    /// the gate).
+    next_pause: Mutex<Duration>,
     gate: Arc<PauseGate>,
 }
 
@@ -136,8 +133,7 @@ impl<E> BackoffExporter<E> {
             inner,
             min,
             max,
-            state: Mutex::new((None, min)),
-            dropped: AtomicU64::new(0),
+            next_pause: Mutex::new(min),
             gate: Arc::default(),
         }
     }
@@ -151,33 +147,23 @@ impl<E> BackoffExporter<E> {
 impl<E: SpanExporter> SpanExporter for BackoffExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         self.gate.taken(batch.len());
-        let paused = {
-            let s = self
-                .state
-                .lock()
-                .map_err(|_| OTelSdkError::InternalFailure("poisoned".into()))?;
-            s.0.is_some_and(|until| Instant::now() < until)
-        };
-        if paused {
-            self.dropped
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if self.gate.pausing() {
             return Err(OTelSdkError::InternalFailure(
                 "collector unreachable; spans dropped while pausing".into(),
             ));
         }
         let r = self.inner.export(batch).await;
-        if let Ok(mut s) = self.state.lock() {
+        if let Ok(mut next) = self.next_pause.lock() {
             match &r {
                 Ok(()) => {
-                    *s = (None, self.min);
+                    *next = self.min;
                     self.gate.resume();
                 }
                 Err(e) => {
-                    let pause = s.1;
+                    let pause = *next;
                     tracing::debug!(error = %e, ?pause, "span export failed; pausing");
-                    let until = Instant::now() + pause;
-                    *s = (Some(until), (pause * 2).min(self.max));
-                    self.gate.pause_until(until);
+                    self.gate.pause_until(Instant::now() + pause);
+                    *next = (pause * 2).min(self.max);
                 }
             }
         }

@@ -379,20 +379,30 @@ impl Extractor for CarrierRef<'_> {
 }
 
 /// The remote span context in `carrier`, from `uber-trace-id` or
+/// `traceparent` (whichever is present and valid, Jaeger first). The W3C
+/// header is read only when the Jaeger one does not give a valid context.
+fn extract_span_context(carrier: &PropagatedContext) -> Option<SpanContext> {
+    if let Some(sc) = carrier
+        .get(UBER_TRACE_ID)
+        .and_then(|v| parse_uber_trace_id(v))
+        .filter(SpanContext::is_valid)
+    {
+        return Some(sc);
+    }
+    let cx = TraceContextPropagator::new().extract(&CarrierRef(carrier));
+    let sc = cx.span().span_context().clone();
+    sc.is_valid().then_some(sc)
+}
+
+/// The remote span context in `carrier`, from `uber-trace-id` or
 /// `traceparent` (whichever is present and valid, Jaeger first).
 pub fn extract_context(carrier: &PropagatedContext) -> Option<Context> {
-    let c = CarrierRef(carrier);
-    [
-        JaegerPropagator::new().extract(&c),
-        TraceContextPropagator::new().extract(&c),
-    ]
-    .into_iter()
-    .find(|cx| cx.span().span_context().is_valid())
+    extract_span_context(carrier).map(|sc| Context::current().with_remote_span_context(sc))
 }
 
 /// The trace id in `carrier`, from either format.
 pub fn extract_trace_id(carrier: &PropagatedContext) -> Option<TraceId> {
-    extract_context(carrier).map(|cx| cx.span().span_context().trace_id())
+    extract_span_context(carrier).map(|sc| sc.trace_id())
 }
 
 #[cfg(test)]

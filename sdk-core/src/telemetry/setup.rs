@@ -166,28 +166,21 @@ impl TelemetryBuilder {
                     .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
             )
             .build();
-        let mut provider = SdkTracerProvider::builder().with_resource(resource);
-        let mut recording = super::Recording::Never;
-        match &self.exporter {
-            Exporter::None => {}
+        let provider = SdkTracerProvider::builder().with_resource(resource);
+        let (provider, recording) = match &self.exporter {
+            Exporter::None => (provider, super::Recording::Never),
             Exporter::Otlp {
                 protocol: OtlpProtocol::HttpProtobuf,
                 endpoint,
-            } => {
-                let (with, gate) = with_backoff(provider, self.http_exporter(endpoint)?);
-                provider = with;
-                recording = super::Recording::UnlessPaused(gate);
-            }
+            } => with_backoff(provider, self.http_exporter(endpoint)?),
             #[cfg(feature = "otlp-grpc")]
             Exporter::Otlp {
                 protocol: OtlpProtocol::Grpc,
                 endpoint,
-            } => {
-                let exporter = super::otlp_grpc::GrpcExporter::new(endpoint, self.timeout)?;
-                let (with, gate) = with_backoff(provider, exporter);
-                provider = with;
-                recording = super::Recording::UnlessPaused(gate);
-            }
+            } => with_backoff(
+                provider,
+                super::otlp_grpc::GrpcExporter::new(endpoint, self.timeout)?,
+            ),
             #[cfg(not(feature = "otlp-grpc"))]
             Exporter::Otlp {
                 protocol: OtlpProtocol::Grpc,
@@ -197,7 +190,7 @@ impl TelemetryBuilder {
                     "OTLP over gRPC needs savant-sdk-core's feature otlp-grpc".into(),
                 ))
             }
-        }
+        };
         Ok(Telemetry::with_recording(
             provider.build(),
             &self.service_name,
@@ -234,7 +227,7 @@ fn with_backoff<E: SpanExporter + 'static>(
     exporter: E,
 ) -> (
     opentelemetry_sdk::trace::TracerProviderBuilder,
-    std::sync::Arc<super::backoff::PauseGate>,
+    super::Recording,
 ) {
     let exporter = BackoffExporter::new(exporter, Duration::from_secs(1), Duration::from_secs(30));
     let gate = exporter.gate();
@@ -247,6 +240,6 @@ fn with_backoff<E: SpanExporter + 'static>(
         .build();
     (
         provider.with_span_processor(GatedProcessor::new(batch, gate.clone())),
-        gate,
+        super::Recording::UnlessPaused(gate),
     )
 }

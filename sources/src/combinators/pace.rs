@@ -75,10 +75,13 @@ impl<S> Pace<S> {
         match self.mode {
             Mode::Pts => {
                 let f = &f.frame;
-                let (p0, t0) = *self
-                    .starts
-                    .entry(f.source_id.clone())
-                    .or_insert((f.pts, now));
+                let (p0, t0) = match self.starts.get(&f.source_id) {
+                    Some(start) => *start,
+                    None => *self
+                        .starts
+                        .entry(f.source_id.clone())
+                        .or_insert((f.pts, now)),
+                };
                 Some(t0 + to_duration(f.pts - p0, f.time_base))
             }
             Mode::Interval(d) => {

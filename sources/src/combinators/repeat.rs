@@ -51,10 +51,17 @@ impl<S: Clone> Repeat<S> {
         dts: &mut Option<i64>,
         duration: Option<i64>,
     ) {
-        let span = self.spans.entry(source_id.to_string()).or_insert(Span {
-            first: *pts,
-            end: *pts,
-        });
+        // A source id is copied only the first time it is seen in a round.
+        if !self.spans.contains_key(source_id) {
+            self.spans.insert(
+                source_id.to_string(),
+                Span {
+                    first: *pts,
+                    end: *pts,
+                },
+            );
+        }
+        let span = self.spans.get_mut(source_id).expect("inserted above");
         span.first = span.first.min(*pts);
         span.end = span.end.max(*pts + duration.unwrap_or(1).max(1));
         let off = self.offset.get(source_id).copied().unwrap_or(0);
@@ -84,13 +91,11 @@ impl<S: Source + Clone> Source for Repeat<S> {
                     match &mut item {
                         SourceItem::Frame(f) => {
                             let fr = &mut f.frame;
-                            let id = fr.source_id.clone();
-                            self.shift(&id, &mut fr.pts, &mut fr.dts, fr.duration);
+                            self.shift(&fr.source_id, &mut fr.pts, &mut fr.dts, fr.duration);
                         }
                         SourceItem::Batch { batch, .. } => {
                             for fr in batch.frames.values_mut() {
-                                let id = fr.source_id.clone();
-                                self.shift(&id, &mut fr.pts, &mut fr.dts, fr.duration);
+                                self.shift(&fr.source_id, &mut fr.pts, &mut fr.dts, fr.duration);
                             }
                         }
                         _ => {}
