@@ -14,6 +14,9 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use tokio::sync::mpsc;
 
+use savant_sdk_core::model::{TimeBase, VideoFrame};
+use savant_sdk_core::source::SourceFrame;
+
 use crate::error::SourceError;
 use crate::video::elements;
 
@@ -51,6 +54,43 @@ pub(crate) struct AccessUnit {
     pub keyframe: bool,
     pub data: Bytes,
     pub params: Arc<StreamParams>,
+}
+
+/// Whether `new` differs from the stream parameters seen last (`false`
+/// for the first unit), and remembers `new`.
+pub(crate) fn params_changed(
+    last: &mut Option<Arc<StreamParams>>,
+    new: &Arc<StreamParams>,
+) -> bool {
+    let changed = last
+        .as_ref()
+        .is_some_and(|p| !Arc::ptr_eq(p, new) && **p != **new);
+    *last = Some(new.clone());
+    changed
+}
+
+impl AccessUnit {
+    /// The frame of `source_id` for this unit, at `pts`/`dts` on the
+    /// source's time line (ns): codec, size and framerate from the stream's
+    /// parameters, keyframe flag and duration from the buffer, the buffer's
+    /// memory as content.
+    pub(crate) fn into_frame(self, source_id: String, pts: i64, dts: Option<i64>) -> SourceFrame {
+        let params = &self.params;
+        let mut builder = VideoFrame::builder(source_id)
+            .codec(params.codec)
+            .framerate(params.framerate.clone())
+            .size(params.width, params.height)
+            .keyframe(self.keyframe)
+            .time_base(TimeBase::NANOSECONDS)
+            .pts(pts);
+        if let Some(dts) = dts {
+            builder = builder.dts(dts);
+        }
+        if let Some(d) = self.duration {
+            builder = builder.duration(d as i64);
+        }
+        SourceFrame::new(builder.build(), self.data)
+    }
 }
 
 /// What the pipeline tells the consumer.

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use savant_sdk_core::model::{TimeBase, VideoFrame};
 use savant_sdk_core::source::{Source, SourceFrame, SourceItem};
 
 use crate::error::SourceError;
@@ -449,7 +448,6 @@ impl RtspSource {
     }
 
     fn frame(&mut self, unit: AccessUnit) -> SourceFrame {
-        let params = unit.params.clone();
         let raw_pts = unit.pts.or(unit.dts).unwrap_or(0) as i64;
         let raw_first = unit.dts.map(|d| d as i64).unwrap_or(raw_pts);
         let epoch = *self.epoch.get_or_insert_with(Instant::now);
@@ -465,21 +463,8 @@ impl RtspSource {
             .timeline_end
             .max(pts + duration.unwrap_or(1).max(1))
             .max(dts.map(|d| d + 1).unwrap_or(0));
-        let mut builder = VideoFrame::builder(self.settings.source_id.clone())
-            .codec(params.codec)
-            .framerate(params.framerate.clone())
-            .size(params.width, params.height)
-            .keyframe(unit.keyframe)
-            .time_base(TimeBase::NANOSECONDS)
-            .pts(pts);
-        if let Some(dts) = dts {
-            builder = builder.dts(dts);
-        }
-        if let Some(d) = duration {
-            builder = builder.duration(d);
-        }
         self.frames_since_eos = true;
-        SourceFrame::new(builder.build(), unit.data)
+        unit.into_frame(self.settings.source_id.clone(), pts, dts)
     }
 
     /// A GStreamer error's reason in a line, without credentials.
@@ -529,11 +514,7 @@ impl Source for RtspSource {
                         continue;
                     }
                     self.waiting_keyframe = false;
-                    let changed = match &self.params {
-                        Some(p) => !Arc::ptr_eq(p, &unit.params) && **p != *unit.params,
-                        None => false,
-                    };
-                    self.params = Some(unit.params.clone());
+                    let changed = bridge::params_changed(&mut self.params, &unit.params);
                     let frame = self.frame(unit);
                     if changed {
                         tracing::info!(

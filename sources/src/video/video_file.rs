@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use savant_sdk_core::model::{TimeBase, VideoFrame};
 use savant_sdk_core::source::{Source, SourceFrame, SourceItem};
 
 use crate::directory::is_video_file_name;
@@ -270,27 +269,14 @@ impl VideoFileSource {
                 0
             }
         });
-        let params = &unit.params;
         let pts_raw = unit.pts.or(unit.dts).unwrap_or(0) as i64;
         let pts = self.file_start + pts_raw;
         let dts = unit.dts.map(|d| base + self.file_start + d as i64);
-        let duration = unit.duration.map(|d| d as i64);
-        self.file_end = self.file_end.max(pts + duration.unwrap_or(0));
-        let mut builder = VideoFrame::builder(self.settings.source_id.clone())
-            .codec(params.codec)
-            .framerate(params.framerate.clone())
-            .size(params.width, params.height)
-            .keyframe(unit.keyframe)
-            .time_base(TimeBase::NANOSECONDS)
-            .pts(base + pts);
-        if let Some(dts) = dts {
-            builder = builder.dts(dts);
-        }
-        if let Some(d) = duration {
-            builder = builder.duration(d);
-        }
+        self.file_end = self
+            .file_end
+            .max(pts + unit.duration.map(|d| d as i64).unwrap_or(0));
         self.file_has_frames = true;
-        SourceFrame::new(builder.build(), unit.data)
+        unit.into_frame(self.settings.source_id.clone(), base + pts, dts)
     }
 }
 
@@ -441,11 +427,7 @@ impl Source for VideoFileSource {
             let running = self.running.as_mut().expect("opened above");
             match running.next_event().await {
                 Some(PipelineEvent::Unit(unit)) => {
-                    let changed = match &self.params {
-                        Some(p) => !Arc::ptr_eq(p, &unit.params) && **p != *unit.params,
-                        None => false,
-                    };
-                    self.params = Some(unit.params.clone());
+                    let changed = bridge::params_changed(&mut self.params, &unit.params);
                     let frame = self.frame(unit);
                     if changed {
                         tracing::info!(
