@@ -143,8 +143,9 @@ pub(crate) fn parse_fps(s: &str) -> Result<(i64, i64), String> {
     }
 }
 
-/// `w3c`, `jaeger` or `off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// `w3c`, `jaeger` or `off` (on the command line and in pipeline files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum TraceFormat {
     /// W3C `traceparent`.
     W3c,

@@ -40,10 +40,11 @@ use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
 use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_core::sink::Sink;
 use savant_sdk_core::source::Source;
-use savant_sdk_core::telemetry::Propagation;
 use savant_sdk_plugin_host::PluginRegistry;
 use savant_sdk_sources::{ImageDirectorySource, JpegSource, PngSource};
 use serde::Deserialize;
+
+use crate::TraceFormat;
 use serde_json::json;
 use toml::Spanned;
 
@@ -82,15 +83,7 @@ struct SourceSection {
     images: Option<PathBuf>,
     source_id: Option<String>,
     fps: Option<String>,
-    trace: Option<TraceSetting>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum TraceSetting {
-    W3c,
-    Jaeger,
-    Off,
+    trace: Option<TraceFormat>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,7 +178,7 @@ struct BuiltSource {
     label: String,
     source: Box<dyn Source>,
     socket: String,
-    trace: Option<TraceSetting>,
+    trace: Option<TraceFormat>,
 }
 
 struct BuiltSink {
@@ -297,10 +290,9 @@ async fn run_pipeline(p: Pipeline, text: &str, base: &Path) -> Result<()> {
     let mut source_tasks = Vec::new();
     for s in sources {
         let builder = SourceBuilder::new(&s.socket);
-        let builder = match s.trace {
-            None | Some(TraceSetting::W3c) => builder.propagation(Propagation::W3c),
-            Some(TraceSetting::Jaeger) => builder.propagation(Propagation::Jaeger),
-            Some(TraceSetting::Off) => builder.telemetry_off(),
+        let builder = match s.trace.unwrap_or(TraceFormat::W3c).propagation() {
+            Some(p) => builder.propagation(p),
+            None => builder.telemetry_off(),
         };
         let runner = builder
             .build()
@@ -358,6 +350,21 @@ mod tests {
 
     fn err(text: &str) -> String {
         format!("{:#}", parse(text).unwrap_err())
+    }
+
+    #[test]
+    fn trace_settings_use_the_command_line_names() {
+        let p = parse(
+            "[[source]]\nplugin = 'x'\nsocket = 'ipc:///a'\ntrace = 'jaeger'\n\n[[source]]\nplugin = 'y'\nsocket = 'ipc:///b'\ntrace = 'off'\n",
+        )
+        .unwrap();
+        let traces: Vec<_> = p.sources.iter().map(|s| s.get_ref().trace).collect();
+        assert_eq!(
+            traces,
+            vec![Some(TraceFormat::Jaeger), Some(TraceFormat::Off)]
+        );
+        let e = err("[[source]]\nplugin = 'x'\nsocket = 'ipc:///a'\ntrace = 'zipkin'\n");
+        assert!(e.contains("zipkin") || e.contains("unknown variant"), "{e}");
     }
 
     #[test]
