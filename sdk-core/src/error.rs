@@ -19,6 +19,9 @@ pub enum Error {
     /// Bytes that are not a valid message.
     #[error("cannot decode message: {0}")]
     Decode(#[from] DecodeError),
+    /// A message the configured protocol layout cannot carry.
+    #[error("cannot encode message: {0}")]
+    Encode(#[from] EncodeError),
     /// A value that savant-rs would refuse.
     #[error("invalid message: {0}")]
     Model(#[from] ModelError),
@@ -33,7 +36,12 @@ pub enum Error {
         source: zmq::Error,
     },
     /// The message could not be queued within the send timeout, retries included.
-    #[error("send to {endpoint} timed out after {attempts} attempts of {timeout:?}")]
+    #[error(
+        "send to {endpoint} timed out after {attempts} attempts of {timeout:?}: the peer's queue \
+         is full or no peer is there; check that a module is connected to this socket and reading, \
+         and that whatever reads the module's output is running (an unread output stalls the module \
+         through the high-water marks)"
+    )]
     SendTimeout {
         /// The endpoint.
         endpoint: String,
@@ -43,7 +51,14 @@ pub enum Error {
         timeout: Duration,
     },
     /// The peer did not acknowledge within the ack timeout, retries included.
-    #[error("no acknowledgement from {endpoint} after {attempts} waits of {timeout:?}")]
+    #[error(
+        "no acknowledgement from {endpoint} after {attempts} waits of {timeout:?}; check: \
+         (1) protocol version: we sent {protocol_version:?}, and a savant-rs 1.x or 2.x module \
+         drops any other version without a word; set --protocol-version or --savant \
+         (WriterConfig/SourceBuilder::protocol_version), or run `savant-sdk probe --socket ...` \
+         to find the one it accepts; (2) is a module there at all; (3) is it reading its input \
+         (an unread module output stalls it)"
+    )]
     AckTimeout {
         /// The endpoint.
         endpoint: String,
@@ -51,6 +66,8 @@ pub enum Error {
         attempts: u32,
         /// The timeout of each wait.
         timeout: Duration,
+        /// The protocol version the unacknowledged message carried.
+        protocol_version: String,
     },
     /// The peer answered something other than `OK`.
     #[error("unexpected acknowledgement from {endpoint}: {reply:?}")]
@@ -195,6 +212,26 @@ pub enum SocketSpecError {
     SourceOnReader(String),
 }
 
+/// Why a message could not be encoded in the layout asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// A value the layout has no place for; nothing was written.
+    #[error("{field} = {value:?} cannot be written in the {generation} layout: {reason}")]
+    Unrepresentable {
+        /// The field, as `Message.field` or `VideoFrame.field`.
+        field: &'static str,
+        /// The value, as text.
+        value: String,
+        /// The layout asked for.
+        generation: crate::protocol::Generation,
+        /// What the layout can carry instead.
+        reason: &'static str,
+    },
+    /// The message's `protocol_version` is of no known generation.
+    #[error(transparent)]
+    UnknownVersion(#[from] crate::protocol::ProtocolError),
+}
+
 /// Why bytes could not be decoded into a [`crate::model::Message`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DecodeError {
@@ -209,6 +246,9 @@ pub enum DecodeError {
     /// Not valid protobuf for the schema (truncated, garbage, bad wire type, ...).
     #[error("malformed protobuf: {0}")]
     Protobuf(String),
+    /// A protocol version of no generation this SDK knows.
+    #[error("protocol version {0:?} is of no known generation (known: 0.2.x, 1.x, 1.15+, 2.x)")]
+    UnknownGeneration(String),
     /// A protocol version this reader does not accept.
     #[error("protocol version {got:?} is not accepted (expected {expected})")]
     VersionMismatch {
@@ -246,6 +286,7 @@ impl DecodeError {
             DecodeError::TooLarge { .. } => "too_large",
             DecodeError::Protobuf(_) => "protobuf",
             DecodeError::VersionMismatch { .. } => "version_mismatch",
+            DecodeError::UnknownGeneration(_) => "unknown_generation",
             DecodeError::UnknownVariant(_) => "unknown_variant",
             DecodeError::MissingField(_) => "missing_field",
             DecodeError::InvalidEnum { .. } => "invalid_enum",

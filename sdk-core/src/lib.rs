@@ -1,7 +1,8 @@
 //! # savant-sdk-core
 //!
 //! The core of the Savant Rust SDK: the Savant data model ([`model`]), the
-//! protobuf codec byte-compatible with savant-rs 0.3.x ([`codec`]), per-source
+//! protobuf codec byte-compatible with every savant-rs protocol generation
+//! in use, 0.2.x, 1.x and 2.x ([`codec`], [`protocol`]), per-source
 //! sequence ids ([`seq_id`]) and the ZeroMQ transport ([`transport`]) with
 //! every socket pair Savant uses.
 //!
@@ -14,6 +15,7 @@ pub mod error;
 pub mod health_server;
 pub mod loopback;
 pub mod model;
+pub mod protocol;
 pub mod seq_id;
 pub mod sink;
 pub mod source;
@@ -27,5 +29,6 @@ pub mod proto {
 }
 
 pub use error::{
-    BoxError, DecodeError, Error, HealthCheckError, ModelError, Result, SocketSpecError,
+    BoxError, DecodeError, EncodeError, Error, HealthCheckError, ModelError, Result,
+    SocketSpecError,
 };

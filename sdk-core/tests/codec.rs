@@ -1,20 +1,29 @@
-//! Codec tests: round trips of every type (property-based), the byte
-//! layout savant-rs 0.3.0 writes, and bad input.
+//! Codec tests: round trips of every type in every protocol generation
+//! (property-based), the byte layout savant-rs 0.3.0 writes, the layout
+//! rules of each generation, and bad input.
 
 use bytes::Bytes;
 use proptest::prelude::*;
 use savant_sdk_core::codec::{decode_message, encode_message, DecodeOptions, VersionPolicy};
 use savant_sdk_core::model::*;
-use savant_sdk_core::DecodeError;
+use savant_sdk_core::protocol::{Generation, ProtocolVersion};
+use savant_sdk_core::{DecodeError, EncodeError};
 use uuid::Uuid;
 
 fn opts() -> DecodeOptions {
     DecodeOptions::default()
 }
 
-fn roundtrip(m: &Message) -> Message {
-    decode_message(encode_message(m), &opts()).expect("decodes")
+fn enc(m: &Message) -> Bytes {
+    encode_message(m).expect("encodes")
 }
+
+fn roundtrip(m: &Message) -> Message {
+    decode_message(enc(m), &opts()).expect("decodes")
+}
+
+/// A version of each generation, as their writers stamp them.
+const VERSIONS: &[&str] = &["0.2.0", "0.2.2", "1.0.2", "1.13.0", "1.15.1", "2.1.1"];
 
 // ------------------------------------------------------------ strategies
 
@@ -167,7 +176,34 @@ fn content() -> impl Strategy<Value = FrameContent> {
     ]
 }
 
-fn transformation() -> impl Strategy<Value = FrameTransformation> {
+fn transformation(v2: bool) -> BoxedStrategy<FrameTransformation> {
+    if v2 {
+        return prop_oneof![
+            (any::<u64>(), any::<u64>())
+                .prop_map(|(width, height)| FrameTransformation::InitialSize { width, height }),
+            any::<[u64; 6]>().prop_map(|v| FrameTransformation::LetterBox {
+                outer_width: v[0],
+                outer_height: v[1],
+                left: v[2],
+                top: v[3],
+                right: v[4],
+                bottom: v[5],
+            }),
+            any::<[u64; 4]>().prop_map(|v| FrameTransformation::Padding {
+                left: v[0],
+                top: v[1],
+                right: v[2],
+                bottom: v[3],
+            }),
+            any::<[u64; 4]>().prop_map(|v| FrameTransformation::Crop {
+                left: v[0],
+                top: v[1],
+                right: v[2],
+                bottom: v[3],
+            }),
+        ]
+        .boxed();
+    }
     prop_oneof![
         (any::<u64>(), any::<u64>())
             .prop_map(|(width, height)| FrameTransformation::InitialSize { width, height }),
@@ -184,26 +220,103 @@ fn transformation() -> impl Strategy<Value = FrameTransformation> {
         (any::<u64>(), any::<u64>())
             .prop_map(|(width, height)| FrameTransformation::ResultingSize { width, height }),
     ]
+    .boxed()
+}
+
+fn misc_track() -> impl Strategy<Value = MiscTrack> {
+    let frame = (
+        any::<i64>(),
+        [f32s(), f32s(), f32s(), f32s(), f32s(), f32s()],
+        any::<i64>(),
+        0usize..5,
+    )
+        .prop_map(|(frame_num, f, age, s)| MiscTrackFrame {
+            frame_num,
+            bbox_left: f[0],
+            bbox_top: f[1],
+            bbox_width: f[2],
+            bbox_height: f[3],
+            confidence: f[4],
+            age,
+            state: [
+                TrackState::Empty,
+                TrackState::Active,
+                TrackState::Inactive,
+                TrackState::Tentative,
+                TrackState::Projected,
+            ][s],
+            visibility: f[5],
+        });
+    (
+        any::<u64>(),
+        any::<i64>(),
+        proptest::option::of("[a-z]{0,5}"),
+        "[a-z]{0,5}",
+        0usize..3,
+        prop::collection::vec(frame, 0..3),
+    )
+        .prop_map(
+            |(object_id, class_id, label, source_id, c, frames)| MiscTrack {
+                object_id,
+                class_id,
+                label,
+                source_id,
+                category: [
+                    MiscTrackCategory::Shadow,
+                    MiscTrackCategory::Terminated,
+                    MiscTrackCategory::PastFrame,
+                ][c],
+                frames,
+            },
+        )
+}
+
+/// Codec names: free text up to 1.x, the `VideoCodec` enum's in 2.x.
+fn codec(v2: bool) -> BoxedStrategy<Option<String>> {
+    if v2 {
+        proptest::option::of(proptest::sample::select(vec![
+            "h264", "hevc", "jpeg", "swjpeg", "av1", "png", "vp8", "vp9", "raw-rgba", "raw-rgb",
+            "raw-nv12",
+        ]))
+        .prop_map(|c| c.map(str::to_string))
+        .boxed()
+    } else {
+        proptest::option::of("[a-z0-9-]{1,8}").boxed()
+    }
+}
+
+/// Frame rates: free text up to 1.x, `N/D` (or none) in 2.x.
+fn framerate(v2: bool) -> BoxedStrategy<String> {
+    if v2 {
+        prop_oneof![
+            Just(String::new()),
+            (any::<i32>(), any::<i32>()).prop_map(|(n, d)| format!("{n}/{d}")),
+        ]
+        .boxed()
+    } else {
+        "[0-9]{1,3}/[1-9]".boxed()
+    }
 }
 
 prop_compose! {
-    fn frame()(
+    fn frame(v2: bool)(
         source in "[a-z0-9-]{0,10}",
         uuid in any::<u128>(),
         ts in any::<u128>(),
-        fps in "[0-9]{1,3}/[1-9]",
+        fps in framerate(v2),
         w in any::<i64>(), h in any::<i64>(),
         encoded in any::<bool>(),
-        codec in proptest::option::of("[a-z0-9-]{1,8}"),
+        codec in codec(v2),
         keyframe in proptest::option::of(any::<bool>()),
         tb in (any::<i32>(), any::<i32>()),
         pts in any::<i64>(), dts in proptest::option::of(any::<i64>()), duration in proptest::option::of(any::<i64>()),
         content in content(),
-        transformations in prop::collection::vec(transformation(), 0..4),
+        transformations in prop::collection::vec(transformation(v2), 0..4),
         attributes in prop::collection::vec(attribute(), 0..4),
         objects in objects(),
         prev_seq in proptest::option::of(any::<i64>()),
         prev_key in proptest::option::of(any::<u128>()),
+        misc_tracks in prop::collection::vec(misc_track(), 0..if v2 { 3 } else { 1 }),
     ) -> VideoFrame {
         VideoFrame {
             source_id: source,
@@ -219,6 +332,7 @@ prop_compose! {
             pts, dts, duration, content, transformations, attributes, objects,
             previous_frame_seq_id: prev_seq,
             previous_keyframe: prev_key.map(Uuid::from_u128),
+            misc_tracks,
         }
     }
 }
@@ -253,10 +367,10 @@ fn update() -> impl Strategy<Value = VideoFrameUpdate> {
         })
 }
 
-fn payload() -> impl Strategy<Value = MessagePayload> {
+fn payload(v2: bool) -> impl Strategy<Value = MessagePayload> {
     prop_oneof![
-        frame().prop_map(|f| MessagePayload::VideoFrame(Box::new(f))),
-        prop::collection::btree_map(any::<i64>(), frame(), 0..3)
+        frame(v2).prop_map(|f| MessagePayload::VideoFrame(Box::new(f))),
+        prop::collection::btree_map(any::<i64>(), frame(v2), 0..3)
             .prop_map(|frames| MessagePayload::VideoFrameBatch(VideoFrameBatch { frames })),
         update().prop_map(|u| MessagePayload::VideoFrameUpdate(Box::new(u))),
         ("[a-z]{0,6}", prop::collection::vec(attribute(), 0..3))
@@ -268,31 +382,81 @@ fn payload() -> impl Strategy<Value = MessagePayload> {
 }
 
 prop_compose! {
-    fn message()(
-        payload in payload(),
+    /// A message of the generation of `version`.
+    fn message_of(version: &'static str)(
+        payload in payload(ProtocolVersion::generation_of(version).is_some_and(Generation::is_v2)),
         labels in prop::collection::vec("[a-z]{0,5}", 0..3),
         ctx in prop::collection::btree_map("[a-z-]{1,8}", "[a-z0-9-]{0,8}", 0..3),
         seq in any::<u64>(),
+        system_id in "[a-f0-9-]{0,36}",
     ) -> Message {
         let mut m = Message::new(payload);
+        m.protocol_version = version.to_string();
         m.routing_labels = labels;
         m.propagated_context = ctx;
         m.seq_id = seq;
+        if ProtocolVersion::generation_of(version).is_some_and(Generation::has_system_id) {
+            m.system_id = system_id;
+        }
         m
     }
+}
+
+/// A 0.2.x/1.x message (the layout of the prost reference).
+fn message() -> impl Strategy<Value = Message> {
+    proptest::sample::select(&VERSIONS[..5]).prop_flat_map(message_of)
+}
+
+/// A message of any generation.
+fn any_generation_message() -> impl Strategy<Value = Message> {
+    proptest::sample::select(VERSIONS).prop_flat_map(message_of)
+}
+
+/// Whether a decode result is a 2.x message, which the 0.2.x prost
+/// reference cannot judge (an edit can turn "0.2.0" into "2.2.0").
+fn is_v2(r: &Result<Message, DecodeError>) -> bool {
+    r.as_ref()
+        .is_ok_and(|m| m.generation().is_some_and(Generation::is_v2))
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
-    fn every_message_round_trips(m in message()) {
-        prop_assert_eq!(roundtrip(&m), m);
+    fn every_message_of_every_generation_round_trips(m in any_generation_message()) {
+        let back = roundtrip(&m);
+        prop_assert_eq!(back.generation(), m.generation());
+        prop_assert_eq!(back, m);
     }
 
     #[test]
     fn direct_encoding_equals_prost(m in message()) {
-        prop_assert_eq!(encode_message(&m), savant_sdk_core::codec::encode_message_reference(&m));
+        prop_assert_eq!(enc(&m), savant_sdk_core::codec::encode_message_reference(&m));
+    }
+
+    #[test]
+    fn re_encoding_in_another_generation_keeps_every_value_both_carry(m in message()) {
+        // a 0.2.x/1.x message without what 2.x lacks goes through 2.x unchanged
+        let mut m = m;
+        let strip = |f: &mut VideoFrame| {
+            f.transformations.retain(|t| !matches!(t,
+                FrameTransformation::Scale { .. } | FrameTransformation::ResultingSize { .. }));
+            if f.codec.is_some() { f.codec = Some("h264".into()); }
+            let (n, d) = f.framerate.split_once('/').unwrap();
+            f.framerate = format!("{}/{}", n.parse::<i32>().unwrap(), d.parse::<i32>().unwrap());
+        };
+        match &mut m.payload {
+            MessagePayload::VideoFrame(f) => strip(f),
+            MessagePayload::VideoFrameBatch(b) => b.frames.values_mut().for_each(strip),
+            _ => {}
+        }
+        let v2 = ProtocolVersion::parse("2.1.1").unwrap();
+        let bytes = savant_sdk_core::codec::encode_message_as(&m, &v2, m.seq_id, &m.system_id).unwrap();
+        let back = decode_message(bytes, &opts()).unwrap();
+        let mut want = m.clone();
+        want.protocol_version = "2.1.1".into();
+        if !m.generation().is_some_and(Generation::has_system_id) { want.system_id = String::new(); }
+        prop_assert_eq!(back, want);
     }
 
     #[test]
@@ -300,7 +464,7 @@ proptest! {
         m in message(),
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..4),
     ) {
-        let mut bytes = encode_message(&m).to_vec();
+        let mut bytes = enc(&m).to_vec();
         for (at, byte, op) in edits {
             if bytes.is_empty() { break; }
             let i = at.index(bytes.len());
@@ -314,6 +478,7 @@ proptest! {
         let direct = decode_message(Bytes::from(bytes.clone()), &any);
         let reference = savant_sdk_core::codec::decode_message_reference(Bytes::from(bytes), &any);
         match (direct, reference) {
+            (a, b) if is_v2(&a) || is_v2(&b) => {}
             (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
             (Err(_), Err(_)) => {}
             (a, b) => prop_assert!(false, "direct {:?} vs prost {:?}", a, b),
@@ -326,6 +491,7 @@ proptest! {
         let direct = decode_message(Bytes::from(data.clone()), &any);
         let reference = savant_sdk_core::codec::decode_message_reference(Bytes::from(data), &any);
         match (direct, reference) {
+            (a, b) if is_v2(&a) || is_v2(&b) => {}
             (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
             (Err(_), Err(_)) => {}
             (a, b) => prop_assert!(false, "direct {:?} vs prost {:?}", a, b),
@@ -333,8 +499,8 @@ proptest! {
     }
 
     #[test]
-    fn truncated_messages_never_panic(m in message(), cut in any::<prop::sample::Index>()) {
-        let bytes = encode_message(&m);
+    fn truncated_messages_never_panic(m in any_generation_message(), cut in any::<prop::sample::Index>()) {
+        let bytes = enc(&m);
         let at = cut.index(bytes.len().max(1));
         // Any prefix either decodes (a prefix can be a valid message) or
         // gives a typed error; it never panics.
@@ -353,9 +519,10 @@ proptest! {
 fn eos_bytes_match_savant_rs() {
     // spec §2: EOS for source "s", seq_id 1, as written by savant-rs 0.3.0
     let mut m = Message::end_of_stream(EndOfStream::new("s"));
+    m.protocol_version = PROTOCOL_VERSION_0_2.into();
     m.seq_id = 1;
     assert_eq!(
-        &encode_message(&m)[..],
+        &enc(&m)[..],
         &[0x0a, 0x05, b'0', b'.', b'2', b'.', b'0', 0x20, 0x01, 0x4a, 0x03, 0x0a, 0x01, b's']
     );
 }
@@ -369,7 +536,7 @@ fn optional_zero_values_are_written_and_none_content_is_present() {
         .framerate("")
         .time_base(TimeBase::new(0, 0))
         .build();
-    let bytes = encode_message(&Message::video_frame(frame));
+    let bytes = enc(&Message::video_frame(frame));
     // field 5 (video_frame) holds: uuid (3), keyframe=false (11 -> 0x58 0x00),
     // content none (19 -> 0x9a 0x01 0x00)
     let needle_keyframe = [0x58u8, 0x00];
@@ -399,7 +566,7 @@ fn internal_content_is_not_copied_on_decode() {
     let frame = VideoFrame::builder("a")
         .content(FrameContent::Internal(payload))
         .build();
-    let bytes = encode_message(&Message::video_frame(frame));
+    let bytes = enc(&Message::video_frame(frame));
     let range = bytes.as_ptr_range();
     let m = decode_message(bytes.clone(), &opts()).unwrap();
     let FrameContent::Internal(c) = &m.as_video_frame().unwrap().content else {
@@ -426,7 +593,7 @@ fn garbage_is_a_protobuf_error() {
 fn truncated_eos_is_a_protobuf_error() {
     let mut m = Message::end_of_stream(EndOfStream::new("source"));
     m.seq_id = 3;
-    let b = encode_message(&m);
+    let b = enc(&m);
     assert!(matches!(err(&b[..b.len() - 2]), DecodeError::Protobuf(_)));
 }
 
@@ -449,36 +616,150 @@ fn too_large_is_refused_before_decoding() {
     assert_eq!(e, DecodeError::TooLarge { size: 11, max: 10 });
 }
 
+/// `m` with its version rewritten to `version`, whatever the generation.
+fn stamped(m: &Message, version: &str) -> Vec<u8> {
+    let mut b = enc(m).to_vec();
+    let old = m.protocol_version.as_bytes();
+    assert_eq!(&b[..2], &[0x0a, old.len() as u8]);
+    b.splice(2..2 + old.len(), version.bytes());
+    b[1] = version.len() as u8;
+    b
+}
+
 #[test]
-fn wrong_protocol_version_is_a_typed_error() {
-    let mut m = Message::end_of_stream(EndOfStream::new("s"));
-    m.protocol_version = "1.15.1".into();
-    let e = err(&encode_message(&m));
-    assert!(
-        matches!(e, DecodeError::VersionMismatch { ref got, .. } if got == "1.15.1"),
-        "{e}"
-    );
-    // an empty version mismatches too
-    m.protocol_version = String::new();
-    assert!(matches!(
-        err(&encode_message(&m)),
-        DecodeError::VersionMismatch { .. }
-    ));
-    // 0.2.2 has the same layout and is accepted; Any accepts everything
-    m.protocol_version = "0.2.2".into();
-    assert!(decode_message(encode_message(&m), &opts()).is_ok());
-    m.protocol_version = "9".into();
+fn unknown_and_refused_versions_are_typed_errors() {
+    let m = Message::end_of_stream(EndOfStream::new("s"));
+    // a version of no known generation, and an empty one
+    for v in ["9.0.0", "0.3.0", ""] {
+        let e = err(&stamped(&m, v));
+        assert_eq!(e, DecodeError::UnknownGeneration(v.into()), "{v:?}");
+        assert_eq!(e.kind(), "unknown_generation");
+    }
+    // every known generation is accepted by default
+    for v in VERSIONS {
+        let d = decode_message(Bytes::from(stamped(&m, v)), &opts()).unwrap();
+        assert_eq!(d.protocol_version, *v);
+    }
+    // Any accepts everything (unknown versions in the 1.x layout)
     let any = DecodeOptions {
         version: VersionPolicy::Any,
         ..DecodeOptions::default()
     };
-    assert!(decode_message(encode_message(&m), &any).is_ok());
+    assert!(decode_message(Bytes::from(stamped(&m, "9")), &any).is_ok());
+    // Exact and Generation refuse the rest as a mismatch
     let exact = DecodeOptions {
-        version: VersionPolicy::Exact("0.2.0".into()),
+        version: VersionPolicy::Exact("1.15.1".into()),
         ..DecodeOptions::default()
     };
-    m.protocol_version = "0.2.2".into();
-    assert!(decode_message(encode_message(&m), &exact).is_err());
+    let e = decode_message(Bytes::from(stamped(&m, "1.15.0")), &exact).unwrap_err();
+    assert!(
+        matches!(e, DecodeError::VersionMismatch { ref got, .. } if got == "1.15.0"),
+        "{e}"
+    );
+    let gen2 = DecodeOptions {
+        version: VersionPolicy::Generation(Generation::V2),
+        ..DecodeOptions::default()
+    };
+    assert!(decode_message(Bytes::from(stamped(&m, "2.0.0")), &gen2).is_ok());
+    assert!(matches!(
+        decode_message(Bytes::from(stamped(&m, "1.15.1")), &gen2),
+        Err(DecodeError::VersionMismatch { .. })
+    ));
+}
+
+fn frame_with_everything_legacy() -> VideoFrame {
+    VideoFrame::builder("cam")
+        .codec("h264")
+        .framerate("25/1")
+        .time_base(TimeBase::new(1, 90000))
+        .transformation(FrameTransformation::InitialSize {
+            width: 10,
+            height: 20,
+        })
+        .content(FrameContent::external_zeromq())
+        .build()
+}
+
+#[test]
+fn a_1x_frame_claiming_a_2x_version_and_the_reverse_are_typed_errors() {
+    let legacy = Message::video_frame(frame_with_everything_legacy());
+    // 1.x bytes claiming 2.x: creation_timestamp_ns (4) is a varint where
+    // 2.x has a message
+    let e = err(&stamped(&legacy, "2.1.1"));
+    assert!(matches!(e, DecodeError::Protobuf(_)), "{e:?}");
+    // 2.x bytes claiming 1.x
+    let mut v2 = legacy.clone();
+    v2.protocol_version = "2.1.1".into();
+    let e = err(&stamped(&v2, "1.15.1"));
+    assert!(matches!(e, DecodeError::Protobuf(_)), "{e:?}");
+}
+
+#[test]
+fn values_a_layout_cannot_carry_are_encode_errors_naming_the_field() {
+    let field_of = |m: &Message| match encode_message(m).unwrap_err() {
+        EncodeError::Unrepresentable { field, .. } => field,
+        e => panic!("{e}"),
+    };
+    let v2 = |f: VideoFrame| {
+        let mut m = Message::video_frame(f);
+        m.protocol_version = "2.1.1".into();
+        m
+    };
+    let base = frame_with_everything_legacy;
+    let mut f = base();
+    f.codec = Some("h265".into());
+    assert_eq!(field_of(&v2(f)), "VideoFrame.codec");
+    let mut f = base();
+    f.framerate = "30".into();
+    assert_eq!(field_of(&v2(f)), "VideoFrame.framerate");
+    let mut f = base();
+    f.transformations.push(FrameTransformation::Scale {
+        width: 1,
+        height: 1,
+    });
+    assert_eq!(field_of(&v2(f)), "VideoFrame.transformations");
+    // the other way: 2.x-only values in a 1.x message
+    let mut f = base();
+    f.transformations.push(FrameTransformation::Crop {
+        left: 1,
+        top: 1,
+        right: 1,
+        bottom: 1,
+    });
+    assert_eq!(
+        field_of(&Message::video_frame(f)),
+        "VideoFrame.transformations"
+    );
+    let mut f = base();
+    f.misc_tracks.push(MiscTrack::default());
+    assert_eq!(field_of(&Message::video_frame(f)), "VideoFrame.misc_tracks");
+    let mut m = Message::video_frame(base());
+    m.protocol_version = "1.13.0".into();
+    m.system_id = "writer".into();
+    assert_eq!(field_of(&m), "Message.system_id");
+    // a version of no generation cannot be encoded at all
+    m.protocol_version = "9.0.0".into();
+    assert!(matches!(
+        encode_message(&m),
+        Err(EncodeError::UnknownVersion(_))
+    ));
+}
+
+#[test]
+fn a_truncated_system_id_is_a_protobuf_error_and_a_whole_one_decodes() {
+    let mut m = Message::end_of_stream(EndOfStream::new("s"));
+    m.protocol_version = "1.15.1".into();
+    m.system_id = "4f0c9a8e-2b1d-4c3e-9f7a-0123456789ab".into();
+    let b = enc(&m);
+    assert_eq!(
+        decode_message(b.clone(), &opts()).unwrap().system_id,
+        m.system_id
+    );
+    // system_id (field 20) is written last: cut inside it
+    for cut in 1..10 {
+        let e = err(&b[..b.len() - cut]);
+        assert!(matches!(e, DecodeError::Protobuf(_)), "cut {cut}: {e:?}");
+    }
 }
 
 #[test]

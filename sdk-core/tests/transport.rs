@@ -298,7 +298,7 @@ fn a_replaced_sender_is_filtered_by_routing_id() {
     old.connect(&ep).unwrap();
     let new = ctx.socket(zmq::DEALER).unwrap();
     new.connect(&ep).unwrap();
-    let msg = savant_sdk_core::codec::encode_message(&frame("cam", 0));
+    let msg = savant_sdk_core::codec::encode_message(&frame("cam", 0)).unwrap();
     old.send_multipart([&b"cam"[..], &msg[..]], 0).unwrap();
     next_message(&mut rd, Duration::from_secs(5));
     new.send_multipart([&b"cam"[..], &msg[..]], 0).unwrap();
@@ -355,10 +355,14 @@ fn bad_input_is_skipped_and_counted_and_the_next_message_arrives() {
     let raw = ctx.socket(zmq::DEALER).unwrap();
     raw.connect(&ep).unwrap();
 
-    let good = savant_sdk_core::codec::encode_message(&frame("cam", 7));
-    let mut wrong_version = frame("cam", 1);
-    wrong_version.protocol_version = "1.15.1".into();
-    let wrong_version = savant_sdk_core::codec::encode_message(&wrong_version);
+    let good = savant_sdk_core::codec::encode_message(&frame("cam", 7)).unwrap();
+    // a version of no known generation: "1.15.0" rewritten to "9.15.0"
+    let mut unknown_version = savant_sdk_core::codec::encode_message(&frame("cam", 1))
+        .unwrap()
+        .to_vec();
+    assert_eq!(&unknown_version[2..8], b"1.15.0");
+    unknown_version[2] = b'9';
+    let wrong_version = unknown_version;
     let unknown_variant = [0x0a, 0x05, b'0', b'.', b'2', b'.', b'0', 0x62, 0x00];
     let claims_4gib = [
         0x0a, 0x05, b'0', b'.', b'2', b'.', b'0', 0x2a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3,
@@ -426,7 +430,7 @@ fn a_rep_reader_answers_bad_input_and_keeps_going() {
     raw.set_rcvtimeo(5000).unwrap();
     raw.connect(&ep).unwrap();
     let t = std::thread::spawn(move || {
-        let good = savant_sdk_core::codec::encode_message(&frame("cam", 3));
+        let good = savant_sdk_core::codec::encode_message(&frame("cam", 3)).unwrap();
         for parts in [
             vec![&b"only-one"[..]],
             vec![b"cam", b"garbage\xff"],

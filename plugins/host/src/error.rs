@@ -114,6 +114,14 @@ pub enum PluginHostError {
         /// The panic message.
         message: String,
     },
+    /// A received message the host cannot encode for the plugin.
+    #[error("plugin {plugin}: cannot hand the message over: {source}")]
+    Encode {
+        /// The component.
+        plugin: String,
+        /// Why.
+        source: savant_sdk_core::EncodeError,
+    },
     /// Output the host cannot decode.
     #[error("plugin {plugin}: malformed output from {call}: {reason}")]
     Malformed {

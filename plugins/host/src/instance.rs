@@ -318,7 +318,11 @@ impl PluginSink {
             .vtable
             .consume
             .ok_or_else(|| self.wrong_kind())?;
-        let message = encode_message(&result.message);
+        let message =
+            encode_message(&result.message).map_err(|source| PluginHostError::Encode {
+                plugin: self.instance.name().to_string(),
+                source,
+            })?;
         let input = SinkInput {
             message: BytesRef::new(&message),
             topic: BytesRef::new(result.topic.as_bytes()),

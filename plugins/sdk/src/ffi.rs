@@ -186,7 +186,7 @@ unsafe fn instance<'a, T>(ptr: *mut c_void) -> Result<&'a mut Instance<T>, Strin
     unsafe { ptr.cast::<Instance<T>>().as_mut() }.ok_or_else(|| "null instance".to_string())
 }
 
-fn encode_item(item: SourceItem) -> SourceOutput {
+fn encode_item(item: SourceItem) -> Result<SourceOutput, String> {
     let (message, content, topic) = match item {
         SourceItem::Frame(SourceFrame { frame, content }) => {
             (Message::video_frame(frame), content, Bytes::new())
@@ -203,11 +203,12 @@ fn encode_item(item: SourceItem) -> SourceOutput {
             Bytes::new(),
         ),
     };
-    SourceOutput {
-        message: lend(encode_message(&message)),
+    let message = encode_message(&message).map_err(|e| format!("cannot encode the item: {e}"))?;
+    Ok(SourceOutput {
+        message: lend(message),
         content: lend(content),
         topic: lend(topic),
-    }
+    })
 }
 
 unsafe extern "C" fn next<T: SourcePlugin>(
@@ -224,8 +225,9 @@ unsafe extern "C" fn next<T: SourcePlugin>(
         let _host = forward::enter(inst.host);
         match inst.runtime.block_on(inst.inner.next()) {
             Ok(Some(item)) => {
+                let output = encode_item(item)?;
                 // SAFETY: checked non-null; the host passes a writable SourceOutput.
-                unsafe { out.write(encode_item(item)) };
+                unsafe { out.write(output) };
                 Ok(Status::OK)
             }
             Ok(None) => Ok(Status::END),

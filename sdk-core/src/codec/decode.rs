@@ -39,6 +39,7 @@ pub(crate) fn message(m: pb::Message) -> R<Message> {
     };
     Ok(Message {
         protocol_version: m.protocol_version,
+        system_id: m.system_id,
         routing_labels: m.routing_labels,
         propagated_context: m.propagated_context,
         seq_id: m.seq_id,
@@ -98,6 +99,7 @@ pub(crate) fn video_frame(f: pb::VideoFrame) -> R<VideoFrame> {
         attributes: f.attributes.into_iter().map(attribute).collect::<R<_>>()?,
         objects: f.objects.into_iter().map(object).collect::<R<_>>()?,
         previous_frame_seq_id: f.previous_frame_seq_id,
+        misc_tracks: Vec::new(),
     };
     frame.validate()?;
     Ok(frame)

@@ -34,6 +34,7 @@ pub(crate) fn message(m: &Message) -> pb::Message {
         propagated_context: m.propagated_context.clone(),
         seq_id: m.seq_id,
         content: Some(content),
+        system_id: m.system_id.clone(),
     }
 }
 
@@ -93,6 +94,12 @@ fn transformation(t: &FrameTransformation) -> pb::VideoFrameTransformation {
             padding_right: right,
             padding_bottom: bottom,
         }),
+        // 2.x kinds have no place in this schema: the reference drops them
+        FrameTransformation::LetterBox { .. } | FrameTransformation::Crop { .. } => {
+            return pb::VideoFrameTransformation {
+                transformation: None,
+            }
+        }
         FrameTransformation::ResultingSize { width, height } => {
             T::ResultingSize(pb::ResultingSize { width, height })
         }

@@ -1,21 +1,31 @@
-//! The protobuf codec, byte-compatible with savant-rs 0.3.x.
+//! The protobuf codec, byte-compatible with every savant-rs protocol
+//! generation in use (see [`crate::protocol`]).
 //!
-//! [`encode_message`] writes what savant-rs's `save_message_to_bytes` writes
-//! (fields in ascending order, proto3 presence rules, persistent frame
-//! attributes only). [`decode_message`] never panics: truncated, malformed,
-//! oversized, unknown-variant and wrong-version input gives a
-//! [`DecodeError`].
+//! One data model, with the wire layout chosen by the protocol version:
+//! the 0.2.x/1.x layout (with `system_id` from 1.15 on) and the 2.x
+//! layout. [`encode_message`] writes what savant-rs's
+//! `save_message_to_bytes` writes for the message's own version (fields in
+//! ascending order, proto3 presence rules, persistent frame attributes
+//! only); a value the layout cannot carry is an [`EncodeError`] naming the
+//! field. [`decode_message`] picks the layout from the version string and
+//! never panics: truncated, malformed, oversized, unknown-variant and
+//! unknown-version input gives a [`DecodeError`].
 //!
 //! ```
 //! use savant_sdk_core::codec::{decode_message, encode_message, DecodeOptions};
-//! use savant_sdk_core::model::{EndOfStream, Message};
+//! use savant_sdk_core::model::{EndOfStream, Message, PROTOCOL_VERSION_0_2};
+//! use savant_sdk_core::protocol::Generation;
 //!
 //! let mut eos = Message::end_of_stream(EndOfStream::new("s"));
+//! eos.protocol_version = PROTOCOL_VERSION_0_2.into();
 //! eos.seq_id = 1;
-//! let bytes = encode_message(&eos);
+//! let bytes = encode_message(&eos)?;
 //! // The 14 bytes savant-rs 0.3.0 writes for the same EOS.
 //! assert_eq!(&bytes[..], b"\x0a\x050.2.0\x20\x01\x4a\x03\x0a\x01s");
-//! assert_eq!(decode_message(bytes, &DecodeOptions::default()).unwrap(), eos);
+//! let back = decode_message(bytes, &DecodeOptions::default())?;
+//! assert_eq!(back, eos);
+//! assert_eq!(back.generation(), Some(Generation::V0_2));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod decode;
@@ -26,13 +36,12 @@ mod wire_decode;
 use bytes::Bytes;
 use prost::Message as _;
 
-use crate::error::DecodeError;
-use crate::model::{Message, PROTOCOL_VERSION};
+use crate::error::{DecodeError, EncodeError};
+use crate::model::Message;
 use crate::proto;
+use crate::protocol::{Generation, ProtocolVersion};
 
-/// Protocol versions with the 0.3.x wire layout: "0.2.0" (savant-rs 0.2.21
-/// to 0.4.7) and "0.2.2" (0.4.8 to 0.4.12, same layout).
-pub const COMPATIBLE_PROTOCOL_VERSIONS: &[&str] = &[PROTOCOL_VERSION, "0.2.2"];
+pub(crate) use wire::Envelope;
 
 /// Default maximum size of one encoded message (128 MiB).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 128 * 1024 * 1024;
@@ -40,33 +49,38 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 128 * 1024 * 1024;
 /// Which `protocol_version` values a decoder accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum VersionPolicy {
-    /// Any of [`COMPATIBLE_PROTOCOL_VERSIONS`] (the default).
+    /// Any version of a known [`Generation`] (the default): savant-rs
+    /// 0.3.x, 1.x and 2.x writers are all read.
     #[default]
-    Compatible,
-    /// Exactly this version (what savant-rs's `load_message` does).
+    Known,
+    /// Only versions of this generation.
+    Generation(Generation),
+    /// Exactly this version (what savant-rs 1.x readers do).
     Exact(String),
-    /// No check (what the 0.3.x ZeroMQ reader does).
+    /// No check; a version of no known generation is read with the
+    /// 0.2.x/1.x layout (what the 0.3.x ZeroMQ reader does).
     Any,
 }
 
 impl VersionPolicy {
-    fn check(&self, got: &str) -> Result<(), DecodeError> {
-        let ok = match self {
-            VersionPolicy::Compatible => COMPATIBLE_PROTOCOL_VERSIONS.contains(&got),
-            VersionPolicy::Exact(v) => v == got,
-            VersionPolicy::Any => true,
+    /// Checks `got`, whose generation is `generation` (`None`: unknown).
+    fn check(&self, got: &str, generation: Option<Generation>) -> Result<(), DecodeError> {
+        let mismatch = |expected: String| DecodeError::VersionMismatch {
+            got: got.to_string(),
+            expected,
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(DecodeError::VersionMismatch {
-                got: got.to_string(),
-                expected: match self {
-                    VersionPolicy::Compatible => COMPATIBLE_PROTOCOL_VERSIONS.join(" or "),
-                    VersionPolicy::Exact(v) => v.clone(),
-                    VersionPolicy::Any => String::new(),
-                },
-            })
+        match self {
+            VersionPolicy::Any => Ok(()),
+            VersionPolicy::Known => match generation {
+                Some(_) => Ok(()),
+                None => Err(DecodeError::UnknownGeneration(got.to_string())),
+            },
+            VersionPolicy::Generation(g) => match generation {
+                Some(h) if h == *g => Ok(()),
+                _ => Err(mismatch(format!("a {} version", g.name()))),
+            },
+            VersionPolicy::Exact(v) if v == got => Ok(()),
+            VersionPolicy::Exact(v) => Err(mismatch(format!("{v:?}"))),
         }
     }
 }
@@ -84,32 +98,61 @@ impl Default for DecodeOptions {
     fn default() -> Self {
         Self {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
-            version: VersionPolicy::Compatible,
+            version: VersionPolicy::Known,
         }
     }
 }
 
-/// Encodes a message as savant-rs 0.3.x does.
-pub fn encode_message(message: &Message) -> Bytes {
-    Bytes::from(wire::encode(message, message.seq_id))
+/// Encodes a message in the layout of its own `protocol_version`, with
+/// its own `seq_id` and `system_id`, as savant-rs of that version does. A
+/// `system_id` on a message of a generation before 1.15 is an error.
+pub fn encode_message(message: &Message) -> Result<Bytes, EncodeError> {
+    let version = ProtocolVersion::parse(&message.protocol_version)?;
+    let env = Envelope {
+        version: version.as_str(),
+        generation: version.generation(),
+        seq_id: message.seq_id,
+        system_id: &message.system_id,
+    };
+    wire::check(message, &env)?;
+    Ok(Bytes::from(wire::encode(message, &env)))
 }
 
-/// The same encoding through the prost-generated types (slower: it builds
-/// the generated structs first). Kept as the reference the direct encoder
-/// is tested against.
+/// Encodes a message stamped with `version` (which picks the layout),
+/// `seq_id` and `system_id` in place of the message's own: what a writer
+/// does. `system_id` is dropped for generations before 1.15.
+pub fn encode_message_as(
+    message: &Message,
+    version: &ProtocolVersion,
+    seq_id: u64,
+    system_id: &str,
+) -> Result<Bytes, EncodeError> {
+    let generation = version.generation();
+    let env = Envelope {
+        version: version.as_str(),
+        generation,
+        seq_id,
+        system_id: if generation.has_system_id() {
+            system_id
+        } else {
+            ""
+        },
+    };
+    wire::check(message, &env)?;
+    Ok(Bytes::from(wire::encode(message, &env)))
+}
+
+/// The 0.2.x encoding through the prost-generated types (slower: it
+/// builds the generated structs first). Kept as the reference the direct
+/// encoder is tested against; it ignores `system_id` and the 2.x layout.
 #[doc(hidden)]
 pub fn encode_message_reference(message: &Message) -> Bytes {
     Bytes::from(encode::message(message).encode_to_vec())
 }
 
-/// Encodes a message with `seq_id` in place of `message.seq_id` (writers
-/// number messages without touching the caller's value).
-pub(crate) fn encode_message_with_seq_id(message: &Message, seq_id: u64) -> Bytes {
-    Bytes::from(wire::encode(message, seq_id))
-}
-
-/// Decodes a message. `buf` is taken as [`Bytes`] so that frame content and
-/// byte attributes are slices of it, not copies.
+/// Decodes a message, in the layout its `protocol_version` names. `buf`
+/// is taken as [`Bytes`] so that frame content and byte attributes are
+/// slices of it, not copies.
 pub fn decode_message(buf: Bytes, options: &DecodeOptions) -> Result<Message, DecodeError> {
     if buf.len() > options.max_message_size {
         return Err(DecodeError::TooLarge {
@@ -117,11 +160,11 @@ pub fn decode_message(buf: Bytes, options: &DecodeOptions) -> Result<Message, De
             max: options.max_message_size,
         });
     }
-    wire_decode::decode(buf, |v| options.version.check(v))
+    wire_decode::decode(buf, |v, g| options.version.check(v, g))
 }
 
-/// The same decoding through the prost-generated types (slower). Kept as
-/// the reference the direct decoder is tested against.
+/// The same decoding of the 0.2.x layout through the prost-generated types
+/// (slower). Kept as the reference the direct decoder is tested against.
 #[doc(hidden)]
 pub fn decode_message_reference(
     buf: Bytes,
@@ -134,6 +177,9 @@ pub fn decode_message_reference(
         });
     }
     let raw = proto::Message::decode(buf).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
-    options.version.check(&raw.protocol_version)?;
+    options.version.check(
+        &raw.protocol_version,
+        ProtocolVersion::generation_of(&raw.protocol_version),
+    )?;
     decode::message(raw)
 }

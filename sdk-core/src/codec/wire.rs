@@ -6,7 +6,9 @@
 
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
 
+use crate::error::EncodeError;
 use crate::model::*;
+use crate::protocol::Generation;
 
 // ------------------------------------------------------------ primitives
 
@@ -451,101 +453,267 @@ impl Wire for VideoObject {
     }
 }
 
-impl Wire for FrameTransformation {
+/// A transformation in the layout of a generation.
+struct Transformation<'a>(&'a FrameTransformation, bool);
+
+impl Wire for Transformation<'_> {
     fn body_len(&self) -> usize {
-        let (tag, body) = transformation_parts(self);
-        msg_len(
-            tag,
-            body.iter()
-                .enumerate()
-                .map(|(i, v)| var_len(i as u32 + 1, *v))
-                .sum(),
-        )
+        let (tag, n, body) = transformation_parts(self.0, self.1);
+        msg_len(tag, uint_fields_len(&body[..n]))
     }
     fn put_body(&self, buf: &mut Vec<u8>) {
-        let (tag, body) = transformation_parts(self);
-        let len = body
-            .iter()
-            .enumerate()
-            .map(|(i, v)| var_len(i as u32 + 1, *v))
-            .sum();
-        put_ld_header(tag, len, buf);
-        for (i, v) in body.iter().enumerate() {
+        let (tag, n, body) = transformation_parts(self.0, self.1);
+        put_ld_header(tag, uint_fields_len(&body[..n]), buf);
+        for (i, v) in body[..n].iter().enumerate() {
             put_var(i as u32 + 1, *v, buf);
         }
     }
 }
 
-fn transformation_parts(t: &FrameTransformation) -> (u32, [u64; 4]) {
+fn uint_fields_len(values: &[u64]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| var_len(i as u32 + 1, *v))
+        .sum()
+}
+
+/// (oneof tag, field count, fields) of a transformation. The kinds a
+/// layout lacks never get here: [`check`] refuses them first.
+fn transformation_parts(t: &FrameTransformation, v2: bool) -> (u32, usize, [u64; 6]) {
     match *t {
-        FrameTransformation::InitialSize { width, height } => (1, [width, height, 0, 0]),
-        FrameTransformation::Scale { width, height } => (2, [width, height, 0, 0]),
+        FrameTransformation::InitialSize { width, height } => (1, 2, [width, height, 0, 0, 0, 0]),
+        FrameTransformation::Scale { width, height } => (2, 2, [width, height, 0, 0, 0, 0]),
         FrameTransformation::Padding {
             left,
             top,
             right,
             bottom,
-        } => (3, [left, top, right, bottom]),
-        FrameTransformation::ResultingSize { width, height } => (4, [width, height, 0, 0]),
+        } => (3, 4, [left, top, right, bottom, 0, 0]),
+        FrameTransformation::ResultingSize { width, height } => (4, 2, [width, height, 0, 0, 0, 0]),
+        FrameTransformation::LetterBox {
+            outer_width,
+            outer_height,
+            left,
+            top,
+            right,
+            bottom,
+        } => (
+            if v2 { 2 } else { 0 },
+            6,
+            [outer_width, outer_height, left, top, right, bottom],
+        ),
+        FrameTransformation::Crop {
+            left,
+            top,
+            right,
+            bottom,
+        } => (5, 4, [left, top, right, bottom, 0, 0]),
+    }
+}
+
+/// The 2.x `VideoCodec` enum value of a codec name.
+pub(crate) fn video_codec_v2(name: Option<&str>) -> Option<u64> {
+    Some(match name {
+        None => 0,
+        Some("h264") => 1,
+        Some("hevc") => 2,
+        Some("jpeg") => 3,
+        Some("swjpeg") => 4,
+        Some("av1") => 5,
+        Some("png") => 6,
+        Some("vp8") => 7,
+        Some("vp9") => 8,
+        Some("raw-rgba") => 9,
+        Some("raw-rgb") => 10,
+        Some("raw-nv12") => 11,
+        Some(_) => return None,
+    })
+}
+
+/// A framerate `"N/D"` as the 2.x `Rational32`.
+pub(crate) fn rational(framerate: &str) -> Option<(i32, i32)> {
+    let (n, d) = framerate.split_once('/')?;
+    Some((n.parse().ok()?, d.parse().ok()?))
+}
+
+/// `Rational32 { 1: numerator, 2: denominator }` body length.
+fn rational_body_len(n: i32, d: i32) -> usize {
+    var_len(1, i64::from(n) as u64) + var_len(2, i64::from(d) as u64)
+}
+fn put_rational(tag: u32, n: i32, d: i32, buf: &mut Vec<u8>) {
+    put_ld_header(tag, rational_body_len(n, d), buf);
+    put_var(1, i64::from(n) as u64, buf);
+    put_var(2, i64::from(d) as u64, buf);
+}
+
+fn misc_category(c: MiscTrackCategory) -> u64 {
+    match c {
+        MiscTrackCategory::Shadow => 0,
+        MiscTrackCategory::Terminated => 1,
+        MiscTrackCategory::PastFrame => 2,
+    }
+}
+
+fn track_state(s: TrackState) -> u64 {
+    match s {
+        TrackState::Empty => 0,
+        TrackState::Active => 1,
+        TrackState::Inactive => 2,
+        TrackState::Tentative => 3,
+        TrackState::Projected => 4,
+    }
+}
+
+impl Wire for MiscTrackFrame {
+    fn body_len(&self) -> usize {
+        var_len(1, self.frame_num as u64)
+            + f32_len(2, self.bbox_left)
+            + f32_len(3, self.bbox_top)
+            + f32_len(4, self.bbox_width)
+            + f32_len(5, self.bbox_height)
+            + f32_len(6, self.confidence)
+            + var_len(7, self.age as u64)
+            + var_len(8, track_state(self.state))
+            + f32_len(9, self.visibility)
+    }
+    fn put_body(&self, buf: &mut Vec<u8>) {
+        put_var(1, self.frame_num as u64, buf);
+        put_f32(2, self.bbox_left, buf);
+        put_f32(3, self.bbox_top, buf);
+        put_f32(4, self.bbox_width, buf);
+        put_f32(5, self.bbox_height, buf);
+        put_f32(6, self.confidence, buf);
+        put_var(7, self.age as u64, buf);
+        put_var(8, track_state(self.state), buf);
+        put_f32(9, self.visibility, buf);
+    }
+}
+
+impl Wire for MiscTrack {
+    fn body_len(&self) -> usize {
+        var_len(1, self.object_id)
+            + var_len(2, self.class_id as u64)
+            + opt_str_len(3, self.label.as_deref())
+            + str_len(4, &self.source_id)
+            + var_len(5, misc_category(self.category))
+            + repeated_len(6, &self.frames)
+    }
+    fn put_body(&self, buf: &mut Vec<u8>) {
+        put_var(1, self.object_id, buf);
+        put_var(2, self.class_id as u64, buf);
+        put_opt_str(3, self.label.as_deref(), buf);
+        put_str(4, &self.source_id, buf);
+        put_var(5, misc_category(self.category), buf);
+        put_repeated(6, &self.frames, buf);
     }
 }
 
 const UUID_LEN: usize = 36;
 
-impl Wire for VideoFrame {
+/// A frame in the layout of a generation (`true`: 2.x).
+#[derive(Clone, Copy)]
+struct FrameAs<'a>(&'a VideoFrame, bool);
+
+impl FrameAs<'_> {
+    fn transformations_len(&self) -> usize {
+        self.0
+            .transformations
+            .iter()
+            .map(|t| Transformation(t, self.1).field_len(23))
+            .sum()
+    }
+}
+
+impl Wire for FrameAs<'_> {
     fn body_len(&self) -> usize {
-        let ts_high = (self.creation_timestamp_ns >> 64) as u64;
-        let ts_low = self.creation_timestamp_ns as u64;
-        let content = match &self.content {
+        let (f, v2) = (self.0, self.1);
+        let ts_high = (f.creation_timestamp_ns >> 64) as u64;
+        let ts_low = f.creation_timestamp_ns as u64;
+        let content = match &f.content {
             FrameContent::Internal(b) => ld_len(17, b.len()),
             FrameContent::External { method, location } => {
                 msg_len(18, str_len(1, method) + opt_str_len(2, location.as_deref()))
             }
             FrameContent::None => msg_len(19, 0),
         };
-        opt_var_len(1, self.previous_frame_seq_id.map(|v| v as u64))
-            + str_len(2, &self.source_id)
+        let layout_specific = if v2 {
+            let fps =
+                rational(&f.framerate).map_or(0, |(n, d)| msg_len(6, rational_body_len(n, d)));
+            msg_len(4, var_len(1, ts_high) + var_len(2, ts_low))
+                + fps
+                + var_len(10, video_codec_v2(f.codec.as_deref()).unwrap_or(0))
+                + msg_len(
+                    12,
+                    rational_body_len(f.time_base.numerator, f.time_base.denominator),
+                )
+                + repeated_len(27, &f.misc_tracks)
+        } else {
+            var_len(4, ts_high)
+                + var_len(5, ts_low)
+                + str_len(6, &f.framerate)
+                + opt_str_len(10, f.codec.as_deref())
+                + var_len(12, i64::from(f.time_base.numerator) as u64)
+                + var_len(13, i64::from(f.time_base.denominator) as u64)
+        };
+        opt_var_len(1, f.previous_frame_seq_id.map(|v| v as u64))
+            + str_len(2, &f.source_id)
             + ld_len(3, UUID_LEN)
-            + var_len(4, ts_high)
-            + var_len(5, ts_low)
-            + str_len(6, &self.framerate)
-            + var_len(7, self.width as u64)
-            + var_len(8, self.height as u64)
-            + var_len(9, transcoding(self.transcoding_method))
-            + opt_str_len(10, self.codec.as_deref())
-            + opt_var_len(11, self.keyframe.map(u64::from))
-            + var_len(12, i64::from(self.time_base.numerator) as u64)
-            + var_len(13, i64::from(self.time_base.denominator) as u64)
-            + var_len(14, self.pts as u64)
-            + opt_var_len(15, self.dts.map(|v| v as u64))
-            + opt_var_len(16, self.duration.map(|v| v as u64))
+            + layout_specific
+            + var_len(7, f.width as u64)
+            + var_len(8, f.height as u64)
+            + var_len(9, transcoding(f.transcoding_method))
+            + opt_var_len(11, f.keyframe.map(u64::from))
+            + var_len(14, f.pts as u64)
+            + opt_var_len(15, f.dts.map(|v| v as u64))
+            + opt_var_len(16, f.duration.map(|v| v as u64))
             + content
-            + repeated_len(23, &self.transformations)
-            + persistent_len(24, &self.attributes)
-            + repeated_len(25, &self.objects)
-            + self.previous_keyframe.map_or(0, |_| ld_len(26, UUID_LEN))
+            + self.transformations_len()
+            + persistent_len(24, &f.attributes)
+            + repeated_len(25, &f.objects)
+            + f.previous_keyframe.map_or(0, |_| ld_len(26, UUID_LEN))
     }
 
     fn put_body(&self, buf: &mut Vec<u8>) {
+        let (f, v2) = (self.0, self.1);
         let mut uuid = [0u8; UUID_LEN];
-        put_opt_var(1, self.previous_frame_seq_id.map(|v| v as u64), buf);
-        put_str(2, &self.source_id, buf);
+        let ts_high = (f.creation_timestamp_ns >> 64) as u64;
+        let ts_low = f.creation_timestamp_ns as u64;
+        put_opt_var(1, f.previous_frame_seq_id.map(|v| v as u64), buf);
+        put_str(2, &f.source_id, buf);
         put_ld_header(3, UUID_LEN, buf);
-        buf.extend_from_slice(self.uuid.hyphenated().encode_lower(&mut uuid).as_bytes());
-        put_var(4, (self.creation_timestamp_ns >> 64) as u64, buf);
-        put_var(5, self.creation_timestamp_ns as u64, buf);
-        put_str(6, &self.framerate, buf);
-        put_var(7, self.width as u64, buf);
-        put_var(8, self.height as u64, buf);
-        put_var(9, transcoding(self.transcoding_method), buf);
-        put_opt_str(10, self.codec.as_deref(), buf);
-        put_opt_var(11, self.keyframe.map(u64::from), buf);
-        put_var(12, i64::from(self.time_base.numerator) as u64, buf);
-        put_var(13, i64::from(self.time_base.denominator) as u64, buf);
-        put_var(14, self.pts as u64, buf);
-        put_opt_var(15, self.dts.map(|v| v as u64), buf);
-        put_opt_var(16, self.duration.map(|v| v as u64), buf);
-        match &self.content {
+        buf.extend_from_slice(f.uuid.hyphenated().encode_lower(&mut uuid).as_bytes());
+        if v2 {
+            put_ld_header(4, var_len(1, ts_high) + var_len(2, ts_low), buf);
+            put_var(1, ts_high, buf);
+            put_var(2, ts_low, buf);
+            if let Some((n, d)) = rational(&f.framerate) {
+                put_rational(6, n, d, buf);
+            }
+        } else {
+            put_var(4, ts_high, buf);
+            put_var(5, ts_low, buf);
+            put_str(6, &f.framerate, buf);
+        }
+        put_var(7, f.width as u64, buf);
+        put_var(8, f.height as u64, buf);
+        put_var(9, transcoding(f.transcoding_method), buf);
+        if v2 {
+            put_var(10, video_codec_v2(f.codec.as_deref()).unwrap_or(0), buf);
+        } else {
+            put_opt_str(10, f.codec.as_deref(), buf);
+        }
+        put_opt_var(11, f.keyframe.map(u64::from), buf);
+        if v2 {
+            put_rational(12, f.time_base.numerator, f.time_base.denominator, buf);
+        } else {
+            put_var(12, i64::from(f.time_base.numerator) as u64, buf);
+            put_var(13, i64::from(f.time_base.denominator) as u64, buf);
+        }
+        put_var(14, f.pts as u64, buf);
+        put_opt_var(15, f.dts.map(|v| v as u64), buf);
+        put_opt_var(16, f.duration.map(|v| v as u64), buf);
+        match &f.content {
             FrameContent::Internal(b) => {
                 put_ld_header(17, b.len(), buf);
                 buf.extend_from_slice(b);
@@ -561,12 +729,17 @@ impl Wire for VideoFrame {
             }
             FrameContent::None => put_ld_header(19, 0, buf),
         }
-        put_repeated(23, &self.transformations, buf);
-        put_persistent(24, &self.attributes, buf);
-        put_repeated(25, &self.objects, buf);
-        if let Some(k) = &self.previous_keyframe {
+        for t in &f.transformations {
+            Transformation(t, v2).put_field(23, buf);
+        }
+        put_persistent(24, &f.attributes, buf);
+        put_repeated(25, &f.objects, buf);
+        if let Some(k) = &f.previous_keyframe {
             put_ld_header(26, UUID_LEN, buf);
             buf.extend_from_slice(k.hyphenated().encode_lower(&mut uuid).as_bytes());
+        }
+        if v2 {
+            put_repeated(27, &f.misc_tracks, buf);
         }
     }
 }
@@ -579,7 +752,7 @@ fn transcoding(t: TranscodingMethod) -> u64 {
 }
 
 /// One `map<int64, VideoFrame>` entry.
-struct BatchEntry<'a>(i64, &'a VideoFrame);
+struct BatchEntry<'a>(i64, FrameAs<'a>);
 impl Wire for BatchEntry<'_> {
     fn body_len(&self) -> usize {
         var_len(1, self.0 as u64) + self.1.field_len(2)
@@ -679,14 +852,14 @@ impl Wire for VideoFrameUpdate {
 }
 
 /// (tag, body length) of the envelope's content oneof.
-fn content_len(p: &MessagePayload) -> (u32, usize) {
+fn content_len(p: &MessagePayload, v2: bool) -> (u32, usize) {
     match p {
-        MessagePayload::VideoFrame(f) => (5, f.body_len()),
+        MessagePayload::VideoFrame(f) => (5, FrameAs(f, v2).body_len()),
         MessagePayload::VideoFrameBatch(b) => (
             6,
             b.frames
                 .iter()
-                .map(|(k, f)| BatchEntry(*k, f).field_len(1))
+                .map(|(k, f)| BatchEntry(*k, FrameAs(f, v2)).field_len(1))
                 .sum(),
         ),
         MessagePayload::VideoFrameUpdate(u) => (7, u.body_len()),
@@ -700,12 +873,12 @@ fn content_len(p: &MessagePayload) -> (u32, usize) {
     }
 }
 
-fn put_content(p: &MessagePayload, buf: &mut Vec<u8>) {
+fn put_content(p: &MessagePayload, v2: bool, buf: &mut Vec<u8>) {
     match p {
-        MessagePayload::VideoFrame(f) => f.put_body(buf),
+        MessagePayload::VideoFrame(f) => FrameAs(f, v2).put_body(buf),
         MessagePayload::VideoFrameBatch(b) => {
             for (k, f) in &b.frames {
-                BatchEntry(*k, f).put_field(1, buf);
+                BatchEntry(*k, FrameAs(f, v2)).put_field(1, buf);
             }
         }
         MessagePayload::VideoFrameUpdate(u) => u.put_body(buf),
@@ -719,10 +892,119 @@ fn put_content(p: &MessagePayload, buf: &mut Vec<u8>) {
     }
 }
 
-/// Encodes `m` with `seq_id` into a buffer of exactly the right size.
-pub(crate) fn encode(m: &Message, seq_id: u64) -> Vec<u8> {
-    let (tag, body) = content_len(&m.payload);
-    let len = str_len(1, &m.protocol_version)
+/// What the envelope of an encoded message says, which may differ from
+/// the message's own fields (a writer stamps its version, system id and
+/// sequence ids).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Envelope<'a> {
+    /// `protocol_version` (field 1).
+    pub version: &'a str,
+    /// The layout of `version`.
+    pub generation: Generation,
+    /// `seq_id` (field 4).
+    pub seq_id: u64,
+    /// `system_id` (field 20), written by generations that have it.
+    pub system_id: &'a str,
+}
+
+fn unrepresentable(
+    field: &'static str,
+    value: impl Into<String>,
+    generation: Generation,
+    reason: &'static str,
+) -> EncodeError {
+    EncodeError::Unrepresentable {
+        field,
+        value: value.into(),
+        generation,
+        reason,
+    }
+}
+
+fn check_frame(f: &VideoFrame, g: Generation) -> Result<(), EncodeError> {
+    if g.is_v2() {
+        if video_codec_v2(f.codec.as_deref()).is_none() {
+            return Err(unrepresentable(
+                "VideoFrame.codec",
+                f.codec.clone().unwrap_or_default(),
+                g,
+                "the 2.x VideoCodec enum has only h264, hevc, jpeg, swjpeg, av1, png, vp8, vp9, raw-rgba, raw-rgb, raw-nv12",
+            ));
+        }
+        if !f.framerate.is_empty() && rational(&f.framerate).is_none() {
+            return Err(unrepresentable(
+                "VideoFrame.framerate",
+                f.framerate.clone(),
+                g,
+                "2.x carries the frame rate as a rational: write it as \"N/D\" with 32-bit integers",
+            ));
+        }
+        for t in &f.transformations {
+            if let FrameTransformation::Scale { .. } | FrameTransformation::ResultingSize { .. } = t
+            {
+                return Err(unrepresentable(
+                    "VideoFrame.transformations",
+                    format!("{t:?}"),
+                    g,
+                    "2.x has no Scale or ResultingSize transformation",
+                ));
+            }
+        }
+    } else {
+        for t in &f.transformations {
+            if let FrameTransformation::LetterBox { .. } | FrameTransformation::Crop { .. } = t {
+                return Err(unrepresentable(
+                    "VideoFrame.transformations",
+                    format!("{t:?}"),
+                    g,
+                    "LetterBox and Crop exist only in 2.x",
+                ));
+            }
+        }
+        if !f.misc_tracks.is_empty() {
+            return Err(unrepresentable(
+                "VideoFrame.misc_tracks",
+                format!("{} tracks", f.misc_tracks.len()),
+                g,
+                "misc tracks exist only in 2.x",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses what the layout of `env` cannot carry, before any byte is
+/// written.
+pub(crate) fn check(m: &Message, env: &Envelope<'_>) -> Result<(), EncodeError> {
+    let g = env.generation;
+    if !env.system_id.is_empty() && !g.has_system_id() {
+        return Err(unrepresentable(
+            "Message.system_id",
+            env.system_id,
+            g,
+            "system_id exists only from savant-rs 1.15 on",
+        ));
+    }
+    match &m.payload {
+        MessagePayload::VideoFrame(f) => check_frame(f, g),
+        MessagePayload::VideoFrameBatch(b) => {
+            b.frames.iter().try_for_each(|(_, f)| check_frame(f, g))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Encodes `m` with the envelope `env` into a buffer of exactly the right
+/// size. [`check`] must have passed.
+pub(crate) fn encode(m: &Message, env: &Envelope<'_>) -> Vec<u8> {
+    let v2 = env.generation.is_v2();
+    let system_id = if env.generation.has_system_id() {
+        env.system_id
+    } else {
+        ""
+    };
+    let (tag, body) = content_len(&m.payload, v2);
+    let len = str_len(1, env.version)
         + m.routing_labels
             .iter()
             .map(|l| ld_len(2, l.len()))
@@ -731,10 +1013,11 @@ pub(crate) fn encode(m: &Message, seq_id: u64) -> Vec<u8> {
             .iter()
             .map(|(k, v)| ContextEntry(k, v).field_len(3))
             .sum::<usize>()
-        + var_len(4, seq_id)
-        + msg_len(tag, body);
+        + var_len(4, env.seq_id)
+        + msg_len(tag, body)
+        + str_len(20, system_id);
     let mut buf = Vec::with_capacity(len);
-    put_str(1, &m.protocol_version, &mut buf);
+    put_str(1, env.version, &mut buf);
     for l in &m.routing_labels {
         put_ld_header(2, l.len(), &mut buf);
         buf.extend_from_slice(l.as_bytes());
@@ -742,9 +1025,10 @@ pub(crate) fn encode(m: &Message, seq_id: u64) -> Vec<u8> {
     for (k, v) in &m.propagated_context {
         ContextEntry(k, v).put_field(3, &mut buf);
     }
-    put_var(4, seq_id, &mut buf);
+    put_var(4, env.seq_id, &mut buf);
     put_ld_header(tag, body, &mut buf);
-    put_content(&m.payload, &mut buf);
+    put_content(&m.payload, v2, &mut buf);
+    put_str(20, system_id, &mut buf);
     debug_assert_eq!(buf.len(), len);
     buf
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::error::DecodeError;
 use crate::model::*;
+use crate::protocol::{Generation, ProtocolVersion};
 
 type R<T> = Result<T, DecodeError>;
 
@@ -556,9 +557,17 @@ struct RawFrame {
     content: Option<RawContent>,
     transformations: Vec<Option<FrameTransformation>>,
     pending: Pending,
+    /// 2.x layout.
+    v2: bool,
+    /// 2.x `fps`, when present.
+    fps: Option<(i32, i32)>,
+    /// 2.x `video_codec`.
+    video_codec: i32,
+    /// 2.x misc tracks.
+    misc_tracks: Vec<RawMiscTrack>,
 }
 
-fn new_raw_frame() -> RawFrame {
+fn new_raw_frame(v2: bool) -> RawFrame {
     RawFrame {
         frame: VideoFrame {
             source_id: String::new(),
@@ -580,6 +589,7 @@ fn new_raw_frame() -> RawFrame {
             objects: Vec::new(),
             previous_frame_seq_id: None,
             previous_keyframe: None,
+            misc_tracks: Vec::new(),
         },
         uuid: Bytes::new(),
         previous_keyframe: None,
@@ -587,34 +597,66 @@ fn new_raw_frame() -> RawFrame {
         content: None,
         transformations: Vec::new(),
         pending: None,
+        v2,
+        fps: None,
+        video_codec: 0,
+        misc_tracks: Vec::new(),
     }
 }
 
-fn merge_transformation(t: &mut Option<FrameTransformation>, body: Bytes) -> R<()> {
+/// (field count) of a transformation variant, or `None` for a tag the
+/// layout does not have.
+fn transformation_fields(tag: u32, v2: bool) -> Option<usize> {
+    match (tag, v2) {
+        (1, _) => Some(2),
+        (2, false) => Some(2),
+        (2, true) => Some(6),
+        (3, _) => Some(4),
+        (4, false) => Some(2),
+        (5, true) => Some(4),
+        _ => None,
+    }
+}
+
+fn transformation_values(t: &FrameTransformation) -> (u32, [u64; 6]) {
+    match *t {
+        FrameTransformation::InitialSize { width, height } => (1, [width, height, 0, 0, 0, 0]),
+        FrameTransformation::Scale { width, height } => (2, [width, height, 0, 0, 0, 0]),
+        FrameTransformation::Padding {
+            left,
+            top,
+            right,
+            bottom,
+        } => (3, [left, top, right, bottom, 0, 0]),
+        FrameTransformation::ResultingSize { width, height } => (4, [width, height, 0, 0, 0, 0]),
+        FrameTransformation::LetterBox {
+            outer_width,
+            outer_height,
+            left,
+            top,
+            right,
+            bottom,
+        } => (2, [outer_width, outer_height, left, top, right, bottom]),
+        FrameTransformation::Crop {
+            left,
+            top,
+            right,
+            bottom,
+        } => (5, [left, top, right, bottom, 0, 0]),
+    }
+}
+
+fn merge_transformation(t: &mut Option<FrameTransformation>, body: Bytes, v2: bool) -> R<()> {
     fields(body, |tag, wt, buf| {
-        if !(1..=4).contains(&tag) {
+        let Some(n) = transformation_fields(tag, v2) else {
             return Ok(false);
-        }
+        };
         let payload = sub(wt, buf)?;
         // the current values if the same variant is merged again
-        let mut v = match (*t, tag) {
-            (Some(FrameTransformation::InitialSize { width, height }), 1)
-            | (Some(FrameTransformation::Scale { width, height }), 2)
-            | (Some(FrameTransformation::ResultingSize { width, height }), 4) => {
-                [width, height, 0, 0]
-            }
-            (
-                Some(FrameTransformation::Padding {
-                    left,
-                    top,
-                    right,
-                    bottom,
-                }),
-                3,
-            ) => [left, top, right, bottom],
-            _ => [0; 4],
+        let mut v = match t.as_ref().map(transformation_values) {
+            Some((cur, v)) if cur == tag => v,
+            _ => [0; 6],
         };
-        let n = if tag == 3 { 4 } else { 2 };
         fields(payload, |f, wt, buf| {
             if f == 0 || f as usize > n {
                 return Ok(false);
@@ -622,28 +664,161 @@ fn merge_transformation(t: &mut Option<FrameTransformation>, body: Bytes) -> R<(
             v[f as usize - 1] = var_field(wt, buf)?;
             Ok(true)
         })?;
-        *t = Some(match tag {
-            1 => FrameTransformation::InitialSize {
+        *t = Some(match (tag, v2) {
+            (1, _) => FrameTransformation::InitialSize {
                 width: v[0],
                 height: v[1],
             },
-            2 => FrameTransformation::Scale {
+            (2, false) => FrameTransformation::Scale {
                 width: v[0],
                 height: v[1],
             },
-            3 => FrameTransformation::Padding {
+            (2, true) => FrameTransformation::LetterBox {
+                outer_width: v[0],
+                outer_height: v[1],
+                left: v[2],
+                top: v[3],
+                right: v[4],
+                bottom: v[5],
+            },
+            (3, _) => FrameTransformation::Padding {
                 left: v[0],
                 top: v[1],
                 right: v[2],
                 bottom: v[3],
             },
-            _ => FrameTransformation::ResultingSize {
+            (4, _) => FrameTransformation::ResultingSize {
                 width: v[0],
                 height: v[1],
+            },
+            _ => FrameTransformation::Crop {
+                left: v[0],
+                top: v[1],
+                right: v[2],
+                bottom: v[3],
             },
         });
         Ok(true)
     })
+}
+
+/// Merges a 2.x `Rational32` into (numerator, denominator).
+fn merge_rational(r: &mut (i32, i32), body: Bytes) -> R<()> {
+    fields(body, |tag, wt, buf| {
+        match tag {
+            1 => r.0 = var_field(wt, buf)? as i32,
+            2 => r.1 = var_field(wt, buf)? as i32,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })
+}
+
+/// A misc track as read, with its enums not yet checked.
+struct RawMiscTrack {
+    track: MiscTrack,
+    category: i32,
+    states: Vec<i32>,
+}
+
+fn misc_track_frame(body: Bytes) -> R<(MiscTrackFrame, i32)> {
+    let mut f = MiscTrackFrame::default();
+    let mut state = 0i32;
+    fields(body, |tag, wt, buf| {
+        match tag {
+            1 => f.frame_num = var_field(wt, buf)? as i64,
+            2 => f.bbox_left = f32_field(wt, buf)?,
+            3 => f.bbox_top = f32_field(wt, buf)?,
+            4 => f.bbox_width = f32_field(wt, buf)?,
+            5 => f.bbox_height = f32_field(wt, buf)?,
+            6 => f.confidence = f32_field(wt, buf)?,
+            7 => f.age = var_field(wt, buf)? as i64,
+            8 => state = var_field(wt, buf)? as i32,
+            9 => f.visibility = f32_field(wt, buf)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    Ok((f, state))
+}
+
+fn misc_track(body: Bytes) -> R<RawMiscTrack> {
+    let mut t = RawMiscTrack {
+        track: MiscTrack::default(),
+        category: 0,
+        states: Vec::new(),
+    };
+    fields(body, |tag, wt, buf| {
+        match tag {
+            1 => t.track.object_id = var_field(wt, buf)?,
+            2 => t.track.class_id = var_field(wt, buf)? as i64,
+            3 => t.track.label = Some(str_field(wt, buf)?),
+            4 => t.track.source_id = str_field(wt, buf)?,
+            5 => t.category = var_field(wt, buf)? as i32,
+            6 => {
+                let (f, state) = misc_track_frame(sub(wt, buf)?)?;
+                t.track.frames.push(f);
+                t.states.push(state);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    Ok(t)
+}
+
+fn finish_misc_track(mut t: RawMiscTrack) -> R<MiscTrack> {
+    t.track.category = match t.category {
+        0 => MiscTrackCategory::Shadow,
+        1 => MiscTrackCategory::Terminated,
+        2 => MiscTrackCategory::PastFrame,
+        value => {
+            return Err(DecodeError::InvalidEnum {
+                field: "MiscTrackData.category",
+                value,
+            })
+        }
+    };
+    for (f, s) in t.track.frames.iter_mut().zip(t.states) {
+        f.state = match s {
+            0 => TrackState::Empty,
+            1 => TrackState::Active,
+            2 => TrackState::Inactive,
+            3 => TrackState::Tentative,
+            4 => TrackState::Projected,
+            value => {
+                return Err(DecodeError::InvalidEnum {
+                    field: "MiscTrackFrame.state",
+                    value,
+                })
+            }
+        };
+    }
+    Ok(t.track)
+}
+
+/// The codec name of a 2.x `VideoCodec` value.
+fn video_codec_name(v: i32) -> R<Option<&'static str>> {
+    Ok(Some(match v {
+        0 => return Ok(None),
+        1 => "h264",
+        2 => "hevc",
+        3 => "jpeg",
+        4 => "swjpeg",
+        5 => "av1",
+        6 => "png",
+        7 => "vp8",
+        8 => "vp9",
+        9 => "raw-rgba",
+        10 => "raw-rgb",
+        11 => "raw-nv12",
+        value => {
+            return Err(DecodeError::InvalidEnum {
+                field: "VideoFrame.video_codec",
+                value,
+            })
+        }
+    }))
 }
 
 fn merge_frame(r: &mut RawFrame, body: Bytes) -> R<()> {
@@ -661,6 +836,27 @@ fn merge_frame(r: &mut RawFrame, body: Bytes) -> R<()> {
                     .map_err(|_| err("invalid string value: data is not UTF-8 encoded"))?;
                 r.uuid = b;
             }
+            4 if r.v2 => {
+                fields(sub(wt, buf)?, |tag, wt, buf| {
+                    match tag {
+                        1 => ts_high = var_field(wt, buf)?,
+                        2 => ts_low = var_field(wt, buf)?,
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+            }
+            6 if r.v2 => {
+                merge_rational(r.fps.get_or_insert((0, 0)), sub(wt, buf)?)?;
+            }
+            10 if r.v2 => r.video_codec = var_field(wt, buf)? as i32,
+            12 if r.v2 => {
+                let mut tb = (f.time_base.numerator, f.time_base.denominator);
+                merge_rational(&mut tb, sub(wt, buf)?)?;
+                f.time_base = TimeBase::new(tb.0, tb.1);
+            }
+            27 if r.v2 => r.misc_tracks.push(misc_track(sub(wt, buf)?)?),
+            5 | 13 if r.v2 => return Ok(false),
             4 => ts_high = var_field(wt, buf)?,
             5 => ts_low = var_field(wt, buf)?,
             6 => f.framerate = str_field(wt, buf)?,
@@ -697,7 +893,7 @@ fn merge_frame(r: &mut RawFrame, body: Bytes) -> R<()> {
             }
             23 => {
                 let mut t = None;
-                merge_transformation(&mut t, sub(wt, buf)?)?;
+                merge_transformation(&mut t, sub(wt, buf)?, r.v2)?;
                 r.transformations.push(t);
             }
             24 => f.attributes.push(attribute(sub(wt, buf)?, pending)?),
@@ -752,6 +948,15 @@ fn finish_frame(r: RawFrame) -> R<VideoFrame> {
         .into_iter()
         .map(|t| t.ok_or(DecodeError::UnknownVariant("VideoFrameTransformation")))
         .collect::<R<_>>()?;
+    if r.v2 {
+        f.framerate = r.fps.map_or_else(String::new, |(n, d)| format!("{n}/{d}"));
+        f.codec = video_codec_name(r.video_codec)?.map(str::to_string);
+        f.misc_tracks = r
+            .misc_tracks
+            .into_iter()
+            .map(finish_misc_track)
+            .collect::<R<_>>()?;
+    }
     f.validate()?;
     Ok(f)
 }
@@ -939,9 +1144,38 @@ fn concat(bodies: Vec<Bytes>) -> Bytes {
     Bytes::from(all)
 }
 
-/// Decodes a whole message; the version is returned for the caller to check
-/// before the payload's own checks run, in the order the prost path uses.
-pub(crate) fn decode(body: Bytes, check_version: impl FnOnce(&str) -> R<()>) -> R<Message> {
+/// The last `protocol_version` (field 1) of an envelope, found without
+/// decoding anything else; `None` where the envelope is malformed (the
+/// full decode then reports it).
+fn peek_version(body: &Bytes) -> Option<Bytes> {
+    let mut buf = body.clone();
+    let mut version = None;
+    while buf.has_remaining() {
+        let (tag, wt) = key(&mut buf).ok()?;
+        if tag == 1 && wt == WireType::LengthDelimited {
+            version = Some(ld(&mut buf).ok()?);
+        } else {
+            skip(wt, tag, &mut buf).ok()?;
+        }
+    }
+    version
+}
+
+/// Decodes a whole message in the layout its version names (0.2.x/1.x
+/// for versions of no known generation). The version and its generation
+/// go to `check_version` before the payload's own checks run, in the order
+/// the prost path uses.
+pub(crate) fn decode(
+    body: Bytes,
+    check_version: impl FnOnce(&str, Option<Generation>) -> R<()>,
+) -> R<Message> {
+    let generation = peek_version(&body).and_then(|v| {
+        std::str::from_utf8(&v)
+            .ok()
+            .and_then(ProtocolVersion::generation_of)
+    });
+    let v2 = generation.is_some_and(Generation::is_v2);
+    let mut system_id = String::new();
     let mut version = String::new();
     let mut labels = Vec::new();
     let mut context = BTreeMap::new();
@@ -964,12 +1198,13 @@ pub(crate) fn decode(body: Bytes, check_version: impl FnOnce(&str) -> R<()>) -> 
                 context.insert(k, v);
             }
             4 => seq_id = var_field(wt, buf)?,
+            20 => system_id = str_field(wt, buf)?,
             5 => {
                 let body = sub(wt, buf)?;
                 match payload.as_mut() {
                     Some(RawPayload::Frame(f)) => merge_frame(f, body)?,
                     _ => {
-                        let mut f = Box::new(new_raw_frame());
+                        let mut f = Box::new(new_raw_frame(v2));
                         merge_frame(&mut f, body)?;
                         if let Some(RawPayload::Bodies(t, bodies)) =
                             payload.replace(RawPayload::Frame(f))
@@ -999,13 +1234,16 @@ pub(crate) fn decode(body: Bytes, check_version: impl FnOnce(&str) -> R<()>) -> 
                     fields(sub(wt, buf)?, |tag, wt, buf| {
                         match tag {
                             1 => k = var_field(wt, buf)? as i64,
-                            2 => merge_frame(f.get_or_insert_with(new_raw_frame), sub(wt, buf)?)?,
+                            2 => merge_frame(
+                                f.get_or_insert_with(|| new_raw_frame(v2)),
+                                sub(wt, buf)?,
+                            )?,
                             _ => return Ok(false),
                         }
                         Ok(true)
                     })?;
                     // a map entry without a value holds the default frame
-                    batch.insert(k, f.unwrap_or_else(new_raw_frame));
+                    batch.insert(k, f.unwrap_or_else(|| new_raw_frame(v2)));
                     Ok(true)
                 })?;
             }
@@ -1031,7 +1269,7 @@ pub(crate) fn decode(body: Bytes, check_version: impl FnOnce(&str) -> R<()>) -> 
             check_structure(*t, bodies)?;
         }
     }
-    check_version(&version)?;
+    check_version(&version, generation)?;
     let payload = match payload.ok_or(DecodeError::UnknownVariant("Message.content"))? {
         RawPayload::Frame(f) => MessagePayload::VideoFrame(Box::new(finish_frame(*f)?)),
         RawPayload::Batch(b) => MessagePayload::VideoFrameBatch(VideoFrameBatch {
@@ -1056,6 +1294,7 @@ pub(crate) fn decode(body: Bytes, check_version: impl FnOnce(&str) -> R<()>) -> 
     };
     Ok(Message {
         protocol_version: version,
+        system_id,
         routing_labels: labels,
         propagated_context: context,
         seq_id,

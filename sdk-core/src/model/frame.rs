@@ -6,6 +6,7 @@ use bytes::Bytes;
 use uuid::Uuid;
 
 use super::attribute::{self, Attribute};
+use super::misc_track::MiscTrack;
 use super::object::VideoObject;
 use crate::error::ModelError;
 
@@ -90,7 +91,7 @@ pub enum FrameTransformation {
         /// Height.
         height: u64,
     },
-    /// Scaled to this size.
+    /// Scaled to this size (0.2.x and 1.x only).
     Scale {
         /// Width.
         width: u64,
@@ -108,12 +109,38 @@ pub enum FrameTransformation {
         /// Bottom.
         bottom: u64,
     },
-    /// The size after all steps.
+    /// The size after all steps (0.2.x and 1.x only).
     ResultingSize {
         /// Width.
         width: u64,
         /// Height.
         height: u64,
+    },
+    /// Scaled into an outer size with padding (2.x only).
+    LetterBox {
+        /// Outer width.
+        outer_width: u64,
+        /// Outer height.
+        outer_height: u64,
+        /// Left padding.
+        left: u64,
+        /// Top padding.
+        top: u64,
+        /// Right padding.
+        right: u64,
+        /// Bottom padding.
+        bottom: u64,
+    },
+    /// Cropped by these amounts (2.x only).
+    Crop {
+        /// Left.
+        left: u64,
+        /// Top.
+        top: u64,
+        /// Right.
+        right: u64,
+        /// Bottom.
+        bottom: u64,
     },
 }
 
@@ -174,6 +201,8 @@ pub struct VideoFrame {
     pub previous_frame_seq_id: Option<i64>,
     /// Set only by savant-rs pipelines: uuid of the last keyframe.
     pub previous_keyframe: Option<Uuid>,
+    /// Tracker misc tracks (carried by the 2.x layout only).
+    pub misc_tracks: Vec<MiscTrack>,
 }
 
 impl VideoFrame {
@@ -242,6 +271,7 @@ impl VideoFrameBuilder {
                 objects: Vec::new(),
                 previous_frame_seq_id: None,
                 previous_keyframe: None,
+                misc_tracks: Vec::new(),
             },
             uuid_set: false,
             timestamp_set: false,

@@ -9,7 +9,11 @@ use super::frame::VideoFrame;
 use super::update::VideoFrameUpdate;
 
 /// The protocol version savant-rs 0.3.x (and 0.4.0 to 0.4.7) write and expect.
-pub const PROTOCOL_VERSION: &str = "0.2.0";
+pub const PROTOCOL_VERSION_0_2: &str = "0.2.0";
+
+/// The protocol version messages made here carry until a writer stamps its
+/// own: what Savant 0.6.1 accepts (see [`crate::protocol`]).
+pub const DEFAULT_PROTOCOL_VERSION: &str = "1.15.0";
 
 /// End of one source's stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,14 +100,18 @@ pub type PropagatedContext = BTreeMap<String, String>;
 /// ```
 /// use savant_sdk_core::model::{EndOfStream, Message, MessagePayload};
 /// let m = Message::end_of_stream(EndOfStream::new("cam-1"));
-/// assert_eq!(m.protocol_version, "0.2.0");
+/// assert_eq!(m.protocol_version, "1.15.0");
 /// assert!(matches!(m.payload, MessagePayload::EndOfStream(_)));
 /// assert_eq!(m.source_id(), Some("cam-1"));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
-    /// Wire protocol version; [`PROTOCOL_VERSION`] for messages made here.
+    /// Wire protocol version; [`DEFAULT_PROTOCOL_VERSION`] for messages
+    /// made here (a writer stamps its configured one).
     pub protocol_version: String,
+    /// The sending writer's id (savant-rs 1.15 and 2.x, a UUIDv4 per
+    /// writer; empty for older generations).
+    pub system_id: String,
     /// Opaque labels carried end to end.
     pub routing_labels: Vec<String>,
     /// OpenTelemetry context of the sender.
@@ -115,11 +123,13 @@ pub struct Message {
 }
 
 impl Message {
-    /// A message around `payload` with protocol version "0.2.0", no labels,
-    /// no context and seq id 0 (writers number frames, user data and EOS).
+    /// A message around `payload` with [`DEFAULT_PROTOCOL_VERSION`], no
+    /// labels, no context, no system id and seq id 0 (writers number
+    /// frames, user data and EOS).
     pub fn new(payload: MessagePayload) -> Self {
         Self {
-            protocol_version: PROTOCOL_VERSION.to_string(),
+            protocol_version: DEFAULT_PROTOCOL_VERSION.to_string(),
+            system_id: String::new(),
             routing_labels: Vec::new(),
             propagated_context: PropagatedContext::new(),
             seq_id: 0,
@@ -156,6 +166,17 @@ impl Message {
         Self::new(MessagePayload::Unknown(Unknown {
             message: text.into(),
         }))
+    }
+
+    /// The generation of its `protocol_version`, if known.
+    pub fn generation(&self) -> Option<crate::protocol::Generation> {
+        crate::protocol::ProtocolVersion::generation_of(&self.protocol_version)
+    }
+
+    /// The same message stamped with `version`.
+    pub fn with_protocol_version(mut self, version: &crate::protocol::ProtocolVersion) -> Self {
+        self.protocol_version = version.as_str().to_string();
+        self
     }
 
     /// The same message with routing labels.

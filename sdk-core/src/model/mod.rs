@@ -9,6 +9,7 @@ mod batch;
 mod frame;
 mod geometry;
 mod message;
+mod misc_track;
 mod object;
 mod update;
 
@@ -22,7 +23,8 @@ pub use geometry::{
 };
 pub use message::{
     EndOfStream, Message, MessagePayload, PropagatedContext, Shutdown, Unknown, UserData,
-    PROTOCOL_VERSION,
+    DEFAULT_PROTOCOL_VERSION, PROTOCOL_VERSION_0_2,
 };
+pub use misc_track::{MiscTrack, MiscTrackCategory, MiscTrackFrame, TrackState};
 pub use object::VideoObject;
 pub use update::{AttributeUpdatePolicy, ObjectUpdatePolicy, VideoFrameUpdate};

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::codec::{DecodeOptions, VersionPolicy};
 use crate::error::{Error, Result};
+use crate::protocol::ProtocolVersion;
 use crate::transport::socket_spec::{Role, SocketSpec};
 
 /// Which topics a reader delivers. EOS always passes, as in savant-rs.
@@ -77,6 +78,7 @@ fn millis(d: Duration, what: &str) -> Result<i32> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriterConfig {
     pub(crate) common: Common,
+    pub(crate) protocol_version: ProtocolVersion,
     pub(crate) send_hwm: i32,
     pub(crate) send_timeout: Duration,
     pub(crate) send_retries: u32,
@@ -96,6 +98,7 @@ impl WriterConfig {
         WriterConfigBuilder {
             config: WriterConfig {
                 common: Common::new(spec),
+                protocol_version: ProtocolVersion::default(),
                 send_hwm: 50,
                 send_timeout: Duration::from_millis(5000),
                 send_retries: 3,
@@ -109,6 +112,10 @@ impl WriterConfig {
     /// The socket spec.
     pub fn spec(&self) -> &SocketSpec {
         &self.common.spec
+    }
+    /// The protocol version every message is stamped with.
+    pub fn protocol_version(&self) -> &ProtocolVersion {
+        &self.protocol_version
     }
     /// Send high-water mark.
     pub fn send_hwm(&self) -> i32 {
@@ -131,6 +138,14 @@ pub struct WriterConfigBuilder {
 }
 
 impl WriterConfigBuilder {
+    /// The protocol version stamped on every message, which also picks the
+    /// wire layout (default [`ProtocolVersion::default`], `"1.15.0"`, what
+    /// Savant 0.6.1 accepts). A savant-rs 1.x or 2.x module drops any other
+    /// version without acknowledging it: see [`crate::protocol`].
+    pub fn protocol_version(mut self, version: ProtocolVersion) -> Self {
+        self.config.protocol_version = version;
+        self
+    }
     /// Messages queued per peer before sends block (default 50).
     pub fn send_hwm(mut self, hwm: i32) -> Self {
         self.config.send_hwm = hwm;
@@ -285,7 +300,7 @@ impl ReaderConfigBuilder {
         self.config.decode.max_message_size = n;
         self
     }
-    /// Accepted protocol versions (default: the 0.3.x-compatible ones).
+    /// Accepted protocol versions (default: every known generation).
     pub fn version_policy(mut self, p: VersionPolicy) -> Self {
         self.config.decode.version = p;
         self

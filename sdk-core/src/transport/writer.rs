@@ -3,9 +3,9 @@
 
 use bytes::Bytes;
 
-use crate::codec::encode_message_with_seq_id;
+use crate::codec::encode_message_as;
 use crate::error::{Error, Result};
-use crate::model::{EndOfStream, Message, MessagePayload, Shutdown};
+use crate::model::{EndOfStream, Message, Shutdown};
 use crate::seq_id::SeqIdGenerator;
 use crate::transport::config::{ms, WriterConfig};
 use crate::transport::socket::{self, zmq_err};
@@ -62,6 +62,9 @@ pub struct BlockingWriter {
     endpoint: String,
     seq_ids: SeqIdGenerator,
     wants_acks: bool,
+    /// This writer's id, sent by generations that carry one (a UUIDv4, as
+    /// savant-rs 1.15 makes).
+    system_id: String,
 }
 
 impl std::fmt::Debug for BlockingWriter {
@@ -94,9 +97,24 @@ impl BlockingWriter {
             endpoint: config.common.spec.zmq_endpoint(),
             wants_acks: socket_type != SocketType::Pub,
             socket,
+            system_id: if config.protocol_version.generation().has_system_id() {
+                uuid::Uuid::new_v4().to_string()
+            } else {
+                String::new()
+            },
             config,
             seq_ids: SeqIdGenerator::default(),
         })
+    }
+
+    /// This writer's system id (empty for generations before 1.15).
+    pub fn system_id(&self) -> &str {
+        &self.system_id
+    }
+
+    /// Source ids whose sequence numbering is open (released at their EOS).
+    pub fn open_sources(&self) -> usize {
+        self.seq_ids.open_sources()
     }
 
     /// The configuration.
@@ -106,26 +124,31 @@ impl BlockingWriter {
 
     /// Sends `[topic, message, extra...]`.
     ///
+    /// The message is stamped with the configured protocol version (which
+    /// picks the layout) and, from 1.15 on, this writer's system id.
     /// Frames, user data and EOS get the next per-source sequence id unless
-    /// the config turned numbering off. Extra parts larger than a few
-    /// hundred bytes are passed to ZeroMQ without copying.
+    /// the config turned numbering off (then the message's own seq id and
+    /// system id are sent); from 1.15 on the other kinds are numbered on an
+    /// auxiliary counter, as savant-rs 1.15 does. Extra parts larger than a
+    /// few hundred bytes are passed to ZeroMQ without copying.
     pub fn send_message(
         &mut self,
         topic: &str,
         message: &Message,
         extra: &[Bytes],
     ) -> Result<WriteOutcome> {
-        let seq_id = if self.config.assign_seq_ids {
-            match &message.payload {
-                MessagePayload::VideoFrame(f) => self.seq_ids.next_id(&f.source_id),
-                MessagePayload::UserData(u) => self.seq_ids.next_id(&u.source_id),
-                MessagePayload::EndOfStream(e) => self.seq_ids.end_of_stream(&e.source_id),
-                _ => 0,
-            }
+        let generation = self.config.protocol_version.generation();
+        let (seq_id, system_id) = if self.config.assign_seq_ids {
+            let id = self
+                .seq_ids
+                .id_for(message, generation.numbers_auxiliary_messages());
+            (id, self.system_id.as_str())
+        } else if message.system_id.is_empty() {
+            (message.seq_id, self.system_id.as_str())
         } else {
-            message.seq_id
+            (message.seq_id, message.system_id.as_str())
         };
-        let encoded = encode_message_with_seq_id(message, seq_id);
+        let encoded = encode_message_as(message, &self.config.protocol_version, seq_id, system_id)?;
         self.send_raw(
             topic.as_bytes(),
             &encoded,
@@ -220,6 +243,7 @@ impl BlockingWriter {
             endpoint: self.endpoint.clone(),
             attempts: tries,
             timeout: self.config.ack_timeout,
+            protocol_version: self.config.protocol_version.to_string(),
         })
     }
 }
