@@ -9,6 +9,7 @@ use tracing::Instrument;
 use crate::client::health::HealthCheck;
 use crate::error::{Error, Result};
 use crate::model::{FrameContent, Message, UserData, VideoFrameBatch};
+use crate::protocol::ProtocolVersion;
 use crate::source::{Source, SourceFrame, SourceItem};
 use crate::telemetry::{
     FrameSpan, LogHandle, LogProvider, LogProviderError, Logs, Propagation, Telemetry, TraceId,
@@ -76,6 +77,7 @@ pub struct SourceBuilder {
     ack_timeout: Duration,
     ack_retries: u32,
     send_hwm: i32,
+    protocol_version: ProtocolVersion,
     health: Option<HealthCheck>,
     telemetry: Option<Telemetry>,
     propagation: Option<Propagation>,
@@ -93,9 +95,10 @@ impl SourceBuilder {
             ack_timeout: Duration::from_millis(5000),
             ack_retries: 3,
             send_hwm: 50,
+            protocol_version: ProtocolVersion::default(),
             health: None,
             telemetry: None,
-            propagation: Some(Propagation::W3c),
+            propagation: Some(Propagation::Jaeger),
             service_name: "savant-sdk-source".into(),
             logs: LogHandle::default(),
         }
@@ -126,6 +129,13 @@ impl SourceBuilder {
         self.send_hwm = n;
         self
     }
+    /// The protocol version every message is stamped with (default
+    /// `"1.15.0"`, Savant 0.6.1's; see [`crate::protocol`]). A savant-rs
+    /// 1.x module drops any other version without acknowledging it.
+    pub fn protocol_version(mut self, version: ProtocolVersion) -> Self {
+        self.protocol_version = version;
+        self
+    }
     /// Waits for the module's health endpoint to say `running` before
     /// sending, polling every `interval` up to `timeout`.
     pub fn healthcheck(
@@ -137,7 +147,8 @@ impl SourceBuilder {
         self.health = Some(HealthCheck::new(url).timeout(timeout).interval(interval));
         self
     }
-    /// Per-frame traces in this format (default W3C).
+    /// Per-frame traces in this format (default Jaeger `uber-trace-id`,
+    /// Savant's own default).
     pub fn propagation(mut self, p: Propagation) -> Self {
         self.propagation = Some(p);
         self
@@ -174,6 +185,7 @@ impl SourceBuilder {
             .ack_timeout(self.ack_timeout)
             .ack_retries(self.ack_retries)
             .send_hwm(self.send_hwm)
+            .protocol_version(self.protocol_version)
             .build()?;
         if let Some(h) = &self.health {
             h.wait(&["running"]).await?;
