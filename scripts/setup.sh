@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything the SDK's build, demo and tests need on a Debian
-# machine (bookworm or later) and creates the Python venv with the real
-# peer, savant-rs 0.3.0. Safe to run again.
+# machine (bookworm or later) and creates the Python venvs with the real
+# peers: savant-rs 0.3.0 (from the package registry) in .venv, and
+# savant-rs 1.15.1 (a wheel in ../shared/wheels beside the repository; see
+# its README.md) in .venv-savant-rs-1.15. Safe to run again.
 #
 # Needs a Rust toolchain (cargo >= 1.92, e.g. from rustup) already on PATH.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
 
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
@@ -57,4 +60,32 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import savant_rs, zmq' 2>
   "$PY" -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check savant-rs==0.3.0 pyzmq
 fi
-echo "setup: ok ($(.venv/bin/python -c 'import savant_rs; print("savant_rs", savant_rs.version())' 2>/dev/null || echo savant_rs))"
+
+# savant-rs 1.15.1 (Savant 0.6.x) is not on the package registry: it comes
+# as a wheel in shared/wheels beside the repository (CI puts a copy of
+# shared/ next to its clone). It needs a venv of its own.
+WHEEL_NAME=savant_rs-1.15.1-cp311-cp311-manylinux_2_35_x86_64.whl
+WHEEL_DIR="$(dirname "$ROOT")/shared/wheels"
+WHEEL="$WHEEL_DIR/$WHEEL_NAME"
+V115=.venv-savant-rs-1.15
+v115_ok() {
+  [ -x "$V115/bin/python" ] &&
+    LOGLEVEL=warn "$V115/bin/python" -c 'import savant_rs, zmq, sys; sys.exit(0 if savant_rs.version() == "1.15.1" else 1)' 2>/dev/null
+}
+if ! v115_ok; then
+  if [ ! -f "$WHEEL" ]; then
+    echo "setup: the savant-rs 1.15.1 wheel is missing: expected $WHEEL" >&2
+    echo "setup: put a copy of shared/ (with wheels/$WHEEL_NAME) beside the repository and run again" >&2
+    exit 1
+  fi
+  echo "setup: creating $V115 with savant-rs 1.15.1 from $WHEEL"
+  rm -rf "$V115"
+  "$PY" -m venv "$V115"
+  "$V115/bin/pip" install -q --disable-pip-version-check "$WHEEL" pyzmq
+  if ! v115_ok; then
+    echo "setup: $V115 does not import savant_rs 1.15.1 after installing $WHEEL" >&2
+    exit 1
+  fi
+fi
+echo "setup: ok ($(.venv/bin/python -c 'import savant_rs; print("savant_rs", savant_rs.version())' 2>/dev/null || echo savant_rs) in .venv;" \
+  "$(LOGLEVEL=warn "$V115/bin/python" -c 'import savant_rs; print("savant_rs", savant_rs.version())' 2>/dev/null || echo savant_rs) in $V115)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: unit, property, doc, transport and the interop tests
-# against the savant-rs 0.3.0 wheel (in .venv, made by scripts/setup.sh).
+# against the real peers made by scripts/setup.sh: the savant-rs 0.3.0
+# wheel (in .venv) and the savant-rs 1.15.1 wheel (in .venv-savant-rs-1.15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SAVANT_PYTHON="${SAVANT_PYTHON:-$PWD/.venv/bin/python}"
+export SAVANT_PYTHON_1_15="${SAVANT_PYTHON_1_15:-$PWD/.venv-savant-rs-1.15/bin/python}"
 cargo test --workspace --locked "$@"
