@@ -367,12 +367,32 @@ fn bad_input_is_skipped_and_counted_and_the_next_message_arrives() {
     let claims_4gib = [
         0x0a, 0x05, b'0', b'.', b'2', b'.', b'0', 0x2a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3,
     ];
+    // a 1.x frame claiming the 2.x layout ("1.15.0" -> "2.15.0"), and a
+    // 2.x frame claiming 1.x ("2.1.1" -> "1.1.1")
+    let mut v1_as_v2 = savant_sdk_core::codec::encode_message(&frame("cam", 2))
+        .unwrap()
+        .to_vec();
+    v1_as_v2[2] = b'2';
+    let v2 = savant_sdk_core::protocol::ProtocolVersion::parse("2.1.1").unwrap();
+    let mut v2_as_v1 = savant_sdk_core::codec::encode_message_as(&frame("cam", 3), &v2, 1, "sys")
+        .unwrap()
+        .to_vec();
+    assert_eq!(&v2_as_v1[2..7], b"2.1.1");
+    v2_as_v1[2] = b'1';
+    // a 1.15 EOS whose system_id (written last) is cut short
+    let v115 = savant_sdk_core::protocol::ProtocolVersion::parse("1.15.1").unwrap();
+    let eos = Message::end_of_stream(EndOfStream::new("cam"));
+    let whole = savant_sdk_core::codec::encode_message_as(&eos, &v115, 1, "0123456789").unwrap();
+    let truncated_system_id = &whole[..whole.len() - 4];
     let cases: Vec<Vec<&[u8]>> = vec![
         vec![b"cam"],                      // 1 part (router sees 2 with the id)
         vec![b"cam", b"\xff\xfe garbage"], // garbage message
         vec![b"cam", &wrong_version],
         vec![b"cam", &unknown_variant],
         vec![b"cam", &claims_4gib],
+        vec![b"cam", &v1_as_v2],
+        vec![b"cam", &v2_as_v1],
+        vec![b"cam", truncated_system_id],
     ];
     for parts in &cases {
         raw.send_multipart(parts.iter().copied(), 0).unwrap();
@@ -388,36 +408,49 @@ fn bad_input_is_skipped_and_counted_and_the_next_message_arrives() {
         );
         match rd.receive().unwrap() {
             ReaderResult::Message(m) => break m,
-            ReaderResult::Malformed(m) => outcomes.push(m),
             ReaderResult::Timeout => {}
-            other => panic!("{other:?}"),
+            other => outcomes.push(other),
         }
     };
     assert_eq!(good_msg.message.as_video_frame().unwrap().pts, 7);
     assert_eq!(&good_msg.content().unwrap()[..], b"payload");
-    assert_eq!(outcomes.len(), 5, "{outcomes:?}");
+    assert_eq!(outcomes.len(), 8, "{outcomes:?}");
+    let malformed = |r: &ReaderResult| match r {
+        ReaderResult::Malformed(m) => m.clone(),
+        other => panic!("not malformed: {other:?}"),
+    };
     assert!(matches!(
-        outcomes[0],
+        malformed(&outcomes[0]),
         Malformed::TooShort { parts: 2, min: 3 }
     ));
     assert!(matches!(
-        outcomes[1],
+        malformed(&outcomes[1]),
         Malformed::Decode(DecodeError::Protobuf(_))
     ));
+    assert!(
+        matches!(
+            &outcomes[2],
+            ReaderResult::VersionRefused { topic, error: DecodeError::UnknownGeneration(v) }
+                if &topic[..] == b"cam" && v == "9.15.0"
+        ),
+        "{:?}",
+        outcomes[2]
+    );
     assert!(matches!(
-        outcomes[2],
-        Malformed::Decode(DecodeError::VersionMismatch { .. })
-    ));
-    assert!(matches!(
-        outcomes[3],
+        malformed(&outcomes[3]),
         Malformed::Decode(DecodeError::UnknownVariant(_))
     ));
-    assert!(matches!(
-        outcomes[4],
-        Malformed::Decode(DecodeError::Protobuf(_))
-    ));
+    for (i, o) in outcomes.iter().enumerate().skip(4) {
+        assert!(
+            matches!(malformed(o), Malformed::Decode(DecodeError::Protobuf(_))),
+            "case {i}: {o:?}"
+        );
+    }
     let s = rd.stats();
-    assert_eq!((s.too_short, s.decode_errors, s.delivered), (1, 4, 1));
+    assert_eq!(
+        (s.too_short, s.decode_errors, s.version_refused, s.delivered),
+        (1, 6, 1, 1)
+    );
 }
 
 #[test]

@@ -32,6 +32,12 @@ pub struct Received {
 }
 
 impl Received {
+    /// The protocol generation the message came in, if known (`None` only
+    /// under [`crate::codec::VersionPolicy::Any`]).
+    pub fn generation(&self) -> Option<crate::protocol::Generation> {
+        self.message.generation()
+    }
+
     /// The topic as text (lossy).
     pub fn topic_str(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.topic)
@@ -104,6 +110,16 @@ pub enum ReaderResult {
     },
     /// Bad input was skipped.
     Malformed(Malformed),
+    /// A well-formed message whose protocol version the reader's
+    /// [`crate::codec::VersionPolicy`] refuses (or of no known generation):
+    /// counted apart from malformed input, logged once per topic.
+    VersionRefused {
+        /// Its topic.
+        topic: Bytes,
+        /// [`DecodeError::VersionMismatch`] or [`DecodeError::UnknownGeneration`],
+        /// with the version found and the one expected.
+        error: DecodeError,
+    },
 }
 
 /// Counters of a reader, shared with its handles.
@@ -114,6 +130,7 @@ pub(crate) struct Counters {
     routing_id_mismatch: AtomicU64,
     too_short: AtomicU64,
     decode_errors: AtomicU64,
+    version_refused: AtomicU64,
 }
 
 /// A snapshot of what a reader has seen.
@@ -127,8 +144,10 @@ pub struct ReaderStats {
     pub routing_id_mismatch: u64,
     /// Skipped for having too few parts.
     pub too_short: u64,
-    /// Skipped for not decoding (malformed, too large, wrong version, ...).
+    /// Skipped for not decoding (malformed, too large, ...).
     pub decode_errors: u64,
+    /// Skipped for a protocol version the reader refuses or does not know.
+    pub version_refused: u64,
 }
 
 impl ReaderStats {
@@ -147,6 +166,7 @@ impl Counters {
             routing_id_mismatch: l(&self.routing_id_mismatch),
             too_short: l(&self.too_short),
             decode_errors: l(&self.decode_errors),
+            version_refused: l(&self.version_refused),
         }
     }
 }
@@ -256,7 +276,13 @@ pub struct BlockingReader {
     counters: Arc<Counters>,
     /// When the last acknowledgement was queued.
     last_ack: Option<std::time::Instant>,
+    /// Topics whose refused version was logged (bounded).
+    refused_logged: HashSet<Bytes>,
 }
+
+/// Topics remembered as logged for a refused version; past this the set
+/// starts again (a topic may then be logged once more).
+const REFUSED_LOG_TOPICS: usize = 1024;
 
 impl Drop for BlockingReader {
     /// The process-wide ZeroMQ context is never terminated, so its I/O
@@ -306,6 +332,7 @@ impl BlockingReader {
             small: socket::SmallParts::default(),
             counters: Arc::default(),
             last_ack: None,
+            refused_logged: HashSet::new(),
         })
     }
 
@@ -366,6 +393,14 @@ impl BlockingReader {
         };
         let message = match decoded {
             Ok(m) => m,
+            Err(e @ (DecodeError::VersionMismatch { .. } | DecodeError::UnknownGeneration(_))) => {
+                self.reply_if_rep(is_rep)?;
+                bump(&self.counters.version_refused);
+                let topic = self.parts[base].clone();
+                let sender = is_router.then(|| self.parts[0].clone());
+                self.log_refused(&topic, sender.as_ref(), &e);
+                return Ok(ReaderResult::VersionRefused { topic, error: e });
+            }
             Err(e) => {
                 self.reply_if_rep(is_rep)?;
                 bump(&self.counters.decode_errors);
@@ -417,6 +452,32 @@ impl BlockingReader {
             raw_message: self.parts[base + 1].clone(),
             extra,
         }))
+    }
+
+    /// One warning per topic for a refused version, naming the sender,
+    /// the version it sent and what is accepted.
+    fn log_refused(&mut self, topic: &Bytes, routing_id: Option<&Bytes>, e: &DecodeError) {
+        if self.refused_logged.contains(topic) {
+            return;
+        }
+        if self.refused_logged.len() >= REFUSED_LOG_TOPICS {
+            self.refused_logged.clear();
+        }
+        self.refused_logged.insert(topic.clone());
+        let sender = routing_id.map(|r| r.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let (got, expected) = match e {
+            DecodeError::VersionMismatch { got, expected } => (got.as_str(), expected.as_str()),
+            DecodeError::UnknownGeneration(got) => (got.as_str(), "a known generation"),
+            _ => ("", ""),
+        };
+        tracing::warn!(
+            endpoint = %self.endpoint,
+            topic = %String::from_utf8_lossy(topic),
+            sender = sender.as_deref().unwrap_or("-"),
+            version = got,
+            expected,
+            "refusing messages of this protocol version on this topic (logged once per topic; counted in version_refused)"
+        );
     }
 
     fn reply_if_rep(&mut self, is_rep: bool) -> Result<()> {
