@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Reference Savant peer built on the savant-rs 0.3.0 Python wheel.
+"""Reference Savant peer built on the savant-rs Python wheel: 0.3.0 (Savant
+0.4.x, from the package registry) or 1.15.1 (Savant 0.6.x, the wheel in
+shared/wheels); the version is detected with savant_rs.version().
 
 Used by the Rust integration tests as a *real* savant-rs counterpart:
 
@@ -29,6 +31,23 @@ Examples (PY = /work/main/.venv/bin/python, PEER = tests/python/savant_peer.py):
   PY PEER healthcheck-server --port 0 --status-file /tmp/s/status
   PY PEER writer --socket dealer+connect:ipc:///tmp/s/in.ipc --source-id cam-1 \
         --count 3 --eos --trace w3c        (or --trace jaeger)
+
+Under savant-rs 1.15 (see the IS_1X branches)
+* LOGLEVEL defaults to warn (set before the import).
+* The writer stamps protocol_version "1.15.1", system_id (a UUIDv4 per
+  writer) and seq_id (per writer and source; EOS resets; updates, batches,
+  shutdown and unknown on one auxiliary counter) when it sends: ids are
+  read back from the sent Message after send_message (writer lines carry
+  "system_id"). `vectors gen` sends every case through a PUB writer with no
+  subscriber first, so the golden bytes and the sidecar carry that writer's
+  system_id and seq ids.
+* Readers drop a message whose protocol_version is not exactly "1.15.1"
+  (ReaderResultMessageVersionMismatch, printed with its repr as "detail")
+  and send no acknowledgement; load_message_from_bytes turns such bytes
+  into Message.unknown(...).
+* Tracing: savant_rs.telemetry.init(TelemetryConfiguration(W3C|Jaeger,
+  tracer=None)) replaces init_noop_tracer/init_jaeger_tracer.
+* AttributeValue.rbbox/rbboxes carry RBBox (bbox takes an axis-aligned BBox).
 
 Exit codes: 0 ok; 1 vector failure / exception; 2 writer got AckTimeout or
 SendTimeout (e.g. EOS not acknowledged); 3 reader/bench-reader timed out.
@@ -148,7 +167,30 @@ import sys
 import threading
 import time
 
-import savant_rs  # noqa: F401  (registers the sub-modules)
+
+def _installed_savant_rs():
+    """The installed savant-rs version, read before importing it."""
+    try:
+        from importlib.metadata import version as _dist_version
+        return _dist_version("savant-rs")
+    except Exception:  # noqa: BLE001
+        return None
+
+
+# savant-rs 1.x logs every call at TRACE level unless LOGLEVEL is set before
+# the import (it reads LOGLEVEL, not RUST_LOG).
+if not (_installed_savant_rs() or "0").startswith("0."):
+    os.environ.setdefault("LOGLEVEL", "warn")
+
+import savant_rs  # noqa: E402  (registers the sub-modules)
+
+SAVANT_RS_VERSION = savant_rs.version()
+# savant-rs 1.15+: the writer numbers messages itself (per writer and
+# source) and stamps Message.system_id; Message has seq_id/system_id
+# getters; clear_source_seq_id / validate_seq_id and the init_*_tracer
+# functions are gone (savant_rs.telemetry.init instead); load_message*
+# turns a message of another protocol version into Message.unknown(...).
+IS_1X = not SAVANT_RS_VERSION.startswith("0.")
 from savant_rs.primitives import (
     Attribute,
     AttributeUpdatePolicy,
@@ -182,8 +224,12 @@ from savant_rs.zmq import (
     WriterSocketType,
 )
 
-from savant_rs import init_jaeger_tracer, init_noop_tracer
 from savant_rs.utils import TelemetrySpan
+
+if IS_1X:
+    import savant_rs.telemetry as _telemetry
+else:
+    from savant_rs import init_jaeger_tracer, init_noop_tracer
 
 try:  # the wheel registers the sub-module only in sys.modules
     from savant_rs.utils import serialization as ser
@@ -192,6 +238,10 @@ except ImportError:  # pragma: no cover
 
 Message = ser.Message
 AV = AttributeValue
+# 1.x splits AttributeValue.bbox (axis-aligned BBox) from rbbox (RBBox, with
+# angle); 0.3.0's bbox takes an RBBox.
+_AV_RBBOX = AV.rbbox if IS_1X else AV.bbox
+_AV_RBBOXES = AV.rbboxes if IS_1X else AV.bboxes
 
 # --------------------------------------------------------------------------
 # output helpers
@@ -232,9 +282,17 @@ def _read_varint(b, i):
 
 def envelope_scalars(raw):
     """(protocol_version, seq_id) from the top level of a protocol.Message."""
+    version, seq_id, _ = envelope_fields(raw)
+    return version, seq_id
+
+
+def envelope_fields(raw):
+    """(protocol_version, seq_id, system_id) from the top level of a
+    protocol.Message (fields 1, 4 and 20; system_id is "" before 1.15)."""
     i = 0
     version = ""
     seq_id = 0
+    system_id = ""
     while i < len(raw):
         key, i = _read_varint(raw, i)
         fn, wt = key >> 3, key & 7
@@ -246,6 +304,8 @@ def envelope_scalars(raw):
             ln, i = _read_varint(raw, i)
             if fn == 1:
                 version = bytes(raw[i:i + ln]).decode("utf-8", "replace")
+            elif fn == 20:
+                system_id = bytes(raw[i:i + ln]).decode("utf-8", "replace")
             i += ln
         elif wt == 1:
             i += 8
@@ -253,7 +313,7 @@ def envelope_scalars(raw):
             i += 4
         else:
             raise ValueError("unsupported wire type %d" % wt)
-    return version, seq_id
+    return version, seq_id, system_id
 
 
 def _enc_varint(n):
@@ -377,8 +437,8 @@ def _full_frame():
         ("float_vector", AV.floats([1.5, -2.25])),
         ("boolean", AV.boolean(True)),
         ("boolean_vector", AV.booleans([True, False, True])),
-        ("bbox", AV.bbox(RBBox(10, 20, 30, 40, 45.0))),
-        ("bbox_vector", AV.bboxes([RBBox(1, 2, 3, 4), RBBox(5, 6, 7, 8, 0.0)])),
+        ("bbox", _AV_RBBOX(RBBox(10, 20, 30, 40, 45.0))),
+        ("bbox_vector", _AV_RBBOXES([RBBox(1, 2, 3, 4), RBBox(5, 6, 7, 8, 0.0)])),
         ("point", AV.point(Point(1.5, 2.5))),
         ("point_vector", AV.points([Point(0, 0), Point(1, 1)])),
         ("polygon", AV.polygon(PolygonalArea(
@@ -634,11 +694,12 @@ def message_kind(m):
 
 
 def canon_message(m, raw, probe=((), ())):
-    version, seq_id = envelope_scalars(raw)
+    version, seq_id, system_id = envelope_fields(raw)
     kind = message_kind(m)
     out = {
         "protocol_version": version,
         "seq_id": seq_id,
+        "system_id": system_id,
         "routing_labels": list(m.labels),
         "propagated_context": dict(m.span_context.as_dict()),
         "kind": kind,
@@ -707,6 +768,7 @@ def _exp_envelope(meta, kind, payload, labels=(), ctx=None):
     return {
         "protocol_version": meta["protocol_version"],
         "seq_id": meta["seq_id"],
+        "system_id": meta.get("system_id", ""),
         "routing_labels": list(labels),
         "propagated_context": dict(ctx or {}),
         "kind": kind,
@@ -925,14 +987,50 @@ def _frame_meta(f):
     return {"uuid": f.uuid, "creation_timestamp_ns": f.creation_timestamp_ns}
 
 
+def _stamping_writer(directory):
+    """savant-rs 1.15+: a writer whose send_message stamps system_id and
+    seq_id on the message (a PUB socket with no subscriber: every send is
+    WriterResultSuccess and goes nowhere)."""
+    spec = "pub+bind:ipc://%s/vectors-stamp.ipc" % os.path.abspath(directory)
+    w = BlockingWriter(WriterConfigBuilder(spec).build())
+    w.start()
+    return w
+
+
 def cmd_vectors_gen(args):
     os.makedirs(args.dir, exist_ok=True)
+    # 0.3.0 numbers messages when they are built (Message.video_frame & co);
+    # 1.15 leaves seq_id 0 and system_id "" until a writer sends the message,
+    # so under 1.15 every case goes through a real writer first and the
+    # bytes are saved with the ids that writer gave it.
+    stamp = _stamping_writer(args.dir) if IS_1X else None
+    try:
+        return _vectors_gen(args, stamp)
+    finally:
+        if stamp is not None:
+            stamp.shutdown()
+            try:
+                os.unlink(os.path.join(args.dir, "vectors-stamp.ipc"))
+            except OSError:
+                pass
+
+
+def _vectors_gen(args, stamp):
     failed = False
     for name in CASES:
         msg = build_case(name)
+        if stamp is not None:
+            res = stamp.send_message("vectors", msg, b"")
+            if result_name(res) != "WriterResultSuccess":
+                raise RuntimeError("stamping writer: %s" % result_name(res))
         raw = ser.save_message_to_bytes(msg)
-        version, seq_id = envelope_scalars(raw)
+        version, seq_id, system_id = envelope_fields(raw)
         meta = {"protocol_version": version, "seq_id": seq_id}
+        if system_id:
+            meta["system_id"] = system_id
+        if stamp is not None and (msg.seq_id != seq_id or msg.system_id != system_id):
+            raise RuntimeError("%s: bytes carry seq_id %d system_id %r, the message %d %r" % (
+                name, seq_id, system_id, msg.seq_id, msg.system_id))
         decoded = ser.load_message_from_bytes(raw)
         if decoded.is_video_frame():
             meta.update(_frame_meta(decoded.as_video_frame()))
@@ -1071,13 +1169,23 @@ def _start_delay(cfg, requested):
 
 
 def init_tracing(mode, service_name="savant-peer", jaeger_endpoint="127.0.0.1:6831"):
-    """Install savant_rs' global tracer/propagator; mode None|"w3c"|"jaeger"."""
-    if mode == "w3c":
+    """Install savant_rs' global tracer/propagator; mode None|"w3c"|"jaeger".
+
+    1.x: savant_rs.telemetry.init(TelemetryConfiguration(format, tracer=None))
+    installs a tracer provider that exports to nowhere (spans are valid and
+    sampled) and the W3C or Jaeger propagator; service name and endpoint
+    are not used (no exporter)."""
+    if mode not in (None, "w3c", "jaeger"):
+        raise ValueError("unknown trace mode %r" % (mode,))
+    if IS_1X and mode is not None:
+        fmt = (_telemetry.ContextPropagationFormat.W3C if mode == "w3c"
+               else _telemetry.ContextPropagationFormat.Jaeger)
+        _telemetry.init(_telemetry.TelemetryConfiguration(
+            context_propagation_format=fmt, tracer=None))
+    elif mode == "w3c":
         init_noop_tracer()
     elif mode == "jaeger":
         init_jaeger_tracer(service_name, jaeger_endpoint)
-    elif mode is not None:
-        raise ValueError("unknown trace mode %r" % (mode,))
     if mode is not None:
         log("tracing initialised: %s" % mode)
 
@@ -1097,7 +1205,6 @@ def cmd_writer(args):
             trace_id = None
             if args.trace is None:
                 m = Message.video_frame(f)
-                _, seq_id = envelope_scalars(ser.save_message_to_bytes(m))
                 res = w.send_message(topic, m, payload_for(i, k))
             else:
                 # a new root span per frame; the message carries its context
@@ -1105,12 +1212,14 @@ def cmd_writer(args):
                 with span:
                     m = Message.video_frame(f)
                     m.span_context = span.propagate()
-                    _, seq_id = envelope_scalars(ser.save_message_to_bytes(m))
                     res = w.send_message(topic, m, payload_for(i, k))
                 trace_id = span.trace_id()
+            # after the send: 1.15 writers stamp seq_id and system_id then
+            version, seq_id, system_id = envelope_fields(ser.save_message_to_bytes(m))
             name = result_name(res)
-            emit({"sent": "frame", "pts": i, "seq_id": seq_id, "topic": topic,
-                  "content_len": k, "result": name, "trace_id": trace_id})
+            emit({"sent": "frame", "pts": i, "seq_id": seq_id, "system_id": system_id,
+                  "protocol_version": version,
+                  "topic": topic, "content_len": k, "result": name, "trace_id": trace_id})
             if _is_timeout_result(name):
                 rc = 2
             if args.interval > 0:
@@ -1123,8 +1232,8 @@ def cmd_writer(args):
                 eos_topic = args.source_id
             else:
                 m = Message.end_of_stream(EndOfStream(args.source_id))
-                _, seq_id = envelope_scalars(ser.save_message_to_bytes(m))
                 res = w.send_message(topic, m, b"")
+                _, seq_id = envelope_scalars(ser.save_message_to_bytes(m))
                 eos_topic = topic
             name = result_name(res)
             emit({"sent": "eos", "source_id": args.source_id, "seq_id": seq_id,
@@ -1176,12 +1285,12 @@ def describe_received(res):
     topic = bytes(res.topic).decode("utf-8", "replace")
     extra = [bytes(res.data(i)) for i in range(res.data_len())]
     try:
-        version, seq_id = envelope_scalars(ser.save_message_to_bytes(m))
+        version, seq_id, system_id = envelope_fields(ser.save_message_to_bytes(m))
     except BaseException as e:  # noqa: BLE001
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
         log("re-serialization failed:", e)
-        version, seq_id = None, None
+        version, seq_id, system_id = None, None, None
     ev = {
         "event": "message",
         "kind": kind,
@@ -1189,6 +1298,7 @@ def describe_received(res):
         "routing_id": bytes(res.routing_id).hex() if res.routing_id is not None else None,
         "source_id": None,
         "seq_id": seq_id,
+        "system_id": system_id,
         "protocol_version": version,
         "pts": None,
         "extra_parts": len(extra),
@@ -1287,6 +1397,8 @@ def cmd_reader(args):
             rid = getattr(res, "routing_id", None)
             if rid is not None:
                 ev["routing_id"] = bytes(rid).hex()
+            if "VersionMismatch" in name:  # 1.x: no getters, the repr has the versions
+                ev["detail"] = repr(res)
             emit(ev)
     finally:
         try:
