@@ -1,6 +1,13 @@
-//! A module-side health endpoint that answers like a Savant module's
-//! (`GET /healthcheck`: 200 with `running`, 503 with any other status,
-//! 404 for other paths; `Content-Type: plain/text`, as Savant sends it).
+//! A module-side health endpoint that answers like a Savant module's, in
+//! both forms Savant has served:
+//!
+//! - `GET /healthcheck` (Savant 0.4.x): 200 with `running`, 503 with any
+//!   other status, the status as plain text (`Content-Type: plain/text`,
+//!   as Savant sends it);
+//! - `GET /status` (Savant 0.5+ web server): 200 with the status as a JSON
+//!   string (`"running"`), `Content-Type: application/json`.
+//!
+//! Other paths get 404.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -21,6 +28,7 @@ pub const STATUSES: [&str; 5] = ["initializing", "starting", "running", "stoppin
 /// let server = HealthServer::start("127.0.0.1:0".parse().unwrap(), "starting").unwrap();
 /// server.set_status("running");
 /// assert!(server.url().ends_with("/healthcheck"));
+/// assert!(server.status_url().ends_with("/status"));
 /// ```
 #[derive(Debug)]
 pub struct HealthServer {
@@ -91,9 +99,14 @@ impl HealthServer {
         self.addr
     }
 
-    /// `http://ADDR/healthcheck`.
+    /// `http://ADDR/healthcheck` (plain-text body, as Savant 0.4.x).
     pub fn url(&self) -> String {
         format!("http://{}/healthcheck", self.addr)
+    }
+
+    /// `http://ADDR/status` (JSON string body, as Savant 0.5+).
+    pub fn status_url(&self) -> String {
+        format!("http://{}/status", self.addr)
     }
 }
 
@@ -124,22 +137,61 @@ fn answer(mut stream: TcpStream, status: &str) -> std::io::Result<()> {
     let request = String::from_utf8_lossy(&buf[..n]);
     let mut words = request.split_whitespace();
     let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    let (code, body) = if method == "GET" && path == "/healthcheck" {
-        (
+    let (code, content_type, body) = match (method, path) {
+        ("GET", "/healthcheck") => (
             if status == "running" {
                 "200 OK"
             } else {
                 "503 Service Unavailable"
             },
-            status,
-        )
-    } else {
-        ("404 Not Found", "")
+            "plain/text",
+            status.to_string(),
+        ),
+        ("GET", "/status") => (
+            "200 OK",
+            "application/json",
+            serde_json::Value::from(status).to_string(),
+        ),
+        _ => ("404 Not Found", "plain/text", String::new()),
     };
     write!(
         stream,
-        "HTTP/1.1 {code}\r\nContent-Type: plain/text\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {code}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     stream.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(addr: SocketAddr, path: &str) -> String {
+        let mut s = TcpStream::connect(addr).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn serves_healthcheck_as_text_and_status_as_json() {
+        let server = HealthServer::start("127.0.0.1:0".parse().unwrap(), "starting").unwrap();
+        let addr = server.local_addr();
+        let r = get(addr, "/healthcheck");
+        assert!(r.starts_with("HTTP/1.1 503"), "{r}");
+        assert!(r.ends_with("\r\n\r\nstarting"), "{r}");
+        let r = get(addr, "/status");
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+        assert!(r.contains("application/json"), "{r}");
+        assert!(r.ends_with("\r\n\r\n\"starting\""), "{r}");
+        server.set_status("running");
+        let r = get(addr, "/healthcheck");
+        assert!(
+            r.starts_with("HTTP/1.1 200") && r.ends_with("running"),
+            "{r}"
+        );
+        assert!(get(addr, "/status").ends_with("\"running\""));
+        assert!(get(addr, "/other").starts_with("HTTP/1.1 404"));
+    }
 }
