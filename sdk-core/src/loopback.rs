@@ -3,8 +3,16 @@
 //!
 //! It reads from an input socket and forwards every message unchanged
 //! (same topic, same bytes, same extra parts; EOS is acknowledged upstream
-//! and forwarded downstream), optionally marking frames with an attribute,
-//! and can serve a Savant-style health endpoint.
+//! and forwarded downstream), optionally marking frames (single frames and
+//! the frames of batches) with an attribute, and can serve a Savant-style
+//! health endpoint (`/healthcheck` as plain text, `/status` as a JSON
+//! string).
+//!
+//! Protocol versions: the input accepts every known generation by default
+//! ([`LoopbackConfig::version_policy`] narrows it). A marked message is
+//! re-encoded, in the version it came with unless
+//! [`LoopbackConfig::protocol_version`] names another; everything else is
+//! forwarded as the bytes that came, version and all.
 //!
 //! ```no_run
 //! use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
@@ -25,9 +33,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
+use crate::codec::{encode_message_as, VersionPolicy};
 use crate::error::{Error, Result};
 use crate::health_server::HealthServer;
-use crate::model::{Attribute, AttributeValue, MessagePayload};
+use crate::model::{Attribute, AttributeValue, Message, MessagePayload, VideoFrame};
+use crate::protocol::ProtocolVersion;
 use crate::transport::{
     BlockingReader, BlockingWriter, ReaderConfig, ReaderResult, ReaderStats, WriterConfig,
 };
@@ -40,6 +52,8 @@ pub struct LoopbackConfig {
     mark: Option<(String, String)>,
     healthcheck: Option<SocketAddr>,
     spin: Duration,
+    protocol_version: Option<ProtocolVersion>,
+    accept: VersionPolicy,
 }
 
 impl LoopbackConfig {
@@ -53,7 +67,27 @@ impl LoopbackConfig {
             mark: None,
             healthcheck: None,
             spin: Duration::from_micros(200),
+            protocol_version: None,
+            accept: VersionPolicy::Known,
         }
+    }
+
+    /// The protocol version of the messages the module re-encodes (the
+    /// marked ones); default: the version each came with. Messages
+    /// forwarded unmarked keep their bytes, version included. A savant-rs
+    /// 1.x or 2.x reader downstream drops any version but its own.
+    pub fn protocol_version(mut self, version: ProtocolVersion) -> Self {
+        self.protocol_version = Some(version);
+        self
+    }
+
+    /// Which protocol versions the input accepts (default
+    /// [`VersionPolicy::Known`], every known generation). Others are
+    /// dropped as malformed, without an acknowledgement, as a savant-rs
+    /// 1.x module does.
+    pub fn version_policy(mut self, policy: VersionPolicy) -> Self {
+        self.accept = policy;
+        self
     }
 
     /// How long to keep polling without sleeping after a message (default
@@ -66,18 +100,20 @@ impl LoopbackConfig {
     }
 
     /// Adds the persistent frame attribute `namespace/name` (string value
-    /// `"loopback"`) to every forwarded frame.
+    /// `"loopback"`) to every forwarded frame, the frames inside batches
+    /// included.
     pub fn mark(mut self, namespace: impl Into<String>, name: impl Into<String>) -> Self {
         self.mark = Some((namespace.into(), name.into()));
         self
     }
 
-    /// Serves `GET /healthcheck` on all interfaces at `port`.
+    /// Serves `GET /healthcheck` and `GET /status` on all interfaces at
+    /// `port`.
     pub fn healthcheck_port(self, port: u16) -> Self {
         self.healthcheck_addr(SocketAddr::from(([0, 0, 0, 0], port)))
     }
 
-    /// Serves `GET /healthcheck` at `addr`.
+    /// Serves `GET /healthcheck` and `GET /status` at `addr`.
     pub fn healthcheck_addr(mut self, addr: SocketAddr) -> Self {
         self.healthcheck = Some(addr);
         self
@@ -109,13 +145,15 @@ impl LoopbackModule {
         let mut reader = BlockingReader::new(
             ReaderConfig::builder(&config.input)?
                 .receive_timeout(Duration::from_millis(100))
+                .version_policy(config.accept.clone())
                 .build()?,
         )?;
-        let mut writer = BlockingWriter::new(
-            WriterConfig::builder(&config.output)?
-                .assign_seq_ids(false)
-                .build()?,
-        )?;
+        let mut writer_config = WriterConfig::builder(&config.output)?.assign_seq_ids(false);
+        if let Some(v) = &config.protocol_version {
+            writer_config = writer_config.protocol_version(v.clone());
+        }
+        let mut writer = BlockingWriter::new(writer_config.build()?)?;
+        let version = config.protocol_version.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let forwarded = Arc::new(AtomicU64::new(0));
         let dropped = Arc::new(AtomicU64::new(0));
@@ -144,25 +182,15 @@ impl LoopbackModule {
                         }
                         _ => continue,
                     };
-                    let sent = match (&mark, &m.message.payload) {
-                        (Some((ns, name)), MessagePayload::VideoFrame(_)) => {
-                            let mut msg = m.message;
-                            if let MessagePayload::VideoFrame(frame) = &mut msg.payload {
-                                frame.attributes.retain(|a| a.key() != (ns.as_str(), name.as_str()));
-                                frame.attributes.push(Attribute::persistent(
-                                    ns.clone(),
-                                    name.clone(),
-                                    vec![AttributeValue::string("loopback")],
-                                ));
-                            }
-                            writer.send_message(&String::from_utf8_lossy(&m.topic), &msg, &m.extra)
-                        }
-                        _ => writer.send_raw(
-                            &m.topic,
-                            &m.raw_message,
-                            &m.extra,
-                            m.message.is_end_of_stream(),
-                        ),
+                    let is_eos = m.message.is_end_of_stream();
+                    let marked = match &mark {
+                        Some((ns, name)) => marked(m.message, ns, name, version.as_ref()),
+                        None => None,
+                    };
+                    let sent = match marked {
+                        Some(Ok(bytes)) => writer.send_raw(&m.topic, &bytes, &m.extra, is_eos),
+                        Some(Err(e)) => Err(e),
+                        None => writer.send_raw(&m.topic, &m.raw_message, &m.extra, is_eos),
                     };
                     last = Instant::now();
                     match sent {
@@ -191,6 +219,49 @@ impl LoopbackModule {
     }
 }
 
+/// Marks `frame` with `namespace/name` = `"loopback"` (replacing one it had).
+fn mark_frame(frame: &mut VideoFrame, namespace: &str, name: &str) {
+    frame.attributes.retain(|a| a.key() != (namespace, name));
+    frame.attributes.push(Attribute::persistent(
+        namespace.to_string(),
+        name.to_string(),
+        vec![AttributeValue::string("loopback")],
+    ));
+}
+
+/// A frame or batch marked and re-encoded, in `version` or the version it
+/// came with (its own seq id and system id kept); `None` for messages that
+/// are forwarded as they came (other kinds, and a version of no known
+/// generation, which only [`VersionPolicy::Any`] lets in).
+fn marked(
+    mut message: Message,
+    namespace: &str,
+    name: &str,
+    version: Option<&ProtocolVersion>,
+) -> Option<Result<Bytes>> {
+    match &mut message.payload {
+        MessagePayload::VideoFrame(frame) => mark_frame(frame, namespace, name),
+        MessagePayload::VideoFrameBatch(batch) => {
+            for frame in batch.frames.values_mut() {
+                mark_frame(frame, namespace, name);
+            }
+        }
+        _ => return None,
+    }
+    let own;
+    let version = match version {
+        Some(v) => v,
+        None => {
+            own = ProtocolVersion::parse(&message.protocol_version).ok()?;
+            &own
+        }
+    };
+    Some(
+        encode_message_as(&message, version, message.seq_id, &message.system_id)
+            .map_err(Error::from),
+    )
+}
+
 /// A running loopback module. Dropping it stops the module.
 #[derive(Debug)]
 pub struct LoopbackHandle {
@@ -202,9 +273,16 @@ pub struct LoopbackHandle {
 }
 
 impl LoopbackHandle {
-    /// The health endpoint's URL, if one is served.
+    /// The health endpoint's URL (`.../healthcheck`, plain text), if one
+    /// is served.
     pub fn health_url(&self) -> Option<String> {
         self.health.as_ref().map(HealthServer::url)
+    }
+
+    /// The status endpoint's URL (`.../status`, a JSON string), if one is
+    /// served.
+    pub fn status_url(&self) -> Option<String> {
+        self.health.as_ref().map(HealthServer::status_url)
     }
 
     /// Messages forwarded so far.
@@ -243,5 +321,159 @@ impl LoopbackHandle {
 impl Drop for LoopbackHandle {
     fn drop(&mut self) {
         let _ = self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FrameContent, VideoFrameBatch};
+    use crate::transport::Received;
+
+    fn frame(source: &str, pts: i64) -> VideoFrame {
+        VideoFrame::builder(source)
+            .codec("jpeg")
+            .pts(pts)
+            .content(FrameContent::Internal(Bytes::from_static(b"jpeg")))
+            .build()
+    }
+
+    fn next(reader: &mut BlockingReader) -> Received {
+        for _ in 0..100 {
+            if let ReaderResult::Message(m) = reader.receive().unwrap() {
+                return m;
+            }
+        }
+        panic!("nothing arrived");
+    }
+
+    fn is_marked(f: &VideoFrame) -> bool {
+        f.attribute("lb", "seen").is_some()
+    }
+
+    /// Frames, a batch and EOS through a module with `config`; what
+    /// arrives downstream.
+    fn through(
+        dir: &std::path::Path,
+        writer_version: &str,
+        config: impl FnOnce(LoopbackConfig) -> LoopbackConfig,
+    ) -> Vec<Received> {
+        let (input, output) = (
+            format!("ipc://{}/in.ipc", dir.display()),
+            format!("ipc://{}/out.ipc", dir.display()),
+        );
+        let mut out = BlockingReader::new(
+            ReaderConfig::builder(&format!("router+bind:{output}"))
+                .unwrap()
+                .receive_timeout(Duration::from_millis(100))
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        let module = LoopbackModule::start(config(LoopbackConfig::new(
+            format!("router+bind:{input}"),
+            format!("dealer+connect:{output}"),
+        )))
+        .unwrap();
+        let mut writer = BlockingWriter::new(
+            WriterConfig::builder(&format!("dealer+connect:{input}"))
+                .unwrap()
+                .protocol_version(writer_version.parse().unwrap())
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        let batch = VideoFrameBatch::new()
+            .with_frame(0, frame("a", 1))
+            .with_frame(1, frame("b", 2));
+        writer
+            .send_message("a", &Message::video_frame(frame("a", 0)), &[])
+            .unwrap();
+        writer
+            .send_message("batch", &Message::video_frame_batch(batch), &[])
+            .unwrap();
+        writer.send_eos("a").unwrap(); // acknowledged by the module
+        let got: Vec<Received> = (0..3).map(|_| next(&mut out)).collect();
+        drop(writer);
+        let stats = module.stop().unwrap();
+        assert_eq!(stats.forwarded, 3);
+        got
+    }
+
+    #[test]
+    fn mark_reaches_frames_and_the_frames_of_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let got = through(dir.path(), "1.15.0", |c| c.mark("lb", "seen"));
+        assert!(got[0].message.as_video_frame().is_some_and(is_marked));
+        let MessagePayload::VideoFrameBatch(batch) = &got[1].message.payload else {
+            panic!("{:?}", got[1].message.kind());
+        };
+        assert_eq!(batch.frames.len(), 2);
+        assert!(batch.frames.values().all(is_marked), "{batch:?}");
+        assert_eq!(&got[1].topic[..], b"batch");
+        assert!(got[2].message.is_end_of_stream());
+        // re-encoded in the version they came with
+        assert!(got.iter().all(|r| r.message.protocol_version == "1.15.0"));
+        // without --mark nothing is marked
+        let dir = tempfile::tempdir().unwrap();
+        let got = through(dir.path(), "1.15.0", |c| c);
+        assert!(!got[0].message.as_video_frame().is_some_and(is_marked));
+    }
+
+    #[test]
+    fn marked_messages_take_the_configured_version_and_raw_ones_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let got = through(dir.path(), "0.2.0", |c| c.mark("lb", "seen"));
+        let versions: Vec<&str> = got
+            .iter()
+            .map(|r| r.message.protocol_version.as_str())
+            .collect();
+        assert_eq!(versions, ["0.2.0", "0.2.0", "0.2.0"]);
+        let dir = tempfile::tempdir().unwrap();
+        let got = through(dir.path(), "1.15.0", |c| {
+            c.mark("lb", "seen")
+                .protocol_version("1.15.1".parse().unwrap())
+        });
+        let versions: Vec<&str> = got
+            .iter()
+            .map(|r| r.message.protocol_version.as_str())
+            .collect();
+        // the EOS is forwarded as it came
+        assert_eq!(versions, ["1.15.1", "1.15.1", "1.15.0"]);
+        assert!(got[0].message.as_video_frame().is_some_and(is_marked));
+    }
+
+    #[test]
+    fn the_input_can_require_one_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = format!("ipc://{}/in.ipc", dir.path().display());
+        let module = LoopbackModule::start(
+            LoopbackConfig::new(
+                format!("router+bind:{input}"),
+                format!("dealer+connect:ipc://{}/out.ipc", dir.path().display()),
+            )
+            .version_policy(VersionPolicy::Exact("1.15.1".into())),
+        )
+        .unwrap();
+        let writer = |v: &str| {
+            BlockingWriter::new(
+                WriterConfig::builder(&format!("dealer+connect:{input}"))
+                    .unwrap()
+                    .protocol_version(v.parse().unwrap())
+                    .ack_timeout(Duration::from_millis(300))
+                    .ack_retries(0)
+                    .build()
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        let e = writer("1.15.0").send_eos("x").unwrap_err();
+        assert!(
+            matches!(e, Error::AckTimeout { ref protocol_version, .. } if protocol_version == "1.15.0"),
+            "{e}"
+        );
+        let stats = module.stop().unwrap();
+        assert_eq!(stats.input.version_refused, 1);
+        assert_eq!(stats.input.malformed(), 0);
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures_core::Stream;
 
 use crate::client::health::HealthCheck;
+use crate::codec::VersionPolicy;
 use crate::error::{Error, Result};
 use crate::seq_id::{SeqIdCheck, SeqIdValidator};
 use crate::sink::{Sink, SinkResult};
@@ -40,6 +41,7 @@ pub struct SinkBuilder {
     receive_hwm: i32,
     health: Option<HealthCheck>,
     logs: LogHandle,
+    version: VersionPolicy,
 }
 
 impl SinkBuilder {
@@ -54,7 +56,17 @@ impl SinkBuilder {
             receive_hwm: 50,
             health: None,
             logs: LogHandle::default(),
+            version: VersionPolicy::Known,
         }
+    }
+
+    /// Which protocol versions are read (default [`VersionPolicy::Known`]:
+    /// every known generation, see [`crate::protocol`]). Messages of other
+    /// versions are skipped as malformed and counted in
+    /// [`SinkRunner::stats`].
+    pub fn version_policy(mut self, policy: VersionPolicy) -> Self {
+        self.version = policy;
+        self
     }
 
     /// Where [`SinkResult::logs`] fetches a frame's logs from (e.g. a
@@ -102,6 +114,7 @@ impl SinkBuilder {
             .topic_filter(self.filter)
             .receive_timeout(self.receive_timeout)
             .receive_hwm(self.receive_hwm)
+            .version_policy(self.version)
             .build()?;
         let reader = Reader::new(config)?;
         if let Some(h) = &self.health {

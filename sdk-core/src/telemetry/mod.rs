@@ -52,12 +52,12 @@ pub const TRACEPARENT: &str = "traceparent";
 /// How a trace context is written into a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Propagation {
-    /// W3C Trace Context: `traceparent` and `tracestate` (what a Savant
-    /// module without a tracing provider understands).
-    #[default]
+    /// W3C Trace Context: `traceparent` and `tracestate` (opt-in in
+    /// Savant).
     W3c,
-    /// Jaeger: `uber-trace-id` (what a Savant module with the Jaeger
-    /// provider understands, and what Savant's Python client reads).
+    /// Jaeger: `uber-trace-id`, Savant's default (what its modules and
+    /// its Python client read and write); the default here too.
+    #[default]
     Jaeger,
 }
 

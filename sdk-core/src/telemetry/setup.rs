@@ -94,7 +94,7 @@ impl TelemetryBuilder {
     pub(crate) fn new(service_name: impl Into<String>) -> Self {
         Self {
             service_name: service_name.into(),
-            propagation: Propagation::W3c,
+            propagation: Propagation::Jaeger,
             exporter: Exporter::None,
             resource: Vec::new(),
             timeout: Duration::from_secs(5),
@@ -102,7 +102,8 @@ impl TelemetryBuilder {
         }
     }
 
-    /// The propagation format (default W3C).
+    /// The propagation format (default Jaeger `uber-trace-id`, Savant's
+    /// default; W3C `traceparent` is the option).
     pub fn propagation(mut self, p: Propagation) -> Self {
         self.propagation = p;
         self
