@@ -1,6 +1,7 @@
-//! Helpers shared by the cross-crate and interop tests: running the
-//! savant-rs 0.3.0 peer (`python/savant_peer.py` in the venv made by
-//! `scripts/setup.sh`) and reading its JSON-lines output.
+//! Helpers shared by the cross-crate and interop tests: running the real
+//! savant-rs peers (`python/savant_peer.py` under savant-rs 0.3.0 or
+//! 1.15.1, in the venvs made by `scripts/setup.sh`) and reading their
+//! JSON-lines output.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -11,21 +12,112 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 pub mod media;
+use savant_sdk_core::protocol::ProtocolVersion;
 use serde_json::Value;
+
+/// Which real savant-rs the peer script runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SavantRs {
+    /// savant-rs 0.3.0 (Savant 0.4.x), from the package registry, in
+    /// `.venv`: stamps `"0.2.0"`, checks no version over ZeroMQ.
+    V0_3,
+    /// savant-rs 1.15.1 (Savant 0.6.x), the wheel in `shared/wheels`, in
+    /// `.venv-savant-rs-1.15`: stamps `"1.15.1"` and drops (without an
+    /// ack) every message whose version is not exactly that.
+    V1_15,
+}
+
+impl SavantRs {
+    /// Both peers, oldest first: what every interop test runs against.
+    pub const ALL: [SavantRs; 2] = [SavantRs::V0_3, SavantRs::V1_15];
+
+    /// Its version, `"0.3.0"` or `"1.15.1"`.
+    pub fn version(self) -> &'static str {
+        match self {
+            SavantRs::V0_3 => "0.3.0",
+            SavantRs::V1_15 => "1.15.1",
+        }
+    }
+
+    /// `"savant-rs 0.3.0"` or `"savant-rs 1.15.1"`, for failure messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            SavantRs::V0_3 => "savant-rs 0.3.0",
+            SavantRs::V1_15 => "savant-rs 1.15.1",
+        }
+    }
+
+    /// The protocol version its writers stamp, and so the one our writers
+    /// must stamp to be read by it: `"0.2.0"` for 0.3.0 (which reads any
+    /// version, our default `"1.15.0"` included), `"1.15.1"` for 1.15.1
+    /// (which reads nothing else).
+    pub fn protocol_version(self) -> ProtocolVersion {
+        ProtocolVersion::parse(match self {
+            SavantRs::V0_3 => "0.2.0",
+            SavantRs::V1_15 => "1.15.1",
+        })
+        .expect("a known protocol version")
+    }
+
+    /// The environment variable naming its interpreter.
+    pub fn python_env(self) -> &'static str {
+        match self {
+            SavantRs::V0_3 => "SAVANT_PYTHON",
+            SavantRs::V1_15 => "SAVANT_PYTHON_1_15",
+        }
+    }
+
+    /// Its venv, relative to the workspace root.
+    pub fn venv(self) -> &'static str {
+        match self {
+            SavantRs::V0_3 => ".venv",
+            SavantRs::V1_15 => ".venv-savant-rs-1.15",
+        }
+    }
+
+    /// The Python interpreter that has it: the variable
+    /// [`python_env`](Self::python_env) names, or `VENV/bin/python` at
+    /// the workspace root.
+    pub fn python(self) -> PathBuf {
+        if let Some(p) = std::env::var_os(self.python_env()) {
+            return PathBuf::from(p);
+        }
+        let p = workspace_root().join(self.venv()).join("bin/python");
+        assert!(
+            p.exists(),
+            "{} is missing: run scripts/setup.sh first (it creates {} with {})",
+            p.display(),
+            self.venv(),
+            self.name()
+        );
+        p
+    }
+
+    /// Starts `savant_peer.py ARGS...` under this savant-rs.
+    pub fn spawn<S: AsRef<str>>(self, args: &[S]) -> Result<Peer> {
+        Peer::spawn_with(self, args)
+    }
+
+    /// Runs the peer to completion; its exit status and output.
+    pub fn run_peer<S: AsRef<str>>(
+        self,
+        args: &[S],
+        within: Duration,
+    ) -> Result<(ExitStatus, Vec<Value>)> {
+        self.spawn(args)?.finish(within)
+    }
+}
+
+impl std::fmt::Display for SavantRs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The Python interpreter that has savant-rs 0.3.0: `$SAVANT_PYTHON`, or
 /// `.venv/bin/python` at the workspace root.
 pub fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("SAVANT_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let p = workspace_root().join(".venv/bin/python");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/setup.sh first (it creates the venv with savant-rs 0.3.0)",
-        p.display()
-    );
-    p
+    SavantRs::V0_3.python()
 }
 
 /// The workspace root.
@@ -43,6 +135,8 @@ pub fn peer_script() -> PathBuf {
 
 /// A running savant-rs peer process; killed when dropped.
 pub struct Peer {
+    /// Which savant-rs it runs.
+    pub savant: SavantRs,
     child: Child,
     lines: mpsc::Receiver<Value>,
     /// Every line read so far.
@@ -50,15 +144,25 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// Starts `savant_peer.py ARGS...`.
+    /// Starts `savant_peer.py ARGS...` under savant-rs 0.3.0.
     pub fn spawn<S: AsRef<str>>(args: &[S]) -> Result<Peer> {
-        let mut child = Command::new(python())
+        Self::spawn_with(SavantRs::V0_3, args)
+    }
+
+    /// Starts `savant_peer.py ARGS...` under `savant`.
+    pub fn spawn_with<S: AsRef<str>>(savant: SavantRs, args: &[S]) -> Result<Peer> {
+        let mut cmd = Command::new(savant.python());
+        if savant == SavantRs::V1_15 && std::env::var_os("LOGLEVEL").is_none() {
+            // 1.x logs every call at TRACE level without it
+            cmd.env("LOGLEVEL", "warn");
+        }
+        let mut child = cmd
             .arg(peer_script())
             .args(args.iter().map(|a| a.as_ref()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .context("starting the savant-rs peer")?;
+            .with_context(|| format!("starting the {savant} peer"))?;
         let stdout = child.stdout.take().expect("piped");
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -75,6 +179,7 @@ impl Peer {
             }
         });
         Ok(Peer {
+            savant,
             child,
             lines,
             seen: Vec::new(),
@@ -86,7 +191,7 @@ impl Peer {
         let v = self
             .lines
             .recv_timeout(within)
-            .context("no output from the savant-rs peer in time")?;
+            .with_context(|| format!("no output from the {} peer in time", self.savant))?;
         self.seen.push(v.clone());
         Ok(v)
     }
@@ -116,7 +221,8 @@ impl Peer {
             }
             if Instant::now() > end {
                 bail!(
-                    "savant-rs peer still running after {within:?}; output: {:?}",
+                    "{} peer still running after {within:?}; output: {:?}",
+                    self.savant,
                     self.seen
                 );
             }
@@ -135,7 +241,8 @@ impl Drop for Peer {
     }
 }
 
-/// Runs the peer to completion and returns its exit status and output.
+/// Runs the savant-rs 0.3.0 peer to completion and returns its exit
+/// status and output.
 pub fn run_peer<S: AsRef<str>>(args: &[S], within: Duration) -> Result<(ExitStatus, Vec<Value>)> {
     Peer::spawn(args)?.finish(within)
 }
@@ -160,3 +267,29 @@ pub fn payload(i: usize, len: usize) -> bytes::Bytes {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// One `#[test]` per savant-rs peer for each named function
+/// `fn NAME(peer: SavantRs)` of the calling module: `savant_rs_0_3::NAME`
+/// and `savant_rs_1_15::NAME`, so that a failure names the peer and one
+/// peer's failure does not hide the other's result.
+#[macro_export]
+macro_rules! peer_tests {
+    ($($name:ident),* $(,)?) => {
+        mod savant_rs_0_3 {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($crate::SavantRs::V0_3)
+                }
+            )*
+        }
+        mod savant_rs_1_15 {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($crate::SavantRs::V1_15)
+                }
+            )*
+        }
+    };
+}
