@@ -280,3 +280,89 @@ fn image_utilities() {
     let (same, _) = pad_to_aspect(&img, 2, 1, Rgb([0, 0, 0]));
     assert_eq!(same.dimensions(), (200, 100));
 }
+
+fn pts_of(items: &[SourceItem]) -> Vec<i64> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            SourceItem::Frame(f) => Some(f.frame.pts),
+            _ => None,
+        })
+        .collect()
+}
+
+fn still(dir: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    RgbImage::new(8, 8)
+        .save_with_format(&path, ImageFormat::Jpeg)
+        .unwrap();
+    path
+}
+
+/// pts at 30/1 fps are computed from the frame index, never accumulated:
+/// the repeat of one picture, a folder of pictures, and a chain of the two
+/// all give `index * 1e9 / 30` (100000000 at index 3, not 99999999).
+#[tokio::test]
+async fn pts_come_from_the_frame_index_the_same_everywhere() {
+    let want: Vec<i64> = (0..6).map(|i| i * 1_000_000_000 / 30).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = still(&dir, "p.jpeg");
+    let jpeg = JpegSource::from_path("cam", &path).unwrap();
+    assert_eq!(pts_of(&drain(jpeg.clone().repeat(Some(6))).await), want);
+
+    let folder = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        still(&folder, &format!("{i}.jpeg"));
+    }
+    let images = ImageDirectorySource::new("cam", folder.path()).unwrap();
+    assert_eq!(pts_of(&drain(images.clone().repeat(Some(2))).await), want);
+    // a chain of the same source id continues instead of restarting at 0
+    let chained = jpeg.clone().repeat(Some(3)).chain(images.clone());
+    assert_eq!(pts_of(&drain(chained).await), want);
+}
+
+/// Timestamps of one source id keep increasing through chain (Savant 0.6
+/// stops a stream whose timestamps jump back); other ids are untouched.
+#[tokio::test]
+async fn chain_continues_the_timestamps_of_a_source_id() {
+    let items = drain(frames("a", &[0, 10]).chain(frames("a", &[0, 10, 20]))).await;
+    assert_eq!(ids_pts(&items), ["a0", "a10", "a20", "a30", "a40"]);
+    // a part that already starts later is left as it is
+    let items = drain(frames("a", &[0, 10]).chain(frames("a", &[500, 510]))).await;
+    assert_eq!(ids_pts(&items), ["a0", "a10", "a500", "a510"]);
+    // repeat of a chain: every round continues
+    let items = drain(frames("a", &[0]).chain(frames("a", &[0])).repeat(Some(2))).await;
+    assert_eq!(ids_pts(&items), ["a0", "a10", "a20", "a30"]);
+    // repeated then chained (the first hour's JpegSource.repeat(5).chain(camera))
+    let items = drain(
+        frames("a", &[0])
+            .repeat(Some(2))
+            .chain(frames("a", &[0, 10])),
+    )
+    .await;
+    assert_eq!(ids_pts(&items), ["a0", "a10", "a20", "a30"]);
+}
+
+/// `repeat` works on any source: combinators are `Clone` where their inner
+/// sources are, and `Repeat::with_factory` takes anything, `Box<dyn Source>`
+/// and `interleave` included.
+#[tokio::test]
+async fn repeat_works_on_combinators_and_boxed_sources() {
+    let items = drain(frames("a", &[0, 10, 20]).take(2).repeat(Some(2))).await;
+    assert_eq!(ids_pts(&items), ["a0", "a10", "a20", "a30"]);
+    let mapped = frames("a", &[0]).map(|i| i).repeat(Some(2));
+    assert_eq!(ids_pts(&drain(mapped).await), ["a0", "a10"]);
+    let boxed = savant_sdk_sources::Repeat::with_factory(Some(2), || {
+        Box::new(frames("b", &[0, 10])) as Box<dyn Source>
+    });
+    assert_eq!(ids_pts(&drain(boxed).await), ["b0", "b10", "b20", "b30"]);
+    let both = savant_sdk_sources::Repeat::with_factory(Some(2), || {
+        interleave(vec![
+            Box::new(frames("x", &[0])) as Box<dyn Source>,
+            Box::new(frames("y", &[0])),
+        ])
+    });
+    let mut got = ids_pts(&drain(both).await);
+    got.sort();
+    assert_eq!(got, ["x0", "x10", "y0", "y10"]);
+}

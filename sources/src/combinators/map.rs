@@ -19,7 +19,7 @@ use savant_sdk_core::Error;
 /// });
 /// # }
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Map<S, F> {
     inner: S,
     f: F,
@@ -60,7 +60,7 @@ where
 /// });
 /// # }
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct WithUpdate<S> {
     inner: S,
     update: VideoFrameUpdate,

@@ -23,6 +23,7 @@ mod map;
 mod pace;
 mod repeat;
 mod take;
+mod timeline;
 
 pub use chain::Chain;
 pub use interleave::{interleave, Interleave};
@@ -60,10 +61,12 @@ pub trait SourceExt: Source + Sized {
     }
 
     /// The source again and again: `times` rounds in all, or forever with
-    /// `None`. Timestamps continue across rounds instead of starting over.
+    /// `None`, each round from a clone. Timestamps continue across rounds
+    /// instead of starting over. For a source that is not `Clone`, use
+    /// [`Repeat::with_factory`].
     fn repeat(self, times: Option<u64>) -> Repeat<Self>
     where
-        Self: Clone,
+        Self: Clone + Sync + 'static,
     {
         Repeat::new(self, times)
     }

@@ -28,7 +28,7 @@ enum Mode {
 /// let at_25_fps = Pace::fps(b.repeat(None), 25, 1);
 /// # }
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Pace<S> {
     inner: S,
     mode: Mode,

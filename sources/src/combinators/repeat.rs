@@ -1,86 +1,83 @@
 //! [`Repeat`]: a source over and over, with timestamps that keep going.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use savant_sdk_core::source::{Source, SourceItem};
 
-/// Per source id: where this round's timestamps start and end.
-#[derive(Debug, Default, Clone, Copy)]
-struct Span {
-    first: i64,
-    end: i64,
-}
+use super::timeline::Timeline;
 
-/// A (cloneable) source repeated: each round starts from a fresh clone of
-/// the original, and its frames' pts and dts are shifted by the length of
-/// the rounds before, so a module sees one continuous stream.
+/// A source repeated: each round starts from a fresh source (a clone of
+/// the original, or what a factory makes), and each source id's pts and
+/// dts continue from where the round before ended (see [`super::Chain`]
+/// for the rule), so a module sees one continuous stream.
 ///
 /// ```
-/// use savant_sdk_sources::{JpegSource, SourceExt};
-/// # fn run(picture: JpegSource) {
+/// use savant_sdk_core::source::Source;
+/// use savant_sdk_sources::{interleave, JpegSource, Repeat, SourceExt};
+/// # fn run(picture: JpegSource, other: JpegSource) {
 /// let ten_times = picture.clone().repeat(Some(10));
-/// let forever = picture.repeat(None);
+/// let forever = picture.clone().take(3).repeat(None);
+/// // any source, Clone or not, from a factory
+/// let rounds = Repeat::with_factory(Some(2), move || {
+///     interleave(vec![Box::new(picture.clone()) as Box<dyn Source>, Box::new(other.clone())])
+/// });
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct Repeat<S> {
-    template: S,
+    make: Arc<dyn Fn() -> S + Send + Sync>,
     current: S,
     rounds_left: Option<u64>,
-    offset: HashMap<String, i64>,
-    spans: HashMap<String, Span>,
+    /// Whether the current round gave anything (an empty source repeated
+    /// forever would spin).
+    round_gave: bool,
+    timeline: Timeline,
 }
 
-impl<S: Clone> Repeat<S> {
-    /// `times` rounds of `source` (`None`: forever).
-    pub fn new(source: S, times: Option<u64>) -> Self {
+impl<S: std::fmt::Debug> std::fmt::Debug for Repeat<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repeat")
+            .field("current", &self.current)
+            .field("rounds_left", &self.rounds_left)
+            .finish()
+    }
+}
+
+impl<S: Clone> Clone for Repeat<S> {
+    fn clone(&self) -> Self {
         Self {
-            current: source.clone(),
-            template: source,
+            make: self.make.clone(),
+            current: self.current.clone(),
+            rounds_left: self.rounds_left,
+            round_gave: self.round_gave,
+            timeline: self.timeline.clone(),
+        }
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Repeat<S> {
+    /// `times` rounds of `source` (`None`: forever), each from a clone.
+    pub fn new(source: S, times: Option<u64>) -> Self {
+        Self::with_factory(times, move || source.clone())
+    }
+}
+
+impl<S> Repeat<S> {
+    /// `times` rounds (`None`: forever), each of a source `make` returns:
+    /// works for any source, `Box<dyn Source>` and combinators included.
+    pub fn with_factory(times: Option<u64>, make: impl Fn() -> S + Send + Sync + 'static) -> Self {
+        Self {
+            current: make(),
+            make: Arc::new(make),
             rounds_left: times,
-            offset: HashMap::new(),
-            spans: HashMap::new(),
+            round_gave: false,
+            timeline: Timeline::default(),
         }
-    }
-
-    fn shift(
-        &mut self,
-        source_id: &str,
-        pts: &mut i64,
-        dts: &mut Option<i64>,
-        duration: Option<i64>,
-    ) {
-        // A source id is copied only the first time it is seen in a round.
-        if !self.spans.contains_key(source_id) {
-            self.spans.insert(
-                source_id.to_string(),
-                Span {
-                    first: *pts,
-                    end: *pts,
-                },
-            );
-        }
-        let span = self.spans.get_mut(source_id).expect("inserted above");
-        span.first = span.first.min(*pts);
-        span.end = span.end.max(*pts + duration.unwrap_or(1).max(1));
-        let off = self.offset.get(source_id).copied().unwrap_or(0);
-        *pts += off;
-        if let Some(d) = dts {
-            *d += off;
-        }
-    }
-
-    fn next_round(&mut self) {
-        for (id, span) in self.spans.drain() {
-            *self.offset.entry(id).or_insert(0) += span.end - span.first;
-        }
-        self.current = self.template.clone();
     }
 }
 
 #[async_trait]
-impl<S: Source + Clone> Source for Repeat<S> {
+impl<S: Source> Source for Repeat<S> {
     async fn next(&mut self) -> savant_sdk_core::Result<Option<SourceItem>> {
         loop {
             if self.rounds_left == Some(0) {
@@ -88,14 +85,12 @@ impl<S: Source + Clone> Source for Repeat<S> {
             }
             match self.current.next().await? {
                 Some(mut item) => {
+                    self.round_gave = true;
                     match &mut item {
-                        SourceItem::Frame(f) => {
-                            let fr = &mut f.frame;
-                            self.shift(&fr.source_id, &mut fr.pts, &mut fr.dts, fr.duration);
-                        }
+                        SourceItem::Frame(f) => self.timeline.place(&mut f.frame),
                         SourceItem::Batch { batch, .. } => {
                             for fr in batch.frames.values_mut() {
-                                self.shift(&fr.source_id, &mut fr.pts, &mut fr.dts, fr.duration);
+                                self.timeline.place(fr);
                             }
                         }
                         _ => {}
@@ -106,11 +101,15 @@ impl<S: Source + Clone> Source for Repeat<S> {
                     if let Some(n) = &mut self.rounds_left {
                         *n -= 1;
                     }
-                    if self.spans.is_empty() && self.rounds_left.is_none() {
-                        // an empty source repeated forever would spin
+                    if !self.round_gave && self.rounds_left.is_none() {
                         return Ok(None);
                     }
-                    self.next_round();
+                    if self.rounds_left == Some(0) {
+                        return Ok(None);
+                    }
+                    self.round_gave = false;
+                    self.current = (self.make)();
+                    self.timeline.next_segment();
                 }
             }
         }

@@ -11,7 +11,7 @@ use savant_sdk_core::source::{Source, SourceItem};
 /// let first_hundred = camera.repeat(None).take(100);
 /// # }
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Take<S> {
     inner: S,
     left: u64,
