@@ -1,12 +1,16 @@
-//! The client runners against a savant-rs 0.3.0 stand-in module (a
-//! savant-rs reader forwarding to a savant-rs writer, marking frames), for
-//! every socket pair and both trace formats:
+//! The client runners against a savant-rs stand-in module (a savant-rs
+//! reader forwarding to a savant-rs writer, marking frames), under
+//! savant-rs 0.3.0 and 1.15.1 (each test once per peer:
+//! `savant_rs_0_3::NAME`, `savant_rs_1_15::NAME`), for every socket pair
+//! and both trace formats (W3C and Jaeger):
 //!
 //! * our SourceRunner -> savant-rs stand-in -> savant-rs reader
 //! * savant-rs traced writer -> savant-rs stand-in -> our SinkRunner
 //! * savant-rs traced writer -> our loopback module -> savant-rs reader
 //!
 //! In each, the trace ids the sender reports equal the ones that arrive.
+//! Our writers stamp the version the peer accepts
+//! ([`SavantRs::protocol_version`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,8 +20,15 @@ use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_core::model::VideoFrame;
 use savant_sdk_core::source::SourceFrame;
 use savant_sdk_core::telemetry::{extract_trace_id, Propagation};
-use savant_sdk_tests::{payload, Peer};
+use savant_sdk_tests::{payload, peer_tests, Peer, SavantRs};
 use serde_json::Value;
+
+peer_tests!(
+    our_source_through_a_savant_rs_module_into_a_savant_rs_reader,
+    a_savant_rs_source_through_a_savant_rs_module_into_our_sink,
+    a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader,
+    trace_matching_through_a_savant_rs_module,
+);
 
 const PAIRS: [(&str, &str); 3] = [("dealer", "router"), ("req", "rep"), ("pub", "sub")];
 const FORMATS: [(Propagation, &str); 2] =
@@ -37,16 +48,19 @@ fn trace_of(ctx: &Value) -> Option<String> {
     extract_trace_id(&map).map(|t| t.to_string())
 }
 
-fn standin(input: &str, output: &str) -> Peer {
-    let mut p = Peer::spawn(&[
-        "standin",
-        "--input",
-        input,
-        "--output",
-        output,
-        "--mark",
-        "standin/seen",
-    ])
+fn standin(savant: SavantRs, input: &str, output: &str) -> Peer {
+    let mut p = Peer::spawn_with(
+        savant,
+        &[
+            "standin",
+            "--input",
+            input,
+            "--output",
+            output,
+            "--mark",
+            "standin/seen",
+        ],
+    )
     .unwrap();
     p.wait_ready(Duration::from_secs(20)).unwrap();
     p
@@ -60,31 +74,35 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-#[test]
-fn our_source_through_a_savant_rs_module_into_a_savant_rs_reader() {
+fn our_source_through_a_savant_rs_module_into_a_savant_rs_reader(savant: SavantRs) {
     let rt = rt();
     for (w, r) in PAIRS {
         for (propagation, name) in FORMATS {
             let dir = tempfile::tempdir().unwrap();
             let (input, output) = (ipc(&dir, "in"), ipc(&dir, "out"));
-            let mut reader = Peer::spawn(&[
-                "reader",
-                "--socket",
-                &format!("{r}+bind:{output}"),
-                "--eos-count",
-                "1",
-                "--timeout",
-                "30",
-            ])
+            let mut reader = Peer::spawn_with(
+                savant,
+                &[
+                    "reader",
+                    "--socket",
+                    &format!("{r}+bind:{output}"),
+                    "--eos-count",
+                    "1",
+                    "--timeout",
+                    "30",
+                ],
+            )
             .unwrap();
             reader.wait_ready(Duration::from_secs(20)).unwrap();
             let _module = standin(
+                savant,
                 &format!("{r}+bind:{input}"),
                 &format!("{w}+connect:{output}"),
             );
             let sent = rt.block_on(async {
                 let source = SourceBuilder::new(format!("{w}+connect:{input}"))
                     .propagation(propagation)
+                    .protocol_version(savant.protocol_version())
                     .build()
                     .await
                     .unwrap();
@@ -105,32 +123,41 @@ fn our_source_through_a_savant_rs_module_into_a_savant_rs_reader() {
                 source.close().await;
                 sent
             });
+            let what = format!("ours -> {savant} module -> {savant} reader, {w}/{r} {name}");
             let (status, lines) = reader.finish(Duration::from_secs(30)).unwrap();
-            assert!(status.success(), "{w}/{r} {name}: {lines:?}");
+            assert!(status.success(), "{what}: {lines:?}");
             let frames: Vec<&Value> = lines
                 .iter()
                 .filter(|l| l["event"] == "message" && l["kind"] == "frame")
                 .collect();
-            assert_eq!(frames.len(), 3, "{w}/{r} {name}: {lines:?}");
+            assert_eq!(frames.len(), 3, "{what}: {lines:?}");
             for (got, s) in frames.iter().zip(&sent) {
+                assert!(s.trace_id.is_some(), "{what}: we traced the frame");
                 assert_eq!(
                     trace_of(&got["propagated_context"]),
                     s.trace_id.map(|t| t.to_string()),
-                    "{w}/{r} {name}: trace id through savant-rs"
+                    "{what}: trace id through savant-rs"
                 );
-                assert_eq!(got["content_ok"], true);
-                assert!(got["attributes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|a| a == "standin/seen"));
+                assert_eq!(got["content_ok"], true, "{what}");
+                assert!(
+                    got["attributes"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|a| a == "standin/seen"),
+                    "{what}: {got}"
+                );
+                assert_eq!(
+                    got["protocol_version"],
+                    savant.protocol_version().as_str(),
+                    "{what}"
+                );
             }
         }
     }
 }
 
-#[test]
-fn a_savant_rs_source_through_a_savant_rs_module_into_our_sink() {
+fn a_savant_rs_source_through_a_savant_rs_module_into_our_sink(savant: SavantRs) {
     let rt = rt();
     for (w, r) in PAIRS {
         for (_, name) in FORMATS {
@@ -144,25 +171,29 @@ fn a_savant_rs_source_through_a_savant_rs_module_into_our_sink() {
                 )
                 .unwrap();
             let _module = standin(
+                savant,
                 &format!("{r}+bind:{input}"),
                 &format!("{w}+connect:{output}"),
             );
-            let writer = Peer::spawn(&[
-                "writer",
-                "--socket",
-                &format!("{w}+connect:{input}"),
-                "--source-id",
-                "cam-2",
-                "--count",
-                "3",
-                "--content-size",
-                "1000",
-                "--eos",
-                "--trace",
-                name,
-                "--start-delay",
-                if w == "pub" { "1.0" } else { "0" },
-            ])
+            let writer = Peer::spawn_with(
+                savant,
+                &[
+                    "writer",
+                    "--socket",
+                    &format!("{w}+connect:{input}"),
+                    "--source-id",
+                    "cam-2",
+                    "--count",
+                    "3",
+                    "--content-size",
+                    "1000",
+                    "--eos",
+                    "--trace",
+                    name,
+                    "--start-delay",
+                    if w == "pub" { "1.0" } else { "0" },
+                ],
+            )
             .unwrap();
             let got = rt.block_on(async {
                 let mut got = Vec::new();
@@ -177,48 +208,55 @@ fn a_savant_rs_source_through_a_savant_rs_module_into_our_sink() {
                 sink.close().await;
                 got
             });
+            let what = format!("{savant} writer -> {savant} module -> our sink, {w}/{r} {name}");
             let (status, lines) = writer.finish(Duration::from_secs(30)).unwrap();
-            assert!(status.success(), "{lines:?}");
+            assert!(status.success(), "{what}: {lines:?}");
             let sent: Vec<Option<String>> = lines
                 .iter()
                 .filter(|l| l["sent"] == "frame")
                 .map(|l| l["trace_id"].as_str().map(String::from))
                 .collect();
-            assert_eq!(sent.len(), 3, "{lines:?}");
+            assert_eq!(sent.len(), 3, "{what}: {lines:?}");
             assert!(
                 sent.iter().all(Option::is_some),
-                "{name}: savant-rs traced its frames"
+                "{what}: savant-rs traced its frames"
             );
             let frames: Vec<_> = got.iter().filter(|g| g.frame().is_some()).collect();
-            assert_eq!(frames.len(), 3, "{w}/{r} {name}");
+            assert_eq!(frames.len(), 3, "{what}");
             for (g, s) in frames.iter().zip(&sent) {
-                assert_eq!(g.trace_id.map(|t| t.to_string()), *s, "{w}/{r} {name}");
+                assert_eq!(g.trace_id.map(|t| t.to_string()), *s, "{what}");
                 assert_eq!(
                     g.content.as_ref().unwrap(),
-                    &payload(g.pts().unwrap() as usize, 1000)
+                    &payload(g.pts().unwrap() as usize, 1000),
+                    "{what}"
                 );
-                assert!(g.frame().unwrap().attribute("standin", "seen").is_some());
+                assert!(
+                    g.frame().unwrap().attribute("standin", "seen").is_some(),
+                    "{what}"
+                );
             }
-            assert!(got.last().unwrap().is_end_of_stream());
+            assert!(got.last().unwrap().is_end_of_stream(), "{what}");
         }
     }
 }
 
-#[test]
-fn a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader() {
+fn a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader(savant: SavantRs) {
     for (w, r) in PAIRS {
         for (_, name) in FORMATS {
             let dir = tempfile::tempdir().unwrap();
             let (input, output) = (ipc(&dir, "in"), ipc(&dir, "out"));
-            let mut reader = Peer::spawn(&[
-                "reader",
-                "--socket",
-                &format!("{r}+bind:{output}"),
-                "--eos-count",
-                "1",
-                "--timeout",
-                "30",
-            ])
+            let mut reader = Peer::spawn_with(
+                savant,
+                &[
+                    "reader",
+                    "--socket",
+                    &format!("{r}+bind:{output}"),
+                    "--eos-count",
+                    "1",
+                    "--timeout",
+                    "30",
+                ],
+            )
             .unwrap();
             reader.wait_ready(Duration::from_secs(20)).unwrap();
             let module = LoopbackModule::start(
@@ -226,50 +264,64 @@ fn a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader() {
                     .mark("loopback", "seen"),
             )
             .unwrap();
-            let writer = Peer::spawn(&[
-                "writer",
-                "--socket",
-                &format!("{w}+connect:{input}"),
-                "--source-id",
-                "cam-3",
-                "--count",
-                "3",
-                "--content-size",
-                "1000",
-                "--eos",
-                "--trace",
-                name,
-                "--start-delay",
-                if w == "pub" { "1.0" } else { "0" },
-            ])
+            let writer = Peer::spawn_with(
+                savant,
+                &[
+                    "writer",
+                    "--socket",
+                    &format!("{w}+connect:{input}"),
+                    "--source-id",
+                    "cam-3",
+                    "--count",
+                    "3",
+                    "--content-size",
+                    "1000",
+                    "--eos",
+                    "--trace",
+                    name,
+                    "--start-delay",
+                    if w == "pub" { "1.0" } else { "0" },
+                ],
+            )
             .unwrap();
+            let what =
+                format!("{savant} writer -> our loopback -> {savant} reader, {w}/{r} {name}");
             let (status, wlines) = writer.finish(Duration::from_secs(30)).unwrap();
-            assert!(status.success(), "{wlines:?}");
+            assert!(status.success(), "{what}: {wlines:?}");
             let (status, rlines) = reader.finish(Duration::from_secs(30)).unwrap();
-            assert!(status.success(), "{w}/{r} {name}: {rlines:?}");
+            assert!(status.success(), "{what}: {rlines:?}");
             let stats = module.stop().unwrap();
-            assert_eq!(stats.forwarded, 4, "{w}/{r} {name}");
-            let sent: Vec<Option<String>> = wlines
-                .iter()
-                .filter(|l| l["sent"] == "frame")
-                .map(|l| l["trace_id"].as_str().map(String::from))
-                .collect();
+            assert_eq!(stats.forwarded, 4, "{what}");
+            let sent: Vec<&Value> = wlines.iter().filter(|l| l["sent"] == "frame").collect();
             let got: Vec<&Value> = rlines
                 .iter()
                 .filter(|l| l["event"] == "message" && l["kind"] == "frame")
                 .collect();
-            assert_eq!(got.len(), 3, "{rlines:?}");
+            assert_eq!(got.len(), 3, "{what}: {rlines:?}");
+            assert_eq!(sent.len(), 3, "{what}: {wlines:?}");
             for (g, s) in got.iter().zip(&sent) {
-                assert!(s.is_some());
-                assert_eq!(trace_of(&g["propagated_context"]), *s, "{w}/{r} {name}");
-                assert_eq!(g["content_ok"], true);
-                assert!(g["attributes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|a| a == "loopback/seen"));
-                // the loopback keeps the sender's seq ids
-                assert_eq!(g["seq_id"], g["pts"].as_u64().unwrap() + 1);
+                let trace = s["trace_id"].as_str().map(String::from);
+                assert!(trace.is_some(), "{what}: savant-rs traced its frames");
+                assert_eq!(trace_of(&g["propagated_context"]), trace, "{what}");
+                assert_eq!(g["content_ok"], true, "{what}");
+                assert!(
+                    g["attributes"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|a| a == "loopback/seen"),
+                    "{what}: {g}"
+                );
+                // the loopback keeps the sender's version, seq ids and system id
+                assert_eq!(g["seq_id"], g["pts"].as_u64().unwrap() + 1, "{what}");
+                assert_eq!(g["seq_id"], s["seq_id"], "{what}");
+                assert_eq!(g["system_id"], s["system_id"], "{what}");
+                assert_eq!(g["protocol_version"], s["protocol_version"], "{what}");
+                assert_eq!(
+                    g["protocol_version"],
+                    savant.protocol_version().as_str(),
+                    "{what}"
+                );
             }
         }
     }
@@ -277,8 +329,7 @@ fn a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader() {
 
 /// Telemetry end to end through savant-rs: every frame's trace survives the
 /// stand-in module, and the trace matcher reports a latency for each.
-#[test]
-fn trace_matching_through_a_savant_rs_module() {
+fn trace_matching_through_a_savant_rs_module(savant: SavantRs) {
     use savant_sdk_core::client::TraceMatcher;
     let rt = rt();
     let dir = tempfile::tempdir().unwrap();
@@ -290,11 +341,13 @@ fn trace_matching_through_a_savant_rs_module() {
             .await
             .unwrap();
         let _module = standin(
+            savant,
             &format!("router+bind:{input}"),
             &format!("dealer+connect:{output}"),
         );
         let source = SourceBuilder::new(format!("dealer+connect:{input}"))
             .propagation(Propagation::Jaeger)
+            .protocol_version(savant.protocol_version())
             .build()
             .await
             .unwrap();
@@ -322,9 +375,14 @@ fn trace_matching_through_a_savant_rs_module() {
         sink.close().await;
         matcher.report()
     });
-    assert_eq!(report.frames.len(), 20);
-    assert_eq!(report.received(), 20, "missing: {:?}", report.missing());
-    assert!(report.unexpected.is_empty());
+    assert_eq!(report.frames.len(), 20, "{savant}");
+    assert_eq!(
+        report.received(),
+        20,
+        "{savant} module: missing: {:?}",
+        report.missing()
+    );
+    assert!(report.unexpected.is_empty(), "{savant}");
     assert!(report
         .frames
         .iter()
