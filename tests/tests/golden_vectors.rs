@@ -1,9 +1,16 @@
-//! Golden vectors against the real savant-rs 0.3.0 wheel, generated in the
-//! test run by `python/savant_peer.py vectors gen` (no committed blobs):
-//! bytes written by savant-rs decode here to the expected values, and our
+//! Golden vectors against the real savant-rs wheels, 0.3.0 and 1.15.1
+//! (`savant_rs_0_3::NAME`, `savant_rs_1_15::NAME`), generated in the test
+//! run by `python/savant_peer.py vectors gen` (no committed blobs): bytes
+//! written by savant-rs decode here to the expected values, and our
 //! encoding of the same values decodes in savant-rs to equal values
 //! (`vectors verify`). Where a message has at most one hash-ordered
 //! element, the bytes must be identical too.
+//!
+//! Under 1.15.1 every case is first sent through a savant-rs writer (its
+//! seq ids and `system_id` come from the writer, not from the message
+//! constructors), so the bytes and the sidecar carry that writer's
+//! `system_id` and its numbering per source, with EOS resetting a source
+//! and updates, batches, shutdown and unknown on one auxiliary counter.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,9 +19,29 @@ use std::time::Duration;
 use bytes::Bytes;
 use savant_sdk_core::codec::{decode_message, encode_message, DecodeOptions};
 use savant_sdk_core::model::*;
-use savant_sdk_tests::run_peer;
+use savant_sdk_core::protocol::ProtocolVersion;
+use savant_sdk_tests::{peer_tests, SavantRs};
 use serde_json::Value;
 use uuid::Uuid;
+
+peer_tests!(savant_rs_bytes_decode_here_and_our_bytes_decode_in_savant_rs);
+
+/// The seq id savant-rs 1.15's writer gives each case, sent in the order
+/// `vectors gen` sends them (one writer): per source id (cam-1's EOS
+/// resets cam-1), and one auxiliary counter for the kinds without a
+/// source.
+const SEQ_IDS_1_15: &[(&str, u64)] = &[
+    ("frame_full", 1),     // cam-1
+    ("frame_minimal", 1),  // cam-2
+    ("frame_external", 1), // cam-3
+    ("eos", 2),            // cam-1, then reset
+    ("shutdown", 1),       // auxiliary
+    ("user_data", 1),      // cam-1 after its EOS
+    ("batch", 2),          // auxiliary
+    ("update", 3),         // auxiliary
+    ("unknown", 4),        // auxiliary
+    ("labels_context", 1), // cam-4
+];
 
 fn sidecar(dir: &Path, name: &str) -> Value {
     let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
@@ -351,12 +378,13 @@ const BYTE_IDENTICAL: &[&str] = &[
     "update",
 ];
 
-#[test]
-fn savant_rs_bytes_decode_here_and_our_bytes_decode_in_savant_rs() {
+fn savant_rs_bytes_decode_here_and_our_bytes_decode_in_savant_rs(savant: SavantRs) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let (status, lines) = run_peer(&["vectors", "gen", d], Duration::from_secs(60)).unwrap();
-    assert!(status.success(), "vectors gen failed: {lines:?}");
+    let (status, lines) = savant
+        .run_peer(&["vectors", "gen", d], Duration::from_secs(60))
+        .unwrap();
+    assert!(status.success(), "{savant}: vectors gen failed: {lines:?}");
     let cases: Vec<String> = lines
         .iter()
         .filter_map(|l| l["case"].as_str().map(String::from))
@@ -374,32 +402,101 @@ fn savant_rs_bytes_decode_here_and_our_bytes_decode_in_savant_rs() {
     ] {
         assert!(
             cases.iter().any(|c| c == required),
-            "case {required} not generated"
+            "{savant}: case {required} not generated"
         );
     }
+    let version = savant.protocol_version();
     let opts = DecodeOptions::default();
+    let mut system_ids = std::collections::BTreeSet::new();
     for name in &cases {
         let theirs = Bytes::from(std::fs::read(dir.path().join(format!("{name}.bin"))).unwrap());
         let meta = sidecar(dir.path(), name);
-        let want = expected(name, &meta).unwrap_or_else(|| panic!("no expectation for {name}"));
+        assert_eq!(
+            meta["protocol_version"],
+            version.as_str(),
+            "{savant} {name}: version stamped"
+        );
+        if version.generation().has_system_id() {
+            let id = meta["system_id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{savant} {name}: the sidecar has no system_id: {meta}"));
+            assert!(Uuid::parse_str(id).is_ok(), "{savant} {name}: {id:?}");
+            system_ids.insert(id.to_string());
+            let (_, seq) = SEQ_IDS_1_15
+                .iter()
+                .find(|(n, _)| n == name)
+                .unwrap_or_else(|| panic!("no 1.15 seq id for {name}"));
+            assert_eq!(meta["seq_id"], *seq, "{savant} {name}: the writer's seq id");
+        } else {
+            assert!(meta.get("system_id").is_none(), "{savant} {name}: {meta}");
+        }
+        let want =
+            expected(name, &meta).unwrap_or_else(|| panic!("{savant}: no expectation for {name}"));
         let got = decode_message(theirs.clone(), &opts)
-            .unwrap_or_else(|e| panic!("{name}: savant-rs bytes do not decode: {e}"));
+            .unwrap_or_else(|e| panic!("{savant} {name}: its bytes do not decode: {e}"));
+        assert_eq!(
+            got.generation(),
+            Some(version.generation()),
+            "{savant} {name}: generation"
+        );
         assert_eq!(
             normalize(got),
             normalize(want.clone()),
-            "{name}: decoded values"
+            "{savant} {name}: decoded values"
         );
         let ours = encode_message(&want)
-            .unwrap_or_else(|e| panic!("{name}: cannot encode the expected value: {e}"));
+            .unwrap_or_else(|e| panic!("{savant} {name}: cannot encode the expected value: {e}"));
         if BYTE_IDENTICAL.contains(&name.as_str()) {
-            assert_eq!(ours, theirs, "{name}: bytes differ from savant-rs");
+            assert_eq!(ours, theirs, "{savant} {name}: bytes differ from savant-rs");
         }
         std::fs::write(dir.path().join(format!("{name}.ours.bin")), &ours).unwrap();
     }
-    let (status, lines) = run_peer(&["vectors", "verify", d], Duration::from_secs(60)).unwrap();
-    for l in &lines {
-        assert_eq!(l["ok"], true, "savant-rs rejects our bytes: {l}");
+    if version.generation().has_system_id() {
+        assert_eq!(system_ids.len(), 1, "{savant}: one writer, one system id");
     }
-    assert_eq!(lines.len(), cases.len(), "{lines:?}");
-    assert!(status.success());
+    let (status, lines) = savant
+        .run_peer(&["vectors", "verify", d], Duration::from_secs(60))
+        .unwrap();
+    for l in &lines {
+        assert_eq!(l["ok"], true, "{savant} rejects our bytes: {l}");
+    }
+    assert_eq!(lines.len(), cases.len(), "{savant}: {lines:?}");
+    assert!(status.success(), "{savant}: vectors verify failed");
+}
+
+/// Bytes we encode stamped with a version the 1.15.1 loader does not
+/// accept decode there as `Message.unknown("... version mismatch ...")`:
+/// `vectors verify` is able to fail on the version alone.
+#[test]
+fn savant_rs_1_15_refuses_our_bytes_of_another_version() {
+    let savant = SavantRs::V1_15;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (status, lines) = savant
+        .run_peer(&["vectors", "gen", d], Duration::from_secs(60))
+        .unwrap();
+    assert!(status.success(), "{savant}: vectors gen failed: {lines:?}");
+    let meta = sidecar(dir.path(), "eos");
+    let mut m = expected("eos", &meta).unwrap();
+    let other = ProtocolVersion::parse("1.15.0").unwrap();
+    m.protocol_version = other.as_str().to_string();
+    std::fs::write(
+        dir.path().join("eos.other.bin"),
+        encode_message(&m).unwrap(),
+    )
+    .unwrap();
+    let (status, lines) = savant
+        .run_peer(
+            &["vectors", "verify", d, "--suffix", ".other.bin"],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    assert!(!status.success(), "{lines:?}");
+    let eos = lines.iter().find(|l| l["case"] == "eos").unwrap();
+    assert_eq!(eos["ok"], false, "{eos}");
+    let error = eos["error"].as_str().unwrap();
+    assert!(
+        error.contains("version mismatch") && error.contains("1.15.0"),
+        "{error}"
+    );
 }
