@@ -1,13 +1,17 @@
 //! The example plugins, loaded from their `.so` files, through the
-//! savant-rs 0.3.0 stand-in module: the synthetic source's frames reach
-//! the frame-counter sink with their trace ids, counted per source.
+//! savant-rs stand-in module under 0.3.0 and 1.15.1
+//! (`savant_rs_0_3::NAME`, `savant_rs_1_15::NAME`): the synthetic source's
+//! frames reach the frame-counter sink with their trace ids, counted per
+//! source.
 
 use std::time::Duration;
 
 use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
 use savant_sdk_plugin_host::{library_next_to_executable, PluginRegistry};
-use savant_sdk_tests::Peer;
+use savant_sdk_tests::{peer_tests, SavantRs};
 use serde_json::Value;
+
+peer_tests!(plugin_source_through_savant_rs_standin_into_plugin_sink);
 
 fn library(name: &str) -> std::path::PathBuf {
     library_next_to_executable(name).unwrap_or_else(|| {
@@ -15,8 +19,7 @@ fn library(name: &str) -> std::path::PathBuf {
     })
 }
 
-#[test]
-fn plugin_source_through_savant_rs_standin_into_plugin_sink() {
+fn plugin_source_through_savant_rs_standin_into_plugin_sink(savant: SavantRs) {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (
         format!("ipc://{}/in.ipc", dir.path().display()),
@@ -43,20 +46,22 @@ fn plugin_source_through_savant_rs_standin_into_plugin_sink() {
                 .build(),
         )
         .unwrap();
-    let mut module = Peer::spawn(&[
-        "standin",
-        "--input",
-        &format!("router+bind:{input}"),
-        "--output",
-        &format!("dealer+connect:{output}"),
-        "--mark",
-        "standin/seen",
-    ])
-    .unwrap();
+    let mut module = savant
+        .spawn(&[
+            "standin",
+            "--input",
+            &format!("router+bind:{input}"),
+            "--output",
+            &format!("dealer+connect:{output}"),
+            "--mark",
+            "standin/seen",
+        ])
+        .unwrap();
     module.wait_ready(Duration::from_secs(20)).unwrap();
 
     let (sent, consumed) = rt.block_on(async {
         let runner = SourceBuilder::new(format!("dealer+connect:{input}"))
+            .protocol_version(savant.protocol_version())
             .build()
             .await
             .unwrap();
@@ -72,7 +77,7 @@ fn plugin_source_through_savant_rs_standin_into_plugin_sink() {
                 .send_stream_with(source, |r| sent.push(r.clone()))
                 .await
                 .unwrap();
-            assert_eq!(summary.frames, 4);
+            assert_eq!(summary.frames, 4, "{savant} module");
         }
         runner.close().await;
         let mut sink = registry
@@ -85,20 +90,25 @@ fn plugin_source_through_savant_rs_standin_into_plugin_sink() {
         sink_runner.close().await;
         (sent, consumed)
     });
-    assert_eq!(consumed, 10, "8 frames and 2 EOS");
+    assert_eq!(consumed, 10, "{savant} module: 8 frames and 2 EOS");
     let summary: Value = serde_json::from_slice(&std::fs::read(&summary_path).unwrap()).unwrap();
-    assert_eq!(summary["total_frames"], 8);
+    assert_eq!(summary["total_frames"], 8, "{savant} module: {summary}");
     for source_id in ["cam-a", "cam-b"] {
         let s = &summary["sources"][source_id];
         assert_eq!(
             (s["frames"].as_u64(), s["eos"].as_u64()),
-            (Some(4), Some(1))
+            (Some(4), Some(1)),
+            "{savant} module, {source_id}"
         );
         let expected: Vec<Value> = sent
             .iter()
             .filter(|r| r.kind == "frame" && r.source_id == source_id)
             .map(|r| Value::from(r.trace_id.expect("telemetry on").to_string()))
             .collect();
-        assert_eq!(s["trace_ids"].as_array().unwrap(), &expected, "{source_id}");
+        assert_eq!(
+            s["trace_ids"].as_array().unwrap(),
+            &expected,
+            "{savant} module, {source_id}"
+        );
     }
 }
