@@ -9,11 +9,14 @@ use savant_sdk_core::sink::{Sink, SinkResult};
 
 use crate::draw::{draw_box, draw_label, label_color};
 use crate::error::{ensure_writable_dir, pts_name, safe_name, SinkError};
+use crate::skipped::{create_new, SkipReason, Skipped};
 
 /// Decodes each JPEG/PNG frame, draws every object's box (rotated when it
 /// has an angle) and label in a colour per label, and writes
-/// `DIR/<source_id>/<pts>.png` (or `.jpeg`). Frames whose content does not
-/// decode are logged and skipped.
+/// `DIR/<source_id>/<pts>.png` (or `.jpeg`); a name already taken gets
+/// `-1`, `-2`, ..., never replaced. Frames of other codecs (video), without
+/// content, or whose content does not decode are skipped and counted, with
+/// one warning per source and codec.
 ///
 /// ```no_run
 /// use savant_sdk_sinks::AnnotatedFrameSink;
@@ -26,7 +29,7 @@ pub struct AnnotatedFrameSink {
     format: ImageFormat,
     thickness: u32,
     written: u64,
-    skipped: u64,
+    skipped: Skipped,
 }
 
 impl AnnotatedFrameSink {
@@ -39,7 +42,7 @@ impl AnnotatedFrameSink {
             format: ImageFormat::Png,
             thickness: 2,
             written: 0,
-            skipped: 0,
+            skipped: Skipped::default(),
         })
     }
 
@@ -60,25 +63,46 @@ impl AnnotatedFrameSink {
         self.written
     }
 
-    /// Frames skipped (no image content, or content that does not decode).
+    /// Frames skipped (not an image codec, no content, or content that
+    /// does not decode).
     pub fn skipped(&self) -> u64 {
-        self.skipped
+        self.skipped.total()
     }
 
     fn annotate(&mut self, r: &SinkResult) -> Result<(), SinkError> {
         let Some(frame) = r.frame() else {
             return Ok(());
         };
-        let Some(content) = &r.content else {
-            self.skipped += 1;
-            tracing::warn!(source_id = %frame.source_id, pts = frame.pts, "frame without content; nothing to annotate");
+        let codec = frame.codec.as_deref();
+        // only still images are decoded; video access units are skipped by codec
+        if crate::image_extension(codec).is_none() {
+            self.skipped.record(
+                "annotated-frames",
+                &frame.source_id,
+                codec,
+                SkipReason::Codec,
+            );
+            return Ok(());
+        }
+        let Some(content) = r.content.as_ref().filter(|c| !c.is_empty()) else {
+            self.skipped.record(
+                "annotated-frames",
+                &frame.source_id,
+                codec,
+                SkipReason::NoContent,
+            );
             return Ok(());
         };
         let mut img = match image::load_from_memory(content) {
             Ok(i) => i.to_rgb8(),
             Err(e) => {
-                self.skipped += 1;
-                tracing::warn!(source_id = %frame.source_id, pts = frame.pts, error = %e, "frame content does not decode; skipped");
+                tracing::debug!(source_id = %frame.source_id, pts = frame.pts, error = %e, "frame content does not decode");
+                self.skipped.record(
+                    "annotated-frames",
+                    &frame.source_id,
+                    codec,
+                    SkipReason::Undecodable,
+                );
                 return Ok(());
             }
         };
@@ -110,15 +134,21 @@ impl AnnotatedFrameSink {
         } else {
             "jpeg"
         };
-        let path = folder.join(pts_name(frame.pts, ext));
+        let wanted = pts_name(frame.pts, ext);
         let mut buf = Cursor::new(Vec::new());
         img.write_to(&mut buf, self.format)
             .map_err(|e| SinkError::Encode {
-                path: path.clone(),
+                path: folder.join(&wanted),
                 detail: e.to_string(),
             })?;
-        std::fs::write(&path, buf.into_inner())
-            .map_err(|source| SinkError::Write { path, source })?;
+        let name =
+            create_new(&folder, &wanted, &buf.into_inner()).map_err(|source| SinkError::Write {
+                path: folder.join(&wanted),
+                source,
+            })?;
+        if name != wanted {
+            tracing::debug!(source_id = %frame.source_id, wanted, written = name, "annotated image of this name exists; written under a new name");
+        }
         self.written += 1;
         Ok(())
     }
@@ -127,6 +157,10 @@ impl AnnotatedFrameSink {
 #[async_trait]
 impl Sink for AnnotatedFrameSink {
     async fn consume(&mut self, result: SinkResult) -> savant_sdk_core::Result<()> {
+        if result.is_end_of_stream() {
+            self.skipped.end_of_stream(result.source_id());
+            return Ok(());
+        }
         Ok(self.annotate(&result)?)
     }
 

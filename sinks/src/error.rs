@@ -29,18 +29,6 @@ pub enum SinkError {
         /// The encoder's message.
         detail: String,
     },
-    /// A frame's codec cannot be written into the output container.
-    #[error("codec {codec:?} of source {source_id:?} cannot be muxed into {container} (it takes: {supported})")]
-    UnsupportedCodec {
-        /// The frame's source id.
-        source_id: String,
-        /// The frame's codec (`<none>` when it has none).
-        codec: String,
-        /// The container.
-        container: String,
-        /// The codecs the container takes.
-        supported: String,
-    },
     /// A GStreamer element is not installed.
     #[error("GStreamer element {element} is missing; install the Debian package {package}")]
     MissingElement {

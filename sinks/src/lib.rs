@@ -15,6 +15,7 @@ pub mod font;
 mod image_files;
 pub mod metadata;
 mod metadata_json;
+mod skipped;
 #[cfg(feature = "gstreamer")]
 mod video_file;
 
@@ -23,5 +24,6 @@ pub use error::SinkError;
 pub use fan_out::FanOut;
 pub use image_files::{image_extension, ImageFilesSink};
 pub use metadata_json::MetadataJsonSink;
+pub use skipped::{SkipReason, Skipped};
 #[cfg(feature = "gstreamer")]
 pub use video_file::{VideoContainer, VideoFileSink, VideoFileSinkBuilder, WrittenFile};

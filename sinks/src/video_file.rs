@@ -14,6 +14,7 @@ use savant_sdk_core::model::{TimeBase, VideoFrame};
 use savant_sdk_core::sink::{Sink, SinkResult};
 
 use crate::error::{ensure_writable_dir, pts_name, safe_name, SinkError};
+use crate::skipped::{SkipReason, Skipped};
 use crate::MetadataJsonSink;
 
 /// How much encoded video may wait in a file's pipeline before `write`
@@ -193,6 +194,7 @@ impl VideoFileSinkBuilder {
             waiting: HashMap::new(),
             written: Vec::new(),
             skipped: 0,
+            not_taken: Skipped::default(),
         })
     }
 }
@@ -362,9 +364,10 @@ fn error_text(e: &gst::message::Error) -> String {
 /// Codecs ([`VideoContainer::codecs`]): H.264 (`h264`) and HEVC (`hevc`)
 /// as byte-stream access units, as [`VideoFileSource`] sends them, into
 /// both containers; VP9 and AV1 too; VP8 and MJPEG (`jpeg`) into MKV
-/// only. A frame of any other codec, or without one, is refused with
-/// [`SinkError::UnsupportedCodec`] naming it; frames without content are
-/// skipped. Closing a file sends EOS through its pipeline and waits (up to
+/// only. A frame of any other codec, or without one (a JPEG in a mixed
+/// stream), or without content is skipped and counted in
+/// [`VideoFileSink::skipped`], with one warning per source and codec; the
+/// other frames and sources go on. Closing a file sends EOS through its pipeline and waits (up to
 /// [`VideoFileSinkBuilder::close_timeout`], blocking the calling thread)
 /// until the muxer has written it, so MP4 files get their index and play
 /// to the end; [`Sink::finish`] and `Drop` close every open file.
@@ -387,6 +390,8 @@ pub struct VideoFileSink {
     waiting: HashMap<String, u64>,
     written: Vec<WrittenFile>,
     skipped: u64,
+    /// Frames of codecs the container does not take, or without content.
+    not_taken: Skipped,
 }
 
 impl std::fmt::Debug for VideoFileSink {
@@ -422,9 +427,10 @@ impl VideoFileSink {
         &self.written
     }
 
-    /// Frames not written: before a file's first keyframe, or without content.
+    /// Frames not written: before a file's first keyframe, without
+    /// content, or of a codec the container does not take.
     pub fn skipped(&self) -> u64 {
-        self.skipped
+        self.skipped + self.not_taken.total()
     }
 
     /// Writes one frame (opening or rotating the source's file as needed).
@@ -433,24 +439,25 @@ impl VideoFileSink {
             return Ok(());
         };
         let source_id = frame.source_id.as_str();
-        let Some(content) = r.content.as_ref().filter(|c| !c.is_empty()) else {
-            tracing::warn!(
-                source_id,
-                pts = frame.pts,
-                "frame without content; not written"
-            );
-            self.skipped += 1;
-            return Ok(());
-        };
         let codec = frame.codec.as_deref().unwrap_or("");
         if !self.settings.container.codecs().contains(&codec) {
-            return Err(SinkError::UnsupportedCodec {
-                source_id: source_id.to_string(),
-                codec: frame.codec.clone().unwrap_or_else(|| "<none>".into()),
-                container: self.settings.container.to_string(),
-                supported: self.settings.container.codecs().join(", "),
-            });
+            self.not_taken.record(
+                "video-files",
+                source_id,
+                frame.codec.as_deref(),
+                SkipReason::Codec,
+            );
+            return Ok(());
         }
+        let Some(content) = r.content.as_ref().filter(|c| !c.is_empty()) else {
+            self.not_taken.record(
+                "video-files",
+                source_id,
+                frame.codec.as_deref(),
+                SkipReason::NoContent,
+            );
+            return Ok(());
+        };
         let keyframe = frame.keyframe == Some(true);
         let pts_ns = to_ns(frame.pts, frame.time_base);
         if let Some(file) = self.open.get(source_id) {
@@ -646,6 +653,7 @@ impl Drop for VideoFileSink {
 impl Sink for VideoFileSink {
     async fn consume(&mut self, result: SinkResult) -> savant_sdk_core::Result<()> {
         if result.is_end_of_stream() {
+            self.not_taken.end_of_stream(result.source_id());
             self.close_source(result.source_id())?;
         } else {
             self.write(&result)?;

@@ -288,3 +288,78 @@ fn an_unwritable_folder_fails_at_start() {
     let e = ImageFilesSink::new(&under_a_file).unwrap_err();
     assert!(e.to_string().contains("a-file"), "{e}");
 }
+
+fn result_of(f: SourceFrame) -> savant_sdk_core::sink::SinkResult {
+    savant_sdk_core::sink::SinkResult {
+        topic: f.frame.source_id.clone(),
+        trace_id: None,
+        content: Some(f.content.clone()),
+        message: Message::video_frame(f.frame),
+        log_handle: Default::default(),
+    }
+}
+
+fn eos_of(source: &str) -> savant_sdk_core::sink::SinkResult {
+    savant_sdk_core::sink::SinkResult {
+        topic: source.to_string(),
+        trace_id: None,
+        content: None,
+        message: Message::end_of_stream(EndOfStream::new(source)),
+        log_handle: Default::default(),
+    }
+}
+
+/// One rule for frames a sink cannot take: skipped by codec and counted;
+/// an image sink never writes an index for a source that sent no image.
+#[tokio::test]
+async fn sinks_skip_frames_they_cannot_take_by_codec_and_count_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h264 = |pts| {
+        frame(
+            "video-only",
+            pts,
+            "h264",
+            Bytes::from_static(b"\x00\x00\x00\x01\x65 not an image"),
+        )
+    };
+    let mut images = ImageFilesSink::new(tmp.path().join("images")).unwrap();
+    let mut annotated = AnnotatedFrameSink::new(tmp.path().join("annotated")).unwrap();
+    for pts in 0..60 {
+        images.consume(result_of(h264(pts))).await.unwrap();
+        annotated.consume(result_of(h264(pts))).await.unwrap();
+    }
+    images.consume(eos_of("video-only")).await.unwrap();
+    annotated.consume(eos_of("video-only")).await.unwrap();
+    assert_eq!(images.skipped(), 60);
+    assert_eq!(annotated.skipped(), 60);
+    assert_eq!(annotated.written(), 0);
+    assert!(
+        !tmp.path().join("images/video-only").exists(),
+        "no folder and no empty index.txt for a source without images"
+    );
+    assert!(!tmp.path().join("annotated/video-only").exists());
+}
+
+/// The same pts twice (a restarted source, two sources chained badly)
+/// never replaces a file: the second gets a new name, and the index lists both.
+#[tokio::test]
+async fn the_image_sink_never_overwrites_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut sink = ImageFilesSink::new(tmp.path()).unwrap();
+    let a = encode(&picture(1), image::ImageFormat::Jpeg);
+    let b = encode(&picture(2), image::ImageFormat::Jpeg);
+    sink.consume(result_of(frame("cam", 0, "jpeg", a.clone())))
+        .await
+        .unwrap();
+    sink.consume(result_of(frame("cam", 0, "jpeg", b.clone())))
+        .await
+        .unwrap();
+    sink.consume(eos_of("cam")).await.unwrap();
+    assert_eq!(sink.renamed(), 1);
+    let first = tmp.path().join(format!("cam/{:020}.jpeg", 0));
+    let second = tmp.path().join(format!("cam/{:020}-1.jpeg", 0));
+    assert_eq!(std::fs::read(first).unwrap(), a.to_vec());
+    assert_eq!(std::fs::read(second).unwrap(), b.to_vec());
+    let index = std::fs::read_to_string(tmp.path().join("cam/index.txt")).unwrap();
+    assert_eq!(index.lines().count(), 2, "{index}");
+}
