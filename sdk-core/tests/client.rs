@@ -205,3 +205,45 @@ async fn health_endpoint_of_the_loopback() {
     );
     module.stop().unwrap();
 }
+
+/// A source that ends the same source id twice (two rounds, each with its
+/// EOS) is summarised with that id once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_summary_lists_each_ended_source_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = ipc(&dir, "in");
+    let mut sink = SinkBuilder::new(format!("router+bind:{input}"))
+        .idle_timeout(Duration::from_secs(2))
+        .build()
+        .await
+        .unwrap();
+    let source = SourceBuilder::new(format!("dealer+connect:{input}"))
+        .telemetry_off()
+        .build()
+        .await
+        .unwrap();
+    let items = vec![
+        frame("a", 0).into(),
+        SourceItem::EndOfStream("a".into()),
+        frame("a", 1).into(),
+        SourceItem::EndOfStream("a".into()),
+        frame("b", 0).into(),
+    ];
+    let reading = tokio::spawn(async move {
+        let mut eos = 0;
+        while let Some(r) = sink.next().await {
+            if r.unwrap().message.is_end_of_stream() {
+                eos += 1;
+            }
+        }
+        eos
+    });
+    let summary = source
+        .send_stream(IterSource::new(items.into_iter()))
+        .await
+        .unwrap();
+    assert_eq!(summary.ended, vec!["a".to_string(), "b".to_string()]);
+    assert_eq!(summary.frames, 3);
+    source.close().await;
+    assert_eq!(reading.await.unwrap(), 3, "every EOS is still sent");
+}

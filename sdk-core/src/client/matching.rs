@@ -2,8 +2,11 @@
 //! reports round-trip latency and frames that never came back.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::client::SourceResult;
+use crate::sink::SinkResult;
 use crate::telemetry::TraceId;
 
 /// One sent frame and, if it came back, when.
@@ -50,13 +53,15 @@ impl MatchReport {
     }
 }
 
-/// Records sent frames and received trace ids.
+/// Records sent frames and received trace ids. It is a handle: clones
+/// share one record, and every method takes `&self`, so the sending and
+/// the receiving task each keep a clone (no `Arc<Mutex<..>>` needed).
 ///
 /// ```
 /// use std::time::{Duration, Instant};
 /// use savant_sdk_core::client::TraceMatcher;
 /// use savant_sdk_core::telemetry::TraceId;
-/// let mut m = TraceMatcher::new();
+/// let m = TraceMatcher::new();
 /// let (a, b) = (TraceId::from(1u128), TraceId::from(2u128));
 /// let t0 = Instant::now();
 /// m.sent_at(a, "cam", Some(0), t0);
@@ -69,8 +74,28 @@ impl MatchReport {
 /// ```
 /// Arrivals may be recorded before their sending (a fast round trip can
 /// beat the sender's bookkeeping); they are matched either way.
-#[derive(Debug, Default)]
+///
+/// Fed from the runners' results directly:
+///
+/// ```no_run
+/// # async fn run(source: savant_sdk_core::client::SourceRunner, mut sink: savant_sdk_core::client::SinkRunner, frame: savant_sdk_core::source::SourceFrame) -> savant_sdk_core::Result<()> {
+/// use savant_sdk_core::client::TraceMatcher;
+/// let matcher = TraceMatcher::new();
+/// let on_receive = matcher.clone(); // for the receiving task
+/// matcher.record_sent(&source.send(frame).await?);
+/// while let Some(result) = sink.next().await {
+///     on_receive.record_received(&result?);
+/// }
+/// println!("{} of {} came back", matcher.report().received(), matcher.report().frames.len());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Default, Clone)]
 pub struct TraceMatcher {
+    inner: Arc<Mutex<Record>>,
+}
+
+#[derive(Debug, Default)]
+struct Record {
     order: Vec<(TraceId, String, Option<i64>, Instant)>,
     arrived: HashMap<TraceId, Instant>,
     index: HashSet<TraceId>,
@@ -82,56 +107,123 @@ impl TraceMatcher {
         Self::default()
     }
 
+    fn record(&self) -> MutexGuard<'_, Record> {
+        // a panic elsewhere while holding the lock leaves the record usable
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Records a frame sent now.
-    pub fn sent(&mut self, trace_id: TraceId, source_id: &str, pts: Option<i64>) {
+    pub fn sent(&self, trace_id: TraceId, source_id: &str, pts: Option<i64>) {
         self.sent_at(trace_id, source_id, pts, Instant::now());
     }
 
     /// Records a frame sent at `at`.
-    pub fn sent_at(&mut self, trace_id: TraceId, source_id: &str, pts: Option<i64>, at: Instant) {
-        self.index.insert(trace_id);
-        self.order.push((trace_id, source_id.to_string(), pts, at));
+    pub fn sent_at(&self, trace_id: TraceId, source_id: &str, pts: Option<i64>, at: Instant) {
+        let mut r = self.record();
+        r.index.insert(trace_id);
+        r.order.push((trace_id, source_id.to_string(), pts, at));
+    }
+
+    /// Records what [`crate::client::SourceRunner`] sent, now (results
+    /// without a trace, such as EOS, are ignored).
+    pub fn record_sent(&self, result: &SourceResult) {
+        if let Some(t) = result.trace_id {
+            self.sent(t, &result.source_id, result.pts);
+        }
     }
 
     /// Records a frame received now.
-    pub fn received(&mut self, trace_id: TraceId) {
+    pub fn received(&self, trace_id: TraceId) {
         self.received_at(trace_id, Instant::now());
     }
 
+    /// Records what [`crate::client::SinkRunner`] received, now (results
+    /// without a trace are ignored).
+    pub fn record_received(&self, result: &SinkResult) {
+        if let Some(t) = result.trace_id {
+            self.received(t);
+        }
+    }
+
     /// Records a frame received at `at`; the first arrival counts.
-    pub fn received_at(&mut self, trace_id: TraceId, at: Instant) {
-        self.arrived.entry(trace_id).or_insert(at);
+    pub fn received_at(&self, trace_id: TraceId, at: Instant) {
+        self.record().arrived.entry(trace_id).or_insert(at);
     }
 
     /// Whether every sent frame has come back.
     pub fn complete(&self) -> bool {
-        self.order
-            .iter()
-            .all(|(t, ..)| self.arrived.contains_key(t))
+        let r = self.record();
+        r.order.iter().all(|(t, ..)| r.arrived.contains_key(t))
     }
 
     /// The report so far.
     pub fn report(&self) -> MatchReport {
+        let r = self.record();
+        let this = &*r;
         MatchReport {
-            frames: self
+            frames: this
                 .order
                 .iter()
                 .map(|(t, s, p, at)| MatchedFrame {
                     trace_id: *t,
                     source_id: s.clone(),
                     pts: *p,
-                    latency: self
+                    latency: this
                         .arrived
                         .get(t)
                         .map(|r| r.saturating_duration_since(*at)),
                 })
                 .collect(),
-            unexpected: self
+            unexpected: this
                 .arrived
                 .keys()
-                .filter(|t| !self.index.contains(t))
+                .filter(|t| !this.index.contains(t))
                 .copied()
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Message, VideoFrame};
+    use crate::transport::WriteOutcome;
+
+    #[test]
+    fn clones_share_one_record_fed_from_runner_results() {
+        let trace = TraceId::from(7u128);
+        let sent = SourceResult {
+            source_id: "cam".into(),
+            pts: Some(3),
+            status: WriteOutcome::Sent { attempts: 1 },
+            trace_id: Some(trace),
+            kind: "frame",
+            log_handle: Default::default(),
+        };
+        let eos = SourceResult {
+            trace_id: None,
+            kind: "eos",
+            pts: None,
+            ..sent.clone()
+        };
+        let received = SinkResult {
+            topic: "cam".into(),
+            message: Message::video_frame(VideoFrame::builder("cam").build()),
+            content: None,
+            trace_id: Some(trace),
+            log_handle: Default::default(),
+        };
+        let matcher = TraceMatcher::new();
+        let receiving = matcher.clone();
+        let t = std::thread::spawn(move || receiving.record_received(&received));
+        matcher.record_sent(&sent);
+        matcher.record_sent(&eos); // no trace: not a frame to match
+        t.join().unwrap();
+        let report = matcher.report();
+        assert_eq!(report.frames.len(), 1);
+        assert_eq!(report.received(), 1);
+        assert_eq!(report.frames[0].pts, Some(3));
+        assert!(matcher.complete());
     }
 }

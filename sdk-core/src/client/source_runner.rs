@@ -49,7 +49,8 @@ pub struct StreamSummary {
     pub frames: u64,
     /// Payload bytes sent.
     pub bytes: u64,
-    /// Source ids an EOS was sent for.
+    /// Source ids an EOS was sent for, each once, in the order of their
+    /// first EOS.
     pub ended: Vec<String>,
 }
 
@@ -346,6 +347,7 @@ impl SourceRunner {
         F: FnMut(&SourceResult) + Send,
     {
         let mut open = BTreeSet::new();
+        let mut ended = BTreeSet::new();
         let mut summary = StreamSummary::default();
         loop {
             // The next frame's trace starts before the source makes it, so
@@ -375,7 +377,10 @@ impl SourceRunner {
                 }
                 SourceItem::EndOfStream(s) => {
                     open.remove(s);
-                    summary.ended.push(s.clone());
+                    if !ended.contains(s) {
+                        ended.insert(s.clone());
+                        summary.ended.push(s.clone());
+                    }
                 }
             }
             let r = match item {
@@ -390,7 +395,9 @@ impl SourceRunner {
         for s in open {
             let r = self.send_eos(&s).await?;
             on_result(&r);
-            summary.ended.push(s);
+            if !ended.contains(&s) {
+                summary.ended.push(s);
+            }
         }
         Ok(summary)
     }

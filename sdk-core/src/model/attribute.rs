@@ -156,6 +156,70 @@ impl AttributeValue {
     }
 }
 
+macro_rules! getters {
+    ($($(#[$doc:meta])* $name:ident -> $t:ty, $variant:ident($v:ident) => $e:expr;)*) => {
+        impl AttributeValue {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self) -> Option<$t> {
+                    match &self.kind {
+                        AttributeValueKind::$variant($v) => Some($e),
+                        _ => None,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+getters! {
+    /// The integer, if this is one.
+    as_i64 -> i64, Integer(v) => *v;
+    /// The float, if this is one.
+    as_f64 -> f64, Float(v) => *v;
+    /// The boolean, if this is one.
+    as_bool -> bool, Boolean(v) => *v;
+    /// The text, if this is a string.
+    as_str -> &str, String(v) => v.as_str();
+    /// The strings, if this is a string vector.
+    as_strings -> &[String], StringVector(v) => v.as_slice();
+    /// The integers, if this is an integer vector.
+    as_i64s -> &[i64], IntegerVector(v) => v.as_slice();
+    /// The floats, if this is a float vector.
+    as_f64s -> &[f64], FloatVector(v) => v.as_slice();
+    /// The booleans, if this is a boolean vector.
+    as_bools -> &[bool], BooleanVector(v) => v.as_slice();
+    /// The box, if this is one.
+    as_bbox -> &BoundingBox, BoundingBox(v) => v;
+    /// The boxes, if this is a box vector.
+    as_bboxes -> &[BoundingBox], BoundingBoxVector(v) => v.as_slice();
+    /// The point, if this is one.
+    as_point -> &Point, Point(v) => v;
+    /// The points, if this is a point vector.
+    as_points -> &[Point], PointVector(v) => v.as_slice();
+    /// The polygon, if this is one.
+    as_polygon -> &PolygonalArea, Polygon(v) => v;
+    /// The polygons, if this is a polygon vector.
+    as_polygons -> &[PolygonalArea], PolygonVector(v) => v.as_slice();
+    /// The intersection, if this is one.
+    as_intersection -> &Intersection, Intersection(v) => v;
+}
+
+impl AttributeValue {
+    /// The blob and its dimensions, if this is a byte value.
+    pub fn as_bytes(&self) -> Option<(&[i64], &Bytes)> {
+        match &self.kind {
+            AttributeValueKind::Bytes { dims, data } => Some((dims, data)),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the explicit "no value".
+    pub fn is_none(&self) -> bool {
+        matches!(self.kind, AttributeValueKind::None)
+    }
+}
+
 /// A named, namespaced list of values.
 ///
 /// Only persistent attributes travel on frames (savant-rs drops temporary
@@ -229,6 +293,20 @@ impl Attribute {
     /// `(namespace, name)`.
     pub fn key(&self) -> (&str, &str) {
         (&self.namespace, &self.name)
+    }
+
+    /// The first value, if any.
+    ///
+    /// ```
+    /// use savant_sdk_core::model::{Attribute, AttributeValue, BoundingBox};
+    /// let a = Attribute::persistent("det", "count", vec![AttributeValue::integer(3)]);
+    /// assert_eq!(a.value().and_then(AttributeValue::as_i64), Some(3));
+    /// assert_eq!(a.value().and_then(AttributeValue::as_str), None);
+    /// let b = Attribute::persistent("det", "roi", vec![AttributeValue::bounding_box(BoundingBox::new(1.0, 2.0, 3.0, 4.0))]);
+    /// assert_eq!(b.value().and_then(AttributeValue::as_bbox).map(|b| b.width), Some(3.0));
+    /// ```
+    pub fn value(&self) -> Option<&AttributeValue> {
+        self.values.first()
     }
 }
 
