@@ -16,6 +16,7 @@ use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_core::telemetry::Telemetry;
 use savant_sdk_sources::JpegSource;
 
+use crate::protocol::ProtocolArgs;
 use crate::telemetry::TelemetryArgs;
 use crate::TraceFormat;
 
@@ -28,9 +29,12 @@ pub struct DemoArgs {
     /// Milliseconds between frames.
     #[arg(long, default_value_t = 10)]
     interval_ms: u64,
-    /// Trace propagation format.
-    #[arg(long, value_enum, default_value_t = TraceFormat::W3c)]
+    /// Trace propagation format (default jaeger, `uber-trace-id`, as
+    /// Savant; w3c for `traceparent`).
+    #[arg(long, value_enum, default_value_t = TraceFormat::Jaeger)]
     pub(crate) trace: TraceFormat,
+    #[command(flatten)]
+    pub(crate) protocol: ProtocolArgs,
     #[command(flatten)]
     pub(crate) telemetry: TelemetryArgs,
 }
@@ -53,7 +57,7 @@ fn sample_jpeg(i: u32) -> Result<Bytes> {
 
 pub async fn run(a: DemoArgs, telemetry: Telemetry) -> Result<()> {
     if a.trace == TraceFormat::Off {
-        bail!("the demo matches frames by trace id; use --trace w3c or --trace jaeger");
+        bail!("the demo matches frames by trace id; use --trace jaeger or --trace w3c");
     }
     let dir = std::env::temp_dir().join(format!("savant-sdk-demo-{}", std::process::id()));
     let input = format!("ipc://{}/input-video.ipc", dir.display());
@@ -70,12 +74,14 @@ pub async fn run(a: DemoArgs, telemetry: Telemetry) -> Result<()> {
         )
         .mark("demo", "loopback"),
     )?;
+    let version = a.protocol.version();
     let source = SourceBuilder::new(format!("dealer+connect:{input}"))
         .telemetry(telemetry)
+        .protocol_version(version.clone())
         .build()
         .await?;
     println!(
-        "savant-sdk demo: {} frames through the embedded loopback module ({input} -> {output})",
+        "savant-sdk demo: {} frames through the embedded loopback module ({input} -> {output}), protocol version {version}",
         a.frames
     );
 

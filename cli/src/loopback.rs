@@ -5,6 +5,7 @@ use clap::Args;
 use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use serde_json::json;
 
+use crate::protocol::{parse_savant, parse_version, AcceptArgs};
 use crate::telemetry::TelemetryArgs;
 use crate::{emit, parse_ns_name};
 
@@ -17,18 +18,37 @@ pub struct LoopbackArgs {
     /// Output (writer) socket, e.g. pub+bind:ipc:///tmp/zmq-sockets/output-video.ipc.
     #[arg(long)]
     output: String,
-    /// Serve GET /healthcheck on this port.
+    /// Serve GET /healthcheck (plain-text status, as Savant 0.4.x) and
+    /// GET /status (JSON string status, as Savant 0.5+) on this port.
     #[arg(long)]
     healthcheck_port: Option<u16>,
-    /// Add this persistent frame attribute (NAMESPACE/NAME) to every frame.
+    /// Add this persistent frame attribute (NAMESPACE/NAME) to every frame,
+    /// the frames inside batches included.
     #[arg(long, value_parser = parse_ns_name)]
     mark: Option<(String, String)>,
+    /// The protocol version of the messages --mark re-encodes (default: the
+    /// version each came with). Everything else is forwarded as the bytes
+    /// that came, version included. A savant-rs 1.x or 2.x reader
+    /// downstream drops any version but its own, without a word.
+    #[arg(long, value_name = "VERSION", value_parser = parse_version, conflicts_with = "savant")]
+    protocol_version: Option<savant_sdk_core::protocol::ProtocolVersion>,
+    /// Re-encode marked messages in the version this Savant release's
+    /// modules accept (0.4 -> "0.2.0", 0.6.0 -> "1.13.0", 0.6.1 -> "1.15.0").
+    #[arg(long, value_name = "RELEASE", value_parser = parse_savant)]
+    savant: Option<savant_sdk_core::protocol::ProtocolVersion>,
+    #[command(flatten)]
+    accept: AcceptArgs,
     #[command(flatten)]
     pub(crate) telemetry: TelemetryArgs,
 }
 
 pub async fn run(a: LoopbackArgs, _telemetry: savant_sdk_core::telemetry::Telemetry) -> Result<()> {
-    let mut config = LoopbackConfig::new(&a.input, &a.output);
+    let mut config =
+        LoopbackConfig::new(&a.input, &a.output).version_policy(a.accept.accept_version.clone());
+    let version = a.protocol_version.clone().or_else(|| a.savant.clone());
+    if let Some(v) = &version {
+        config = config.protocol_version(v.clone());
+    }
     if let Some((ns, name)) = &a.mark {
         config = config.mark(ns, name);
     }
@@ -41,6 +61,8 @@ pub async fn run(a: LoopbackArgs, _telemetry: savant_sdk_core::telemetry::Teleme
         "input": a.input,
         "output": a.output,
         "healthcheck": module.health_url(),
+        "status": module.status_url(),
+        "protocol_version": version.as_ref().map(|v| v.as_str()),
     }));
     crate::interrupted().await?;
     let stats = tokio::task::spawn_blocking(move || module.stop()).await??;
@@ -49,6 +71,7 @@ pub async fn run(a: LoopbackArgs, _telemetry: savant_sdk_core::telemetry::Teleme
         "forwarded": stats.forwarded,
         "dropped": stats.dropped,
         "malformed": stats.input.malformed(),
+        "version_refused": stats.input.version_refused,
     }));
     Ok(())
 }

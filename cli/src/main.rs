@@ -4,7 +4,9 @@
 mod demo;
 mod inputs;
 mod loopback;
+mod probe;
 mod progress;
+mod protocol;
 mod receive;
 mod run;
 mod send;
@@ -36,6 +38,24 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run the sources and sinks (built-in and plugins) of a pipeline TOML file.
     Run(run::RunArgs),
+    /// Find which protocol versions a running module accepts.
+    ///
+    /// For each candidate version, sends one EOS stamped with it to the
+    /// module's input over dealer or req, on a throwaway topic of its own
+    /// (savant-sdk-probe-<uuid>), and waits --timeout for the
+    /// acknowledgement: a savant-rs 1.x or 2.x module acknowledges only its
+    /// own version and drops the rest without a word. Prints one JSON line
+    /// per candidate (or a table) and exits 0 when at least one version was
+    /// acknowledged, 1 when none was.
+    ///
+    /// Side effects on the module: it sees one EOS per candidate it
+    /// accepts, each for a source id nobody uses (a Savant module passes an
+    /// EOS through its pipeline and on to its output), and logs a warning
+    /// for each version it refuses. A savant-rs 1.x module blacklists a
+    /// topic for about 10 s after a version mismatch on it, hence a fresh
+    /// topic per candidate: the real sources' topics are never touched.
+    /// Nothing else is sent.
+    Probe(probe::ProbeArgs),
 }
 
 impl Command {
@@ -45,9 +65,9 @@ impl Command {
         match self {
             Command::Send(a) => a.telemetry.build(a.trace.propagation()),
             Command::Demo(a) => a.telemetry.build(a.trace.propagation()),
-            Command::Receive(a) => a.telemetry.build(Some(Propagation::W3c)),
-            Command::Loopback(a) => a.telemetry.build(Some(Propagation::W3c)),
-            Command::Run(_) => Ok(Telemetry::off()),
+            Command::Receive(a) => a.telemetry.build(Some(Propagation::Jaeger)),
+            Command::Loopback(a) => a.telemetry.build(Some(Propagation::Jaeger)),
+            Command::Run(_) | Command::Probe(_) => Ok(Telemetry::off()),
         }
     }
 }
@@ -96,6 +116,7 @@ fn main() -> ExitCode {
             Command::Loopback(a) => loopback::run(a, t).await,
             Command::Demo(a) => demo::run(a, t).await,
             Command::Run(a) => run::run(a).await,
+            Command::Probe(a) => probe::run(a).await,
         }
     });
     telemetry.shutdown(); // flushes pending spans
@@ -143,14 +164,15 @@ pub(crate) fn parse_fps(s: &str) -> Result<(i64, i64), String> {
     }
 }
 
-/// `w3c`, `jaeger` or `off` (on the command line and in pipeline files).
+/// `jaeger` (Savant's default, and ours), `w3c` or `off` (on the command
+/// line and in pipeline files).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum TraceFormat {
-    /// W3C `traceparent`.
-    W3c,
-    /// Jaeger `uber-trace-id`.
+    /// Jaeger `uber-trace-id` (Savant's default).
     Jaeger,
+    /// W3C `traceparent` (opt-in in Savant).
+    W3c,
     /// No traces.
     Off,
 }

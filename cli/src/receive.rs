@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::emit;
 use crate::progress::Progress;
+use crate::protocol::AcceptArgs;
 use crate::telemetry::TelemetryArgs;
 
 /// Arguments of `receive`.
@@ -70,6 +71,8 @@ pub struct ReceiveArgs {
     #[arg(long, value_name = "FILE")]
     match_sent: Option<PathBuf>,
     #[command(flatten)]
+    pub(crate) accept: AcceptArgs,
+    #[command(flatten)]
     pub(crate) telemetry: TelemetryArgs,
 }
 
@@ -94,6 +97,8 @@ pub(crate) fn describe(r: &SinkResult) -> serde_json::Value {
         "source_id": r.source_id(),
         "pts": r.pts(),
         "seq_id": r.message.seq_id,
+        "protocol_version": r.message.protocol_version,
+        "generation": r.message.generation().map(|g| g.name()),
         "trace_id": r.trace_id.map(|t| t.to_string()),
         "codec": frame.and_then(|f| f.codec.clone()),
         "width": frame.map(|f| f.width),
@@ -162,7 +167,7 @@ fn report(matcher: &TraceMatcher) {
 
 /// Matches arrivals (trace id, unix us) with what `send` printed to `path`.
 fn match_sent(path: &std::path::Path, arrivals: &[(TraceId, u64)]) -> Result<TraceMatcher> {
-    let mut m = TraceMatcher::new();
+    let m = TraceMatcher::new();
     // wall-clock times onto one monotonic base
     let (now, wall) = (std::time::Instant::now(), crate::send::unix_micros());
     let at = |us: u64| {
@@ -211,8 +216,9 @@ pub async fn run(a: ReceiveArgs, _telemetry: savant_sdk_core::telemetry::Telemet
         Some(path) => sinks = sinks.with(MetadataJsonSink::file(path)?),
         None => {}
     }
-    let mut builder =
-        SinkBuilder::new(&a.socket).idle_timeout(Duration::from_secs_f64(a.idle_timeout));
+    let mut builder = SinkBuilder::new(&a.socket)
+        .idle_timeout(Duration::from_secs_f64(a.idle_timeout))
+        .version_policy(a.accept.accept_version.clone());
     if let Some(s) = &a.source_id {
         builder = builder.source_id(s);
     }
@@ -243,6 +249,13 @@ pub async fn run(a: ReceiveArgs, _telemetry: savant_sdk_core::telemetry::Telemet
         }
     }
     progress.finish();
+    let refused = runner.stats().version_refused;
+    if refused > 0 {
+        eprintln!(
+            "savant-sdk: {refused} messages dropped for their protocol version (accepting {:?}; see --accept-version)",
+            a.accept.accept_version
+        );
+    }
     if let Some(path) = &a.match_sent {
         report(&match_sent(path, &arrivals)?);
     }

@@ -5,15 +5,20 @@
 //!
 //! ```toml
 //! plugins = ["plugins/"]            # .so files or folders, relative to this file
+//! protocol_version = "1.15.0"       # what the sources stamp (or savant = "0.6.1"; default "1.15.0")
 //!
 //! [loopback]                        # optional: the embedded pass-through module
 //! input = "router+bind:ipc:///tmp/p/in.ipc"
 //! output = "dealer+connect:ipc:///tmp/p/out.ipc"
+//! mark = "loopback/seen"            # optional: mark frames (and the frames of batches)
+//! # protocol_version / savant: the version marked messages are re-encoded in
+//! # (default: the version each came with); accept_version: as --accept-version
 //!
 //! [[source]]                        # a plugin source
 //! plugin = "synthetic"
 //! socket = "dealer+connect:ipc:///tmp/p/in.ipc"
 //! settings = { frames = 30, source_id = "cam-1" }
+//! savant = "0.6.0"                  # this source only: protocol_version or savant
 //!
 //! [[source]]                        # the built-in JPEG/PNG source: a file or a folder
 //! images = "frames/"
@@ -26,7 +31,13 @@
 //! socket = "router+bind:ipc:///tmp/p/out.ipc"
 //! idle_timeout = 2.0                # seconds; 0 waits for SIGINT
 //! settings = { summary = "counts.json" }
+//! accept_version = "known"          # as receive's --accept-version (default known)
 //! ```
+//!
+//! The version a source stamps: its own `protocol_version`/`savant` key,
+//! else `run --protocol-version`/`--savant`, else the file's top-level key,
+//! else "1.15.0" (Savant 0.6.1's). A savant-rs 1.x or 2.x module drops any
+//! version but its own without acknowledging it.
 //!
 //! Unknown keys and wrong types are errors with their line. Prints one
 //! JSON line per finished source (`source_done`) and sink (`sink_done`).
@@ -37,13 +48,16 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
+use savant_sdk_core::codec::VersionPolicy;
 use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
+use savant_sdk_core::protocol::ProtocolVersion;
 use savant_sdk_core::sink::Sink;
 use savant_sdk_core::source::Source;
 use savant_sdk_plugin_host::PluginRegistry;
 use savant_sdk_sources::{ImageDirectorySource, JpegSource, PngSource};
 use serde::Deserialize;
 
+use crate::protocol::{from_keys, parse_accept, ProtocolArgs};
 use crate::TraceFormat;
 use serde_json::json;
 use toml::Spanned;
@@ -53,6 +67,10 @@ use toml::Spanned;
 pub struct RunArgs {
     /// The pipeline description (TOML).
     pipeline: PathBuf,
+    /// The version sources stamp unless their [[source]] sets one (over
+    /// the file's top-level key).
+    #[command(flatten)]
+    protocol: ProtocolArgs,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,7 +78,9 @@ pub struct RunArgs {
 struct Pipeline {
     #[serde(default)]
     plugins: Vec<PathBuf>,
-    loopback: Option<LoopbackSection>,
+    protocol_version: Option<Spanned<String>>,
+    savant: Option<Spanned<String>>,
+    loopback: Option<Spanned<LoopbackSection>>,
     #[serde(default, rename = "source")]
     sources: Vec<Spanned<SourceSection>>,
     #[serde(default, rename = "sink")]
@@ -72,6 +92,10 @@ struct Pipeline {
 struct LoopbackSection {
     input: String,
     output: String,
+    mark: Option<String>,
+    protocol_version: Option<String>,
+    savant: Option<String>,
+    accept_version: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +108,8 @@ struct SourceSection {
     source_id: Option<String>,
     fps: Option<String>,
     trace: Option<TraceFormat>,
+    protocol_version: Option<String>,
+    savant: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +119,29 @@ struct SinkSection {
     plugin: String,
     settings: Option<toml::Table>,
     idle_timeout: Option<f64>,
+    accept_version: Option<String>,
+}
+
+/// The file's top-level `protocol_version` or `savant`, checked.
+fn file_version(p: &Pipeline, text: &str) -> Result<Option<ProtocolVersion>> {
+    let span = p
+        .protocol_version
+        .as_ref()
+        .or(p.savant.as_ref())
+        .map(|s| s.span().start);
+    from_keys(
+        p.protocol_version.as_ref().map(|s| s.get_ref().as_str()),
+        p.savant.as_ref().map(|s| s.get_ref().as_str()),
+    )
+    .map_err(|e| anyhow::anyhow!("line {}: {e}", line_of(text, span.unwrap_or(0))))
+}
+
+/// `accept_version` of a section (default known).
+fn accept(key: &Option<String>) -> Result<VersionPolicy, String> {
+    match key {
+        Some(k) => parse_accept(k).map_err(|e| format!("accept_version: {e}")),
+        None => Ok(VersionPolicy::Known),
+    }
 }
 
 /// 1-based line of byte offset `at`.
@@ -108,6 +157,19 @@ fn line_of(text: &str, at: usize) -> usize {
 fn parse(text: &str) -> Result<Pipeline> {
     let p: Pipeline =
         toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+    file_version(&p, text)?;
+    if let Some(l) = &p.loopback {
+        let line = line_of(text, l.span().start);
+        let l = l.get_ref();
+        from_keys(l.protocol_version.as_deref(), l.savant.as_deref())
+            .and_then(|_| accept(&l.accept_version))
+            .and_then(|_| {
+                l.mark
+                    .as_deref()
+                    .map_or(Ok(()), |m| crate::parse_ns_name(m).map(drop))
+            })
+            .map_err(|e| anyhow::anyhow!("[loopback] at line {line}: {e}"))?;
+    }
     for s in &p.sources {
         let line = line_of(text, s.span().start);
         let s = s.get_ref();
@@ -127,8 +189,13 @@ fn parse(text: &str) -> Result<Pipeline> {
             crate::parse_fps(fps)
                 .map_err(|e| anyhow::anyhow!("[[source]] at line {line}: fps: {e}"))?;
         }
+        from_keys(s.protocol_version.as_deref(), s.savant.as_deref())
+            .map_err(|e| anyhow::anyhow!("[[source]] at line {line}: {e}"))?;
     }
     for s in &p.sinks {
+        accept(&s.get_ref().accept_version).map_err(|e| {
+            anyhow::anyhow!("[[sink]] at line {}: {e}", line_of(text, s.span().start))
+        })?;
         if s.get_ref()
             .idle_timeout
             .is_some_and(|t| !t.is_finite() || t < 0.0)
@@ -179,6 +246,7 @@ struct BuiltSource {
     source: Box<dyn Source>,
     socket: String,
     trace: Option<TraceFormat>,
+    version: ProtocolVersion,
 }
 
 struct BuiltSink {
@@ -186,6 +254,7 @@ struct BuiltSink {
     sink: Box<dyn Sink>,
     socket: String,
     idle: Option<Duration>,
+    accept: VersionPolicy,
 }
 
 pub async fn run(a: RunArgs) -> Result<()> {
@@ -193,10 +262,19 @@ pub async fn run(a: RunArgs) -> Result<()> {
         .with_context(|| format!("cannot read {}", a.pipeline.display()))?;
     let pipeline = parse(&text).with_context(|| format!("{}", a.pipeline.display()))?;
     let base = a.pipeline.parent().unwrap_or(Path::new("."));
-    run_pipeline(pipeline, &text, base).await
+    run_pipeline(pipeline, &text, base, a.protocol.given()).await
 }
 
-async fn run_pipeline(p: Pipeline, text: &str, base: &Path) -> Result<()> {
+async fn run_pipeline(
+    p: Pipeline,
+    text: &str,
+    base: &Path,
+    command_line: Option<ProtocolVersion>,
+) -> Result<()> {
+    let default_version = match command_line {
+        Some(v) => v,
+        None => file_version(&p, text)?.unwrap_or_default(),
+    };
     let mut registry = PluginRegistry::with_static()?;
     for path in &p.plugins {
         let report = registry.load_path(base.join(path))?;
@@ -222,11 +300,16 @@ async fn run_pipeline(p: Pipeline, text: &str, base: &Path) -> Result<()> {
                 image_source(s, base).with_context(|| format!("[[source]] at line {line}"))?,
             ),
         };
+        let version = from_keys(s.protocol_version.as_deref(), s.savant.as_deref())
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("[[source]] at line {line}"))?
+            .unwrap_or_else(|| default_version.clone());
         sources.push(BuiltSource {
             label,
             source,
             socket: s.socket.clone(),
             trace: s.trace,
+            version,
         });
     }
     let mut sinks = Vec::new();
@@ -244,13 +327,16 @@ async fn run_pipeline(p: Pipeline, text: &str, base: &Path) -> Result<()> {
                 Some(t) => (t > 0.0).then(|| Duration::from_secs_f64(t)),
                 None => Some(Duration::from_secs(5)),
             },
+            accept: accept(&s.accept_version)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("[[sink]] at line {line}"))?,
         });
     }
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut sink_tasks = Vec::new();
     for mut s in sinks {
-        let mut builder = SinkBuilder::new(&s.socket);
+        let mut builder = SinkBuilder::new(&s.socket).version_policy(s.accept.clone());
         if let Some(t) = s.idle {
             builder = builder.idle_timeout(t);
         }
@@ -282,15 +368,13 @@ async fn run_pipeline(p: Pipeline, text: &str, base: &Path) -> Result<()> {
         }));
     }
     let module = match &p.loopback {
-        Some(l) => Some(LoopbackModule::start(LoopbackConfig::new(
-            &l.input, &l.output,
-        ))?),
+        Some(l) => Some(LoopbackModule::start(loopback_config(l.get_ref())?)?),
         None => None,
     };
     let mut source_tasks = Vec::new();
     for s in sources {
-        let builder = SourceBuilder::new(&s.socket);
-        let builder = match s.trace.unwrap_or(TraceFormat::W3c).propagation() {
+        let builder = SourceBuilder::new(&s.socket).protocol_version(s.version.clone());
+        let builder = match s.trace.unwrap_or(TraceFormat::Jaeger).propagation() {
             Some(p) => builder.propagation(p),
             None => builder.telemetry_off(),
         };
@@ -344,9 +428,59 @@ async fn run_pipeline(p: Pipeline, text: &str, base: &Path) -> Result<()> {
     result
 }
 
+/// The loopback module a `[loopback]` section describes (checked by `parse`).
+fn loopback_config(l: &LoopbackSection) -> Result<LoopbackConfig> {
+    let mut c = LoopbackConfig::new(&l.input, &l.output)
+        .version_policy(accept(&l.accept_version).map_err(anyhow::Error::msg)?);
+    if let Some(v) =
+        from_keys(l.protocol_version.as_deref(), l.savant.as_deref()).map_err(anyhow::Error::msg)?
+    {
+        c = c.protocol_version(v);
+    }
+    if let Some(m) = &l.mark {
+        let (ns, name) = crate::parse_ns_name(m).map_err(anyhow::Error::msg)?;
+        c = c.mark(ns, name);
+    }
+    Ok(c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protocol_versions_come_from_the_file_the_section_and_their_line() {
+        let p = parse(
+            "protocol_version = '1.15.1'\n[[source]]\nplugin = 'x'\nsocket = 'ipc:///a'\nsavant = '0.4'\n[[source]]\nplugin = 'y'\nsocket = 'ipc:///b'\n",
+        )
+        .unwrap();
+        assert_eq!(file_version(&p, "").unwrap().unwrap().as_str(), "1.15.1");
+        let s = p.sources[0].get_ref();
+        let v = from_keys(s.protocol_version.as_deref(), s.savant.as_deref()).unwrap();
+        assert_eq!(v.unwrap().as_str(), "0.2.0");
+        let p = parse("savant = '0.6.0'\n").unwrap();
+        assert_eq!(file_version(&p, "").unwrap().unwrap().as_str(), "1.13.0");
+        let e = err("plugins = []\nprotocol_version = '1.15.1'\nsavant = '0.6.1'\n");
+        assert!(e.contains("line 2") && e.contains("not both"), "{e}");
+        let e = err("protocol_version = '7.0.0'\n");
+        assert!(e.contains("line 1") && e.contains("7.0.0"), "{e}");
+        let e = err("[[source]]\nplugin = 'x'\nsocket = 'ipc:///a'\nsavant = '0.5.9'\n");
+        assert!(
+            e.contains("line 1") && e.contains("--protocol-version"),
+            "{e}"
+        );
+        let e = err("\n[loopback]\ninput = 'a'\noutput = 'b'\nprotocol_version = 'x'\n");
+        assert!(
+            e.contains("line 2") && e.contains("protocol_version"),
+            "{e}"
+        );
+        let e = err("[loopback]\ninput = 'a'\noutput = 'b'\nmark = 'nope'\n");
+        assert!(e.contains("NAMESPACE/NAME"), "{e}");
+        let e = err("[[sink]]\nplugin = 'x'\nsocket = 'ipc:///a'\naccept_version = '1.x.y'\n");
+        assert!(e.contains("line 1") && e.contains("accept_version"), "{e}");
+        let p = parse("[loopback]\ninput = 'router+bind:ipc:///tmp/a'\noutput = 'dealer+connect:ipc:///tmp/b'\nsavant = '0.6.1'\naccept_version = '1.15+'\nmark = 'a/b'\n").unwrap();
+        assert!(loopback_config(p.loopback.as_ref().unwrap().get_ref()).is_ok());
+    }
 
     fn err(text: &str) -> String {
         format!("{:#}", parse(text).unwrap_err())

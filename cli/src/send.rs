@@ -13,6 +13,7 @@ use savant_sdk_sources::SourceExt;
 use serde_json::json;
 
 use crate::progress::Progress;
+use crate::protocol::ProtocolArgs;
 use crate::send_video::VideoSend;
 use crate::telemetry::TelemetryArgs;
 use crate::{emit, inputs, parse_fps, TraceFormat};
@@ -38,9 +39,12 @@ pub struct SendArgs {
     /// Send in real time: one frame per frame duration, by pts (video: by its timestamps).
     #[arg(long)]
     pace: bool,
-    /// Per-frame trace propagation format.
-    #[arg(long, value_enum, default_value_t = TraceFormat::W3c)]
+    /// Per-frame trace propagation format (default jaeger, `uber-trace-id`,
+    /// as Savant; w3c for `traceparent`).
+    #[arg(long, value_enum, default_value_t = TraceFormat::Jaeger)]
     pub(crate) trace: TraceFormat,
+    #[command(flatten)]
+    pub(crate) protocol: ProtocolArgs,
     #[command(flatten)]
     pub(crate) telemetry: TelemetryArgs,
     /// Wait until this module health endpoint says "running".
@@ -85,7 +89,9 @@ pub(crate) fn unix_micros() -> u64 {
 }
 
 async fn connect(a: &SendArgs, telemetry: Telemetry) -> Result<SourceRunner> {
-    let mut builder = SourceBuilder::new(&a.socket).telemetry(telemetry);
+    let mut builder = SourceBuilder::new(&a.socket)
+        .telemetry(telemetry)
+        .protocol_version(a.protocol.version());
     if let Some(url) = &a.healthcheck_url {
         builder = builder.healthcheck(
             url,

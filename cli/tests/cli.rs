@@ -69,6 +69,52 @@ fn user_mistakes_give_one_clear_line_and_a_failure_code() {
             ],
             "frame rate",
         ),
+        (
+            vec![
+                "send",
+                "--socket",
+                "dealer+connect:ipc:///tmp/x.ipc",
+                "--protocol-version",
+                "9.0.0",
+                img,
+            ],
+            "no known generation",
+        ),
+        (
+            vec![
+                "send",
+                "--socket",
+                "dealer+connect:ipc:///tmp/x.ipc",
+                "--savant",
+                "0.5.9",
+                img,
+            ],
+            "--protocol-version",
+        ),
+        (
+            vec![
+                "receive",
+                "--socket",
+                "router+bind:ipc:///tmp/x.ipc",
+                "--accept-version",
+                "1.x.y",
+            ],
+            "1.15+",
+        ),
+        (
+            vec!["probe", "--socket", "pub+bind:ipc:///tmp/x.ipc"],
+            "dealer or req",
+        ),
+        (
+            vec![
+                "probe",
+                "--socket",
+                "dealer+connect:ipc:///tmp/x.ipc",
+                "--candidates",
+                "1.15.1,7.0.0",
+            ],
+            "7.0.0",
+        ),
     ] {
         let (code, _out, err) = run(&args);
         assert_ne!(code, 0, "{args:?}");
@@ -79,6 +125,286 @@ fn user_mistakes_give_one_clear_line_and_a_failure_code() {
         );
         assert!(err.trim().lines().count() <= 3, "short: {err}");
     }
+}
+
+#[test]
+fn protocol_version_and_savant_are_one_or_the_other_and_their_help_names_the_default() {
+    let (code, _, err) = run(&[
+        "send",
+        "--socket",
+        "dealer+connect:ipc:///tmp/x.ipc",
+        "--protocol-version",
+        "1.15.1",
+        "--savant",
+        "0.6.1",
+        "x.jpg",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot be used with"), "{err}");
+    for command in ["send", "demo", "run"] {
+        let (code, out, _) = run(&[command, "--help"]);
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("--protocol-version <VERSION>"),
+            "{command}: {out}"
+        );
+        assert!(out.contains("--savant <RELEASE>"), "{command}: {out}");
+        assert!(
+            out.contains("\"1.15.0\"") && out.contains("0.6.1"),
+            "{command}: {out}"
+        );
+        assert!(
+            out.contains("drops"),
+            "{command}: what a mismatch does: {out}"
+        );
+        assert!(
+            out.contains("[default: jaeger]") || command == "run",
+            "{command}: {out}"
+        );
+    }
+    let (_, out, _) = run(&["loopback", "--help"]);
+    assert!(
+        out.contains("--protocol-version") && out.contains("--accept-version"),
+        "{out}"
+    );
+    assert!(out.contains("/status"), "{out}");
+    let (_, out, _) = run(&["receive", "--help"]);
+    assert!(
+        out.contains("--accept-version <VERSION|GEN>") && out.contains("[default: known]"),
+        "{out}"
+    );
+    let (_, out, _) = run(&["probe", "--help"]);
+    for needle in [
+        "Side effects",
+        "EOS per candidate",
+        "10 s",
+        "savant-sdk-probe-",
+    ] {
+        assert!(out.contains(needle), "{needle}: {out}");
+    }
+}
+
+/// A module that reads one version only: our own reader with
+/// `VersionPolicy::Exact` (what a savant-rs 1.x module's reader does),
+/// on a thread; the EOS topics it got come back when `stop` is set.
+fn exact_reader(
+    socket: &str,
+    version: &str,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<(String, String)>> {
+    use savant_sdk_core::codec::VersionPolicy;
+    use savant_sdk_core::transport::{BlockingReader, ReaderConfig, ReaderResult};
+    let mut reader = BlockingReader::new(
+        ReaderConfig::builder(socket)
+            .unwrap()
+            .version_policy(VersionPolicy::Exact(version.into()))
+            .receive_timeout(std::time::Duration::from_millis(50))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            if let ReaderResult::Message(m) = reader.receive().unwrap() {
+                got.push((m.topic_str().into_owned(), m.message.protocol_version));
+            }
+        }
+        got
+    })
+}
+
+#[test]
+fn probe_finds_the_one_version_a_module_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = format!("ipc://{}/exact.ipc", dir.path().display());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = exact_reader(&format!("router+bind:{ep}"), "1.15.1", stop.clone());
+    let socket = format!("dealer+connect:{ep}");
+    let (code, out, err) = run(&["probe", "--socket", &socket, "--timeout", "0.5"]);
+    assert_eq!(code, 0, "{err}");
+    let lines = json_lines(&out);
+    let probes: Vec<_> = lines.iter().filter(|l| l["event"] == "probe").collect();
+    let versions: Vec<_> = probes
+        .iter()
+        .map(|l| l["protocol_version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["1.15.0", "1.13.0", "0.2.0", "1.15.1", "2.1.1"]);
+    for p in &probes {
+        let expected = if p["protocol_version"] == "1.15.1" {
+            "acknowledged"
+        } else {
+            "no_ack"
+        };
+        assert_eq!(p["outcome"], expected, "{p}");
+        assert!(p["topic"]
+            .as_str()
+            .unwrap()
+            .starts_with("savant-sdk-probe-"));
+    }
+    assert_eq!(probes[3]["generation"], "1.15+");
+    let topics: std::collections::HashSet<_> = probes.iter().map(|p| &p["topic"]).collect();
+    assert_eq!(topics.len(), probes.len(), "a fresh topic per candidate");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["event"], "probe_summary");
+    assert_eq!(summary["accepted"], serde_json::json!(["1.15.1"]));
+
+    // none of the candidates: exit 1 with a line saying so; as a table
+    let (code, out, err) = run(&[
+        "probe",
+        "--socket",
+        &socket,
+        "--timeout",
+        "0.3",
+        "--candidates",
+        "1.15.0,2.1.1",
+        "--format",
+        "table",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("acknowledged none of the 2 versions"), "{err}");
+    assert!(out.contains("VERSION") && out.contains("no_ack"), "{out}");
+
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let got = reader.join().unwrap();
+    // the module saw exactly the one EOS it accepted, on its throwaway topic
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, probes[3]["topic"].as_str().unwrap());
+    assert_eq!(got[0].1, "1.15.1");
+}
+
+#[test]
+fn probe_finds_every_version_on_the_loopback_and_receive_reports_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = format!("ipc://{}/in.ipc", dir.path().display());
+    let output = format!("ipc://{}/out.ipc", dir.path().display());
+    let receiver = Command::new(BIN)
+        .args(["receive", "--socket", &format!("router+bind:{output}")])
+        .args(["--eos-count", "5", "--idle-timeout", "30"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let receiver = common::KillOnDrop(receiver);
+    let mut module = common::KillOnDrop(
+        Command::new(BIN)
+            .args(["loopback", "--input", &format!("router+bind:{input}")])
+            .args(["--output", &format!("dealer+connect:{output}")])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(module.0.stdout.take().unwrap()).lines();
+    let ready: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(ready["event"], "ready");
+    let (code, out, err) = run(&[
+        "probe",
+        "--socket",
+        &format!("dealer+connect:{input}"),
+        "--timeout",
+        "5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let probes = json_lines(&out);
+    let summary = probes.last().unwrap();
+    assert_eq!(
+        summary["accepted"],
+        serde_json::json!(["1.15.0", "1.13.0", "0.2.0", "1.15.1", "2.1.1"]),
+        "{out}"
+    );
+    let (ok, out, _) = finish(receiver);
+    assert!(ok);
+    let got = json_lines(&out);
+    assert_eq!(got.len(), 5, "{got:?}");
+    for (r, p) in got.iter().zip(&probes) {
+        assert_eq!(r["kind"], "eos");
+        assert_eq!(r["source_id"], p["topic"]);
+        assert_eq!(r["protocol_version"], p["protocol_version"]);
+        assert_eq!(r["generation"], p["generation"]);
+    }
+    Command::new("kill")
+        .args(["-TERM", &module.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(module.0.wait().unwrap().success());
+}
+
+/// Waits for `child`: success, stdout, stderr.
+fn finish(mut child: common::KillOnDrop) -> (bool, String, String) {
+    use std::io::Read;
+    let (mut out, mut err) = (String::new(), String::new());
+    if let Some(mut s) = child.0.stdout.take() {
+        s.read_to_string(&mut out).unwrap();
+    }
+    if let Some(mut s) = child.0.stderr.take() {
+        s.read_to_string(&mut err).unwrap();
+    }
+    let ok = child.0.wait().unwrap().success();
+    (ok, out, err)
+}
+
+#[test]
+fn send_stamps_the_version_asked_and_receive_can_refuse_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("a.jpg");
+    write_jpeg(&img, 30);
+    let ep = format!("ipc://{}/v.ipc", dir.path().display());
+    let receiver = Command::new(BIN)
+        .args(["receive", "--socket", &format!("router+bind:{ep}")])
+        .args([
+            "--accept-version",
+            "0.2.x",
+            "--count",
+            "2",
+            "--idle-timeout",
+            "30",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let receiver = common::KillOnDrop(receiver);
+    let socket = format!("dealer+connect:{ep}");
+    let send = |source: &str, version: &[&str]| {
+        let mut args = vec!["send", "--socket", &socket, "--source-id", source];
+        args.extend_from_slice(&["--repeat", "2", "--no-eos"]);
+        args.extend_from_slice(version);
+        args.push(img.to_str().unwrap());
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+    };
+    // the default, "1.15.0": refused by a reader of 0.2.x only
+    send("new", &[]);
+    // Savant 0.4's "0.2.0": read
+    send("old", &["--savant", "0.4"]);
+    let (ok, out, err) = finish(receiver);
+    assert!(ok, "{err}");
+    let got = json_lines(&out);
+    assert_eq!(got.len(), 2, "{got:?}");
+    for r in &got {
+        assert_eq!(r["source_id"], "old");
+        assert_eq!(r["protocol_version"], "0.2.0");
+        assert_eq!(r["generation"], "0.2.x");
+    }
+    assert!(
+        err.contains("2 messages dropped for their protocol version"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_demo_stamps_the_version_asked() {
+    let (code, out, err) = run(&[
+        "demo",
+        "--frames",
+        "3",
+        "--interval-ms",
+        "1",
+        "--savant",
+        "0.4",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("protocol version 0.2.0"), "{out}");
+    assert!(out.contains("summary: 3 sent, 3 received"), "{out}");
 }
 
 #[test]
@@ -113,6 +439,8 @@ fn send_and_receive_through_the_loopback_subcommand() {
             &format!("dealer+connect:{output}"),
             "--mark",
             "cli/loop",
+            "--healthcheck-port",
+            "0",
         ])
         .stdout(Stdio::piped())
         .spawn()
@@ -120,14 +448,24 @@ fn send_and_receive_through_the_loopback_subcommand() {
     let mut lines = BufReader::new(module.stdout.take().unwrap()).lines();
     let ready: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     assert_eq!(ready["event"], "ready");
+    let status_url = ready["status"].as_str().expect("a /status URL");
+    assert!(status_url.ends_with("/status"), "{ready}");
+    assert!(ready["healthcheck"]
+        .as_str()
+        .unwrap()
+        .ends_with("/healthcheck"));
+    // the default trace format (jaeger) and version; the module's Savant
+    // 0.5+ style /status (a JSON string) waited on
     let (code, out, err) = run(&[
         "send",
         "--socket",
         &format!("dealer+connect:{input}"),
         "--source-id",
         "cli-cam",
-        "--trace",
-        "jaeger",
+        "--healthcheck-url",
+        status_url,
+        "--healthcheck-timeout",
+        "10",
         frames.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
@@ -148,6 +486,8 @@ fn send_and_receive_through_the_loopback_subcommand() {
         assert_eq!(r["kind"], s["kind"]);
         assert_eq!(r["trace_id"], s["trace_id"], "trace ids match");
         assert_eq!(r["source_id"], "cli-cam");
+        assert_eq!(r["protocol_version"], "1.15.0");
+        assert_eq!(r["generation"], "1.15+");
     }
     let t = got[0]["trace_id"].as_str().unwrap();
     assert_eq!(t.len(), 32);
@@ -243,7 +583,8 @@ fn receive_writes_images_metadata_and_annotated_frames() {
     let lines = std::fs::read_to_string(&meta).unwrap();
     let records = json_lines(&lines);
     assert_eq!(records.len(), 5);
-    assert_eq!(records[3]["pts"], 3 * 33_333_333);
+    // index 3 of 30/1: 100 ms, not three rounded frame durations
+    assert_eq!(records[3]["pts"], 100_000_000);
     assert_eq!(records[4]["event"], "eos");
 
     // an output folder that cannot be made fails before anything is received
@@ -279,7 +620,7 @@ fn send_loop_and_pace_until_interrupted() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let sender = Command::new(BIN)
+    let mut sender = Command::new(BIN)
         .args([
             "send",
             "--socket",
@@ -291,20 +632,28 @@ fn send_loop_and_pace_until_interrupted() {
             img.to_str().unwrap(),
         ])
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // the first frame line says the sender is in its loop (and handles
+    // SIGINT): a slow start on a loaded machine is not taken for sending
+    let mut stdout = BufReader::new(sender.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1000));
     Command::new("kill")
         .args(["-INT", &sender.id().to_string()])
         .status()
         .unwrap();
-    let sent = sender.wait_with_output().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let done = sender.wait_with_output().unwrap();
     assert!(
-        sent.status.success(),
+        done.status.success(),
         "{}",
-        String::from_utf8_lossy(&sent.stderr)
+        String::from_utf8_lossy(&done.stderr)
     );
-    let sent = json_lines(&String::from_utf8_lossy(&sent.stdout));
+    let sent = json_lines(&format!("{first}{rest}"));
     let frames = sent.iter().filter(|l| l["kind"] == "frame").count();
     // paced at 20 fps for about a second: far fewer than unpaced
     assert!((5..=40).contains(&frames), "{frames} frames");
