@@ -130,3 +130,59 @@ async fn a_source_waits_for_the_module() {
         .await
         .unwrap();
 }
+
+/// Both endpoints of our own module-side server (the loopback module's):
+/// `/healthcheck` with a plain-text body, as Savant 0.4.x, and `/status`
+/// with a JSON string body, as Savant 0.5+; the check reads either, and a
+/// source waits on either.
+#[tokio::test]
+async fn the_loopback_serves_healthcheck_and_status_and_both_are_understood() {
+    use savant_sdk_core::health_server::HealthServer;
+    use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
+
+    let server = HealthServer::start("127.0.0.1:0".parse().unwrap(), "starting").unwrap();
+    for url in [server.url(), server.status_url()] {
+        let e = check(&url, 300).wait(&["running"]).await.unwrap_err();
+        assert!(
+            matches!(e, HealthCheckError::NotReady { ref last_status, .. } if last_status == "starting"),
+            "{url}: {e}"
+        );
+    }
+    // flips to running while a check on /status waits
+    let waiting = tokio::spawn({
+        let url = server.status_url();
+        async move { check(&url, 10_000).wait(&["running"]).await }
+    });
+    server.set_status("running");
+    waiting.await.unwrap().unwrap();
+    check(&server.url(), 2000).wait(&["running"]).await.unwrap();
+    // a sink accepts "stopped" if asked to; the JSON quotes are not part of it
+    server.set_status("stopped");
+    check(&server.status_url(), 2000)
+        .wait(&["stopped"])
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let module = LoopbackModule::start(
+        LoopbackConfig::new(
+            format!("router+bind:ipc://{}/in.ipc", dir.path().display()),
+            format!("dealer+connect:ipc://{}/out.ipc", dir.path().display()),
+        )
+        .healthcheck_addr("127.0.0.1:0".parse().unwrap()),
+    )
+    .unwrap();
+    let (health, status) = (module.health_url().unwrap(), module.status_url().unwrap());
+    assert!(health.ends_with("/healthcheck") && status.ends_with("/status"));
+    for url in [&health, &status] {
+        SourceBuilder::new(format!(
+            "dealer+connect:ipc://{}/in.ipc",
+            dir.path().display()
+        ))
+        .healthcheck(url, Duration::from_secs(5), Duration::from_millis(50))
+        .build()
+        .await
+        .unwrap();
+    }
+    module.stop().unwrap();
+}
