@@ -29,7 +29,10 @@ pub const TOPIC_PREFIX: &str = "savant-sdk-probe-";
 pub struct ProbeArgs {
     /// The module's input, as a writer socket: dealer or req (e.g.
     /// dealer+connect:ipc:///tmp/zmq-sockets/input-video.ipc). A pub
-    /// socket gets no acknowledgements and cannot probe.
+    /// socket gets no acknowledgements and cannot probe. Over req, a
+    /// reader that answers every message whatever its version (as this
+    /// SDK's rep reader does, so as not to wedge the sender) shows every
+    /// version acknowledged: probe such a module over dealer.
     #[arg(long)]
     socket: String,
     /// Versions to try, comma-separated, in order (default: each Savant

@@ -392,6 +392,55 @@ fn send_stamps_the_version_asked_and_receive_can_refuse_others() {
 }
 
 #[test]
+fn run_stamps_the_version_of_the_source_the_command_line_or_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("a.jpg");
+    write_jpeg(&img, 90);
+    let pipeline = dir.path().join("p.toml");
+    let run_once = |name: &str, extra: &[&str]| {
+        let ep = format!("ipc://{}/{name}.ipc", dir.path().display());
+        std::fs::write(
+            &pipeline,
+            format!(
+                "protocol_version = '1.15.1'\n\
+                 [[source]]\nimages = 'a.jpg'\nsource_id = 'old'\nsavant = '0.4'\nsocket = 'dealer+connect:{ep}'\n\
+                 [[source]]\nimages = 'a.jpg'\nsource_id = 'plain'\nsocket = 'dealer+connect:{ep}'\n"
+            ),
+        )
+        .unwrap();
+        let receiver = common::KillOnDrop(
+            Command::new(BIN)
+                .args(["receive", "--socket", &format!("router+bind:{ep}")])
+                .args(["--eos-count", "2", "--idle-timeout", "30"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut args = vec!["run", pipeline.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        let (ok, out, _) = finish(receiver);
+        assert!(ok);
+        let mut by_source = std::collections::BTreeMap::new();
+        for r in json_lines(&out) {
+            by_source
+                .entry(r["source_id"].as_str().unwrap().to_string())
+                .or_insert_with(std::collections::BTreeSet::new)
+                .insert(r["protocol_version"].as_str().unwrap().to_string());
+        }
+        by_source
+    };
+    let got = run_once("file", &[]);
+    assert_eq!(got["old"], ["0.2.0".to_string()].into());
+    assert_eq!(got["plain"], ["1.15.1".to_string()].into());
+    // the command line over the file, the source's own key over both
+    let got = run_once("flag", &["--savant", "0.6.0"]);
+    assert_eq!(got["old"], ["0.2.0".to_string()].into());
+    assert_eq!(got["plain"], ["1.13.0".to_string()].into());
+}
+
+#[test]
 fn the_demo_stamps_the_version_asked() {
     let (code, out, err) = run(&[
         "demo",
