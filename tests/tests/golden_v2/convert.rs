@@ -640,8 +640,7 @@ pub fn frame_from_pb(f: &pb::VideoFrame) -> R<VideoFrame> {
         },
         C::None(_) => FrameContent::None,
     };
-    let transcoding_method = match pb::VideoFrameTranscodingMethod::try_from(f.transcoding_method)
-    {
+    let transcoding_method = match pb::VideoFrameTranscodingMethod::try_from(f.transcoding_method) {
         Ok(pb::VideoFrameTranscodingMethod::Copy) => TranscodingMethod::Copy,
         Ok(pb::VideoFrameTranscodingMethod::Encoded) => TranscodingMethod::Encoded,
         Err(_) => return Err(format!("unknown transcoding {}", f.transcoding_method)),
@@ -650,10 +649,9 @@ pub fn frame_from_pb(f: &pb::VideoFrame) -> R<VideoFrame> {
         .creation_timestamp_ns
         .as_ref()
         .map_or(0, |t| (u128::from(t.high) << 64) | u128::from(t.low));
-    let time_base = f
-        .time_base
-        .as_ref()
-        .map_or(TimeBase::new(0, 0), |t| TimeBase::new(t.numerator, t.denominator));
+    let time_base = f.time_base.as_ref().map_or(TimeBase::new(0, 0), |t| {
+        TimeBase::new(t.numerator, t.denominator)
+    });
     let objects = f
         .objects
         .iter()
@@ -670,10 +668,9 @@ pub fn frame_from_pb(f: &pb::VideoFrame) -> R<VideoFrame> {
         source_id: f.source_id.clone(),
         uuid: uuid_from_pb(&f.uuid)?,
         creation_timestamp_ns: ts,
-        framerate: f
-            .fps
-            .as_ref()
-            .map_or_else(String::new, |r| format!("{}/{}", r.numerator, r.denominator)),
+        framerate: f.fps.as_ref().map_or_else(String::new, |r| {
+            format!("{}/{}", r.numerator, r.denominator)
+        }),
         width: f.width,
         height: f.height,
         transcoding_method,
