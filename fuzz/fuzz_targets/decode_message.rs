@@ -72,7 +72,9 @@ fn map_with_wrong_wire_type(buf: &Bytes) -> bool {
                 return true;
             }
             if Some(tag) == nested && wt == WireType::LengthDelimited {
-                let Some(len) = decode_varint(&mut buf).ok().and_then(|l| usize::try_from(l).ok())
+                let Some(len) = decode_varint(&mut buf)
+                    .ok()
+                    .and_then(|l| usize::try_from(l).ok())
                 else {
                     return false;
                 };
@@ -146,7 +148,10 @@ fuzz_target!(|data: &[u8]| {
                 matches!(strict, Err(DecodeError::UnknownGeneration(_))),
                 "{strict:?}"
             ),
-            Some(_) => assert!(matches!(&strict, Ok(s) if same(s, m)), "{strict:?} vs {m:?}"),
+            Some(_) => assert!(
+                matches!(&strict, Ok(s) if same(s, m)),
+                "{strict:?} vs {m:?}"
+            ),
         },
         Err(_) => assert!(strict.is_err(), "{strict:?}"),
     }
