@@ -28,6 +28,12 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/protocol.rs"));
 }
 
+/// The attribute macro that [`source::Source`] and [`sink::Sink`]
+/// implementations need, re-exported so that a user needs no
+/// `async-trait` dependency of their own:
+/// `#[savant_sdk_core::async_trait] impl Source for MySource { ... }`.
+pub use async_trait::async_trait;
+
 pub use error::{
     BoxError, DecodeError, EncodeError, Error, HealthCheckError, ModelError, Result,
     SocketSpecError,

@@ -3,15 +3,19 @@
 //! transformations that describe what was done, so that coordinates can be
 //! mapped back.
 
-use image::{imageops, Rgb, RgbImage};
+use image::imageops;
 use savant_sdk_core::model::FrameTransformation;
+
+/// The `image` crate's types these functions take and return, re-exported
+/// so that a user needs no `image` dependency of their own (and no version
+/// to keep in step with ours).
+pub use image::{DynamicImage, ImageBuffer, Rgb, RgbImage, Rgba, RgbaImage};
 
 /// Scales `img` to fit `width` x `height` keeping its aspect ratio, then
 /// pads it (centred, with `fill`) to exactly that size.
 ///
 /// ```
-/// use image::{Rgb, RgbImage};
-/// use savant_sdk_sources::image_utils::resize_preserving_aspect;
+/// use savant_sdk_sources::image_utils::{resize_preserving_aspect, Rgb, RgbImage};
 /// let img = RgbImage::new(200, 100);
 /// let (out, steps) = resize_preserving_aspect(&img, 100, 100, Rgb([0, 0, 0]));
 /// assert_eq!(out.dimensions(), (100, 100));
@@ -63,8 +67,7 @@ pub fn resize_preserving_aspect(
 /// `aspect_w:aspect_h`, growing the short side as Savant's client does.
 ///
 /// ```
-/// use image::{Rgb, RgbImage};
-/// use savant_sdk_sources::image_utils::pad_to_aspect;
+/// use savant_sdk_sources::image_utils::{pad_to_aspect, Rgb, RgbImage};
 /// let (out, _) = pad_to_aspect(&RgbImage::new(100, 100), 16, 9, Rgb([0, 0, 0]));
 /// assert_eq!(out.dimensions(), (178, 100));
 /// ```

@@ -74,7 +74,12 @@ pub enum PluginHostError {
         second: String,
     },
     /// No component of that name.
-    #[error("plugin {name}: not registered (known: {known})")]
+    #[error(
+        "plugin {name}: not registered (known: {known}); a plugin crate linked into this binary \
+         registers only when the binary refers to it: add `use the_plugin_crate as _;` to your \
+         main.rs (rustc drops an unreferenced library, its registrations with it), or load \
+         its .so file"
+    )]
     Unknown {
         /// The name asked for.
         name: String,

@@ -107,6 +107,15 @@ impl PluginRegistry {
     }
 
     /// A registry with every component linked into this binary.
+    ///
+    /// A plugin crate added as a dependency is linked, and its components
+    /// found here, only when the binary refers to the crate: rustc drops a
+    /// library nothing uses, and its registrations with it. One line in
+    /// your `main.rs` does it:
+    ///
+    /// ```text
+    /// use my_plugin_crate as _; // links its components into this binary
+    /// ```
     pub fn with_static() -> Result<Self, PluginHostError> {
         let mut r = Self::new();
         r.add_static()?;
@@ -257,4 +266,20 @@ pub fn library_next_to_executable(crate_name: &str) -> Option<PathBuf> {
         .take(2)
         .map(|d| d.join(&file))
         .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_name_lists_the_known_ones_and_the_line_that_links_a_static_plugin() {
+        let e = PluginRegistry::new()
+            .source("moving-dots", "")
+            .err()
+            .expect("nothing registered");
+        let text = e.to_string();
+        assert!(text.contains("moving-dots"), "{text}");
+        assert!(text.contains("use the_plugin_crate as _;"), "{text}");
+    }
 }
