@@ -87,10 +87,13 @@ pub async fn run(a: DemoArgs, telemetry: Telemetry) -> Result<()> {
 
     let matcher = Arc::new(Mutex::new(TraceMatcher::new()));
     let m = matcher.clone();
+    let sent_version = version.as_str().to_string();
     let receiver = tokio::spawn(async move {
-        let mut unmarked = 0;
+        let (mut unmarked, mut other_version) = (0, 0);
         while let Some(r) = sink.next().await {
             let r = r?;
+            // the module re-encodes marked frames in the version they came with
+            other_version += u32::from(r.message.protocol_version != sent_version);
             if r.is_end_of_stream() {
                 break;
             }
@@ -104,7 +107,7 @@ pub async fn run(a: DemoArgs, telemetry: Telemetry) -> Result<()> {
             }
         }
         sink.close().await;
-        anyhow::Ok(unmarked)
+        anyhow::Ok((unmarked, other_version))
     });
 
     for i in 0..a.frames {
@@ -122,7 +125,7 @@ pub async fn run(a: DemoArgs, telemetry: Telemetry) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(a.interval_ms)).await;
     }
     source.send_eos("demo").await?;
-    let unmarked = receiver.await??;
+    let (unmarked, other_version) = receiver.await??;
     source.close().await;
     let stats = tokio::task::spawn_blocking(move || module.stop()).await??;
     let _ = std::fs::remove_dir_all(&dir);
@@ -149,6 +152,9 @@ pub async fn run(a: DemoArgs, telemetry: Telemetry) -> Result<()> {
     );
     if unmarked > 0 {
         bail!("{unmarked} frames came back without the loopback's mark");
+    }
+    if other_version > 0 {
+        bail!("{other_version} messages came back in another protocol version than {version}");
     }
     if !report.missing().is_empty() {
         bail!("{} frames did not come back", report.missing().len());
