@@ -6,9 +6,9 @@
 //!
 //! `cargo bench -p savant-sdk-tests --bench throughput [-- --quick]`
 //!
-//! Targets: >= 3x savant-rs 1.15.1 messages/s for metadata-only frames,
-//! >= 1.3x its MB/s for 300 KB frames (the ratios to 0.3.0 are printed
-//! beside them).
+//! Targets: at least 3x savant-rs 1.15.1 messages/s for metadata-only
+//! frames, at least 1.3x its MB/s for 300 KB frames (the ratios to 0.3.0
+//! are printed beside them).
 
 use std::time::{Duration, Instant};
 

@@ -351,7 +351,7 @@ fn trace_matching_through_a_savant_rs_module(savant: SavantRs) {
             .build()
             .await
             .unwrap();
-        let mut matcher = TraceMatcher::new();
+        let matcher = TraceMatcher::new();
         for i in 0..20 {
             let f = VideoFrame::builder("lat").codec("jpeg").pts(i).build();
             let at = std::time::Instant::now();

@@ -11,6 +11,17 @@ use savant_sdk_core::transport::*;
 use savant_sdk_tests::{payload, Peer, SavantRs};
 use serde_json::Value;
 
+/// Source, kind, seq id, protocol version, generation and system id of
+/// one received message.
+type Got = (
+    String,
+    &'static str,
+    u64,
+    String,
+    Option<Generation>,
+    String,
+);
+
 #[test]
 fn our_reader_takes_0_3_and_1_15_writers_at_once_and_tells_their_generations() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,7 +79,7 @@ fn our_reader_takes_0_3_and_1_15_writers_at_once_and_tells_their_generations() {
         })
         .collect();
     // (source, kind, seq id, version, generation, system id) per message
-    let mut got: Vec<(String, &str, u64, String, Option<Generation>, String)> = Vec::new();
+    let mut got: Vec<Got> = Vec::new();
     let mut eos = 0;
     let end = Instant::now() + Duration::from_secs(60);
     while eos < 2 {
