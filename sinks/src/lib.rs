@@ -21,7 +21,7 @@ mod video_file;
 
 pub use annotated::AnnotatedFrameSink;
 pub use error::SinkError;
-pub use fan_out::FanOut;
+pub use fan_out::{FanOut, DEFAULT_QUEUE};
 pub use image_files::{image_extension, ImageFilesSink};
 pub use metadata_json::MetadataJsonSink;
 pub use skipped::{SkipReason, Skipped};

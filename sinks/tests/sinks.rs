@@ -363,3 +363,110 @@ async fn the_image_sink_never_overwrites_a_file() {
     let index = std::fs::read_to_string(tmp.path().join("cam/index.txt")).unwrap();
     assert_eq!(index.lines().count(), 2, "{index}");
 }
+
+/// A sink that records what it gets, optionally held at a gate.
+struct Recording {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<i64>>>,
+    gate: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    fail_at: Option<i64>,
+}
+
+#[savant_sdk_core::async_trait]
+impl Sink for Recording {
+    async fn consume(
+        &mut self,
+        r: savant_sdk_core::sink::SinkResult,
+    ) -> savant_sdk_core::Result<()> {
+        if let Some(g) = &self.gate {
+            g.acquire().await.unwrap().forget();
+        }
+        let pts = r.frame().map_or(-1, |f| f.pts);
+        if self.fail_at == Some(pts) {
+            return Err(savant_sdk_core::Error::sink(
+                "recording",
+                "failed on purpose",
+            ));
+        }
+        self.seen.lock().unwrap().push(pts);
+        Ok(())
+    }
+}
+
+fn recording(
+    gate: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+) -> (Recording, std::sync::Arc<std::sync::Mutex<Vec<i64>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    (
+        Recording {
+            seen: seen.clone(),
+            gate,
+            fail_at: None,
+        },
+        seen,
+    )
+}
+
+/// A slow sink holds back the others only up to its bounded queue; each
+/// sink sees every result in order; finish drains them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_sink_does_not_hold_back_the_others_beyond_its_queue() {
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let (slow, slow_seen) = recording(Some(gate.clone()));
+    let (fast, fast_seen) = recording(None);
+    let mut fan = FanOut::new().queue(8).with(slow).with(fast);
+    let r = |pts| result_of(frame("cam", pts, "jpeg", Bytes::from_static(b"x")));
+    for pts in 0..5 {
+        // would wait forever if the slow sink were called in turn
+        tokio::time::timeout(Duration::from_secs(30), fan.consume(r(pts)))
+            .await
+            .expect("consume waited for the slow sink")
+            .unwrap();
+    }
+    // the fast sink gets all five while the slow one has done none
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while fast_seen.lock().unwrap().len() < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fast sink was held back"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(slow_seen.lock().unwrap().is_empty());
+    // bounded: with the slow queue full (1 taken + 8 queued), consume waits
+    for pts in 5..9 {
+        fan.consume(r(pts)).await.unwrap();
+    }
+    let blocked = tokio::time::timeout(Duration::from_millis(300), fan.consume(r(9))).await;
+    assert!(
+        blocked.is_err(),
+        "consume should wait while a queue is full"
+    );
+    gate.add_permits(1000);
+    fan.consume(r(10)).await.unwrap();
+    fan.finish().await.unwrap();
+    let want: Vec<i64> = (0..11).filter(|p| *p != 9).collect();
+    assert_eq!(*fast_seen.lock().unwrap(), want);
+    assert_eq!(*slow_seen.lock().unwrap(), want);
+}
+
+/// A sink's error comes back from the fan-out, and the others still finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_sink_in_a_fan_out_reports_its_error() {
+    let (mut failing, _) = recording(None);
+    failing.fail_at = Some(1);
+    let (ok, ok_seen) = recording(None);
+    let mut fan = FanOut::new().with(failing).with(ok);
+    let r = |pts| result_of(frame("cam", pts, "jpeg", Bytes::from_static(b"x")));
+    let mut first_error = None;
+    for pts in 0..3 {
+        if let Err(e) = fan.consume(r(pts)).await {
+            first_error.get_or_insert(e);
+        }
+    }
+    let finished = fan.finish().await;
+    let e = first_error
+        .or(finished.err())
+        .expect("the error is reported");
+    assert!(e.to_string().contains("failed on purpose"), "{e}");
+    assert_eq!(*ok_seen.lock().unwrap(), vec![0, 1, 2]);
+}
