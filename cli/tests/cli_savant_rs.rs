@@ -1,0 +1,258 @@
+//! The CLI against the real savant-rs peers, 0.3.0 and 1.15.1 (each test
+//! runs once per peer: `savant_rs_0_3::NAME` and `savant_rs_1_15::NAME`):
+//! `send` into a savant-rs reader, a savant-rs writer into `receive`, and a
+//! savant-rs writer through `loopback` into a savant-rs reader. `send`
+//! stamps the version the peer reads with `--protocol-version`; one test
+//! shows what the default does against a savant-rs 1.15.1 reader.
+
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{json_lines, run, KillOnDrop, BIN};
+use savant_sdk_tests::{peer_tests, SavantRs};
+use serde_json::Value;
+
+peer_tests!(
+    send_into_a_savant_rs_reader,
+    a_savant_rs_writer_into_receive,
+    a_savant_rs_writer_through_loopback_into_a_savant_rs_reader,
+);
+
+fn ipc(dir: &tempfile::TempDir, name: &str) -> String {
+    format!("ipc://{}/{name}.ipc", dir.path().display())
+}
+
+fn jpeg(dir: &tempfile::TempDir) -> String {
+    let path = dir.path().join("frame.jpeg");
+    image::RgbImage::from_pixel(32, 24, image::Rgb([200, 30, 30]))
+        .save(&path)
+        .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn messages(lines: &[Value]) -> Vec<&Value> {
+    lines.iter().filter(|l| l["event"] == "message").collect()
+}
+
+fn send_into_a_savant_rs_reader(savant: SavantRs) {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = ipc(&dir, "in");
+    let mut reader = savant
+        .spawn(&[
+            "reader",
+            "--socket",
+            &format!("router+bind:{ep}"),
+            "--count",
+            "4",
+            "--timeout",
+            "30",
+        ])
+        .unwrap();
+    reader.wait_ready(Duration::from_secs(20)).unwrap();
+    let version = savant.protocol_version();
+    let img = jpeg(&dir);
+    let (code, out, err) = run(&[
+        "send",
+        "--socket",
+        &format!("dealer+connect:{ep}"),
+        "--source-id",
+        "cam-1",
+        "--repeat",
+        "3",
+        "--protocol-version",
+        version.as_str(),
+        &img,
+    ]);
+    assert_eq!(code, 0, "{savant}: send failed: {err}");
+    assert_eq!(
+        json_lines(&out)
+            .iter()
+            .filter(|l| l["kind"] == "frame")
+            .count(),
+        3,
+        "{out}"
+    );
+    let (status, lines) = reader.finish(Duration::from_secs(30)).unwrap();
+    assert!(status.success(), "{savant}: {lines:?}");
+    let got = messages(&lines);
+    assert_eq!(got.len(), 4, "{savant}: {lines:?}");
+    for (i, m) in got[..3].iter().enumerate() {
+        assert_eq!(m["kind"], "frame", "{savant}: {m}");
+        assert_eq!(m["topic"], "cam-1");
+        assert_eq!(m["protocol_version"], version.as_str(), "{savant}: {m}");
+        assert_eq!(m["seq_id"], i as u64 + 1, "{savant}: {m}");
+        assert_eq!(m["content_len"], std::fs::metadata(&img).unwrap().len());
+    }
+    assert_eq!(got[3]["kind"], "eos", "{savant}");
+}
+
+fn a_savant_rs_writer_into_receive(savant: SavantRs) {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = ipc(&dir, "out");
+    let receive = Command::new(BIN)
+        .args([
+            "receive",
+            "--socket",
+            &format!("router+bind:{ep}"),
+            "--eos-count",
+            "1",
+            "--idle-timeout",
+            "30",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut receive = KillOnDrop(receive);
+    // the writer retries its sends until receive has bound the socket
+    let (status, lines) = savant
+        .run_peer(
+            &[
+                "writer",
+                "--socket",
+                &format!("dealer+connect:{ep}"),
+                "--source-id",
+                "cam-7",
+                "--count",
+                "5",
+                "--content-size",
+                "1000",
+                "--eos",
+            ],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    assert!(status.success(), "{savant} writer: {lines:?}");
+    // receive ends at the EOS (or after its idle timeout)
+    let mut stdout = String::new();
+    receive
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let done = receive.0.wait().unwrap();
+    assert!(
+        done.success(),
+        "{savant}: receive failed (its stderr is above)"
+    );
+    let got = json_lines(&stdout);
+    let frames: Vec<_> = got.iter().filter(|l| l["kind"] == "frame").collect();
+    assert_eq!(frames.len(), 5, "{savant}: {stdout}");
+    let generation = savant.protocol_version().generation().name();
+    for (i, f) in frames.iter().enumerate() {
+        assert_eq!(f["source_id"], "cam-7");
+        assert_eq!(f["pts"], i as i64, "{savant}: {f}");
+        assert_eq!(f["content_bytes"], 1000);
+        assert_eq!(
+            f["protocol_version"],
+            savant.protocol_version().as_str(),
+            "{f}"
+        );
+        assert_eq!(f["generation"], generation, "{f}");
+    }
+    assert!(got.iter().any(|l| l["kind"] == "eos"), "{stdout}");
+}
+
+fn a_savant_rs_writer_through_loopback_into_a_savant_rs_reader(savant: SavantRs) {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (ipc(&dir, "in"), ipc(&dir, "out"));
+    let mut reader = savant
+        .spawn(&[
+            "reader",
+            "--socket",
+            &format!("router+bind:{output}"),
+            "--count",
+            "4",
+            "--timeout",
+            "40",
+        ])
+        .unwrap();
+    reader.wait_ready(Duration::from_secs(20)).unwrap();
+    let loopback = Command::new(BIN)
+        .args([
+            "loopback",
+            "--input",
+            &format!("router+bind:{input}"),
+            "--output",
+            &format!("dealer+connect:{output}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let _loopback = KillOnDrop(loopback);
+    let (status, lines) = savant
+        .run_peer(
+            &[
+                "writer",
+                "--socket",
+                &format!("dealer+connect:{input}"),
+                "--source-id",
+                "cam-9",
+                "--count",
+                "3",
+                "--content-size",
+                "300000",
+                "--eos",
+            ],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    assert!(status.success(), "{savant} writer: {lines:?}");
+    let (status, lines) = reader.finish(Duration::from_secs(40)).unwrap();
+    assert!(status.success(), "{savant} reader: {lines:?}");
+    let got = messages(&lines);
+    assert_eq!(got.len(), 4, "{savant}: {lines:?}");
+    for m in &got[..3] {
+        assert_eq!(m["kind"], "frame");
+        assert_eq!(m["content_len"], 300_000, "{savant}: {m}");
+        assert_eq!(m["content_ok"], true, "{savant}: payload differs");
+        // the loopback forwards the writer's own bytes, version included
+        assert_eq!(
+            m["protocol_version"],
+            savant.protocol_version().as_str(),
+            "{m}"
+        );
+    }
+    assert_eq!(got[3]["kind"], "eos");
+}
+
+/// Without `--protocol-version`, `send` stamps "1.15.0" (Savant 0.6.1's),
+/// which a savant-rs 1.15.1 reader drops without acknowledging: the EOS
+/// acknowledgement times out, and the error names the version sent and the
+/// options that fix it.
+#[test]
+fn the_default_version_into_a_savant_rs_1_15_1_reader_fails_naming_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = ipc(&dir, "in");
+    let mut reader = SavantRs::V1_15
+        .spawn(&[
+            "reader",
+            "--socket",
+            &format!("router+bind:{ep}"),
+            "--count",
+            "1",
+            "--timeout",
+            "40",
+        ])
+        .unwrap();
+    reader.wait_ready(Duration::from_secs(20)).unwrap();
+    let img = jpeg(&dir);
+    let (code, _, err) = run(&[
+        "send",
+        "--socket",
+        &format!("dealer+connect:{ep}"),
+        "--source-id",
+        "cam-1",
+        &img,
+    ]);
+    assert_ne!(code, 0, "a 1.15.1 reader acknowledged 1.15.0?");
+    for needle in ["1.15.0", "--protocol-version", "probe"] {
+        assert!(err.contains(needle), "no {needle:?} in: {err}");
+    }
+}
