@@ -480,7 +480,7 @@ fn uint_fields_len(values: &[u64]) -> usize {
 
 /// (oneof tag, field count, fields) of a transformation. The kinds a
 /// layout lacks never get here: [`check`] refuses them first.
-fn transformation_parts(t: &FrameTransformation, v2: bool) -> (u32, usize, [u64; 6]) {
+pub(crate) fn transformation_parts(t: &FrameTransformation, v2: bool) -> (u32, usize, [u64; 6]) {
     match *t {
         FrameTransformation::InitialSize { width, height } => (1, 2, [width, height, 0, 0, 0, 0]),
         FrameTransformation::Scale { width, height } => (2, 2, [width, height, 0, 0, 0, 0]),

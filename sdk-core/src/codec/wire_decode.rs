@@ -618,34 +618,6 @@ fn transformation_fields(tag: u32, v2: bool) -> Option<usize> {
     }
 }
 
-fn transformation_values(t: &FrameTransformation) -> (u32, [u64; 6]) {
-    match *t {
-        FrameTransformation::InitialSize { width, height } => (1, [width, height, 0, 0, 0, 0]),
-        FrameTransformation::Scale { width, height } => (2, [width, height, 0, 0, 0, 0]),
-        FrameTransformation::Padding {
-            left,
-            top,
-            right,
-            bottom,
-        } => (3, [left, top, right, bottom, 0, 0]),
-        FrameTransformation::ResultingSize { width, height } => (4, [width, height, 0, 0, 0, 0]),
-        FrameTransformation::LetterBox {
-            outer_width,
-            outer_height,
-            left,
-            top,
-            right,
-            bottom,
-        } => (2, [outer_width, outer_height, left, top, right, bottom]),
-        FrameTransformation::Crop {
-            left,
-            top,
-            right,
-            bottom,
-        } => (5, [left, top, right, bottom, 0, 0]),
-    }
-}
-
 fn merge_transformation(t: &mut Option<FrameTransformation>, body: Bytes, v2: bool) -> R<()> {
     fields(body, |tag, wt, buf| {
         let Some(n) = transformation_fields(tag, v2) else {
@@ -653,8 +625,8 @@ fn merge_transformation(t: &mut Option<FrameTransformation>, body: Bytes, v2: bo
         };
         let payload = sub(wt, buf)?;
         // the current values if the same variant is merged again
-        let mut v = match t.as_ref().map(transformation_values) {
-            Some((cur, v)) if cur == tag => v,
+        let mut v = match t.as_ref().map(|t| super::wire::transformation_parts(t, v2)) {
+            Some((cur, _, v)) if cur == tag => v,
             _ => [0; 6],
         };
         fields(payload, |f, wt, buf| {
