@@ -233,6 +233,16 @@ impl RoutingIds {
         }
     }
 
+    /// Forgets the owner of `topic` after its EOS, so that a reader
+    /// seeing many short-lived source ids keeps no state for the ended
+    /// ones (the replaced senders stay bounded by `capacity`).
+    fn end_of_stream(&mut self, topic: &[u8]) {
+        self.current.remove(topic);
+        if self.last.as_ref().is_some_and(|(t, _)| &t[..] == topic) {
+            self.last = None;
+        }
+    }
+
     fn expire(&mut self, topic: Bytes, rid: Bytes) {
         if self.capacity == 0 {
             return;
@@ -411,6 +421,9 @@ impl BlockingReader {
         let routing_id = is_router.then(|| self.parts[0].clone());
         let topic = self.parts[base].clone();
         if message.is_end_of_stream() {
+            if is_router {
+                self.routing.end_of_stream(&topic);
+            }
             match (&routing_id, is_rep) {
                 (Some(rid), _) => self.reply(Some(rid.clone()))?,
                 (None, true) => self.reply(None)?,
@@ -530,5 +543,19 @@ mod tests {
         assert!(r.accept(&t, &b)); // a new sender replaces A
         assert!(!r.accept(&t, &a)); // A is stale now
         assert!(r.accept(&t, &b));
+    }
+
+    #[test]
+    fn routing_ids_of_ended_sources_are_released() {
+        let mut r = RoutingIds::new(2);
+        for i in 0..1000u32 {
+            let t = Bytes::from(format!("cam-{i}"));
+            let rid = Bytes::from(i.to_be_bytes().to_vec());
+            assert!(r.accept(&t, &rid));
+            r.end_of_stream(&t);
+        }
+        assert!(r.current.is_empty());
+        assert!(r.last.is_none());
+        assert!(r.expired.len() <= 2);
     }
 }
