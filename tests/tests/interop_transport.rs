@@ -111,9 +111,13 @@ fn our_writer_into_a_savant_rs_reader(savant: SavantRs) {
             }
             for i in 0..3 {
                 wr.send_message("cam-1", &frame("cam-1", i), &[payload(i as usize, BIG)])
-                    .unwrap();
+                    .unwrap_or_else(|e| {
+                        panic!("ours {w} -> {savant} {r} tcp={tcp}: frame {i}: {e}")
+                    });
             }
-            let eos = wr.send_eos("cam-1").unwrap();
+            let eos = wr
+                .send_eos("cam-1")
+                .unwrap_or_else(|e| panic!("ours {w} -> {savant} {r} tcp={tcp}: EOS: {e}"));
             if w != "pub" {
                 assert!(
                     matches!(eos, WriteOutcome::Acknowledged { .. }),
@@ -264,7 +268,8 @@ fn source_id_and_prefix_filters_against_savant_rs(savant: SavantRs) {
         peer.wait_ready(Duration::from_secs(20)).unwrap();
         let mut wr = writer(savant, &format!("dealer+connect:{ep}"));
         for s in ["other", "cam-1", "cam-2"] {
-            wr.send_message(s, &frame(s, 0), &[payload(0, 10)]).unwrap();
+            wr.send_message(s, &frame(s, 0), &[payload(0, 10)])
+                .unwrap_or_else(|e| panic!("ours -> {savant} reader {flag} {value}: {e}"));
         }
         // EOS of a source outside the filter passes and is acknowledged
         let eos = wr.send_eos("other");
@@ -349,7 +354,7 @@ fn a_savant_rs_reader_started_after_our_writer(savant: SavantRs) {
     let mut wr = writer(savant, &format!("dealer+connect:{ep}"));
     for i in 0..3 {
         wr.send_message("late", &frame("late", i), &[payload(i as usize, BIG)])
-            .unwrap();
+            .unwrap_or_else(|e| panic!("ours -> late {savant} reader: frame {i}: {e}"));
     }
     let mut peer = Peer::spawn_with(
         savant,
