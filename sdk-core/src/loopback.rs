@@ -27,6 +27,7 @@
 //! # Ok::<(), savant_sdk_core::Error>(())
 //! ```
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub struct LoopbackConfig {
     spin: Duration,
     protocol_version: Option<ProtocolVersion>,
     accept: VersionPolicy,
+    shutdown_auth: Option<String>,
 }
 
 impl LoopbackConfig {
@@ -69,7 +71,20 @@ impl LoopbackConfig {
             spin: Duration::from_micros(200),
             protocol_version: None,
             accept: VersionPolicy::Known,
+            shutdown_auth: None,
         }
+    }
+
+    /// Obeys a `Shutdown` whose `auth` is exactly `auth`, as a Savant
+    /// module obeys its `shutdown_auth`: it sends an EOS downstream for
+    /// every source still open, stops forwarding and reports
+    /// [`LoopbackHandle::shutdown_requested`]. A `Shutdown` with any other
+    /// auth is logged (once per auth value) and dropped. Without this
+    /// setting shutdowns are forwarded like any other message and never
+    /// acted on.
+    pub fn shutdown_auth(mut self, auth: impl Into<String>) -> Self {
+        self.shutdown_auth = Some(auth.into());
+        self
     }
 
     /// The protocol version of the messages the module re-encodes (the
@@ -107,10 +122,11 @@ impl LoopbackConfig {
         self
     }
 
-    /// Serves `GET /healthcheck` and `GET /status` on all interfaces at
-    /// `port`.
+    /// Serves `GET /healthcheck` and `GET /status` on 127.0.0.1 at `port`
+    /// (only this machine can reach it; [`LoopbackConfig::healthcheck_addr`]
+    /// binds elsewhere, e.g. `0.0.0.0:8888` for a container).
     pub fn healthcheck_port(self, port: u16) -> Self {
-        self.healthcheck_addr(SocketAddr::from(([0, 0, 0, 0], port)))
+        self.healthcheck_addr(SocketAddr::from(([127, 0, 0, 1], port)))
     }
 
     /// Serves `GET /healthcheck` and `GET /status` at `addr`.
@@ -160,10 +176,16 @@ impl LoopbackModule {
         let (s, f, d) = (stop.clone(), forwarded.clone(), dropped.clone());
         let mark = config.mark.clone();
         let spin = config.spin;
+        let shutdown_auth = config.shutdown_auth.clone();
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let shutdown_flag = shutdown.clone();
         let thread = std::thread::Builder::new()
             .name("savant-loopback".into())
             .spawn(move || -> Result<ReaderStats> {
                 let mut last = Instant::now();
+                // source ids with frames and no EOS yet (for a shutdown)
+                let mut open: HashSet<Bytes> = HashSet::new();
+                let mut refused_auths: HashSet<String> = HashSet::new();
                 while !s.load(Ordering::Relaxed) {
                     // Right after a message, poll without sleeping for a
                     // short while: the next one usually follows, and a
@@ -183,6 +205,40 @@ impl LoopbackModule {
                         _ => continue,
                     };
                     let is_eos = m.message.is_end_of_stream();
+                    if let (Some(auth), MessagePayload::Shutdown(sd)) =
+                        (&shutdown_auth, &m.message.payload)
+                    {
+                        if &sd.auth == auth {
+                            tracing::info!(open = open.len(), "shutdown with the right auth: ending open streams and stopping");
+                            for source in open.drain() {
+                                let id = String::from_utf8_lossy(&source).into_owned();
+                                match writer.send_eos(&id) {
+                                    Ok(_) => f.fetch_add(1, Ordering::Relaxed),
+                                    Err(e) => {
+                                        tracing::warn!(source_id = %id, error = %e, "could not forward the EOS of an open stream");
+                                        d.fetch_add(1, Ordering::Relaxed)
+                                    }
+                                };
+                            }
+                            shutdown_flag.store(true, Ordering::Relaxed);
+                            break;
+                        }
+                        if refused_auths.len() < 64 && refused_auths.insert(sd.auth.clone()) {
+                            tracing::warn!(topic = %String::from_utf8_lossy(&m.topic), "ignoring a shutdown whose auth does not match (logged once per auth value)");
+                        }
+                        continue;
+                    }
+                    match &m.message.payload {
+                        MessagePayload::VideoFrame(_) | MessagePayload::UserData(_) => {
+                            if !open.contains(&m.topic) {
+                                open.insert(m.topic.clone());
+                            }
+                        }
+                        MessagePayload::EndOfStream(_) => {
+                            open.remove(&m.topic);
+                        }
+                        _ => {}
+                    }
                     let marked = match &mark {
                         Some((ns, name)) => marked(m.message, ns, name, version.as_ref()),
                         None => None,
@@ -211,6 +267,7 @@ impl LoopbackModule {
         }
         Ok(LoopbackHandle {
             stop,
+            shutdown,
             forwarded,
             dropped,
             thread: Some(thread),
@@ -266,6 +323,7 @@ fn marked(
 #[derive(Debug)]
 pub struct LoopbackHandle {
     stop: Arc<AtomicBool>,
+    shutdown: Arc<AtomicBool>,
     forwarded: Arc<AtomicU64>,
     dropped: Arc<AtomicU64>,
     thread: Option<JoinHandle<Result<ReaderStats>>>,
@@ -283,6 +341,12 @@ impl LoopbackHandle {
     /// served.
     pub fn status_url(&self) -> Option<String> {
         self.health.as_ref().map(HealthServer::status_url)
+    }
+
+    /// Whether a `Shutdown` with the configured auth stopped the module
+    /// (see [`LoopbackConfig::shutdown_auth`]).
+    pub fn shutdown_requested(&self) -> bool {
+        self.shutdown.load(Ordering::Relaxed)
     }
 
     /// Messages forwarded so far.
@@ -475,5 +539,78 @@ mod tests {
         let stats = module.stop().unwrap();
         assert_eq!(stats.input.version_refused, 1);
         assert_eq!(stats.input.malformed(), 0);
+    }
+
+    #[test]
+    fn a_shutdown_with_the_right_auth_ends_open_streams_and_stops_the_module() {
+        let dir = tempfile::tempdir().unwrap();
+        let (input, output) = (
+            format!("ipc://{}/in.ipc", dir.path().display()),
+            format!("ipc://{}/out.ipc", dir.path().display()),
+        );
+        let mut out = BlockingReader::new(
+            ReaderConfig::builder(&format!("router+bind:{output}"))
+                .unwrap()
+                .receive_timeout(Duration::from_millis(100))
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        let module = LoopbackModule::start(
+            LoopbackConfig::new(
+                format!("router+bind:{input}"),
+                format!("dealer+connect:{output}"),
+            )
+            .shutdown_auth("secret"),
+        )
+        .unwrap();
+        let mut writer = BlockingWriter::new(
+            WriterConfig::builder(&format!("dealer+connect:{input}"))
+                .unwrap()
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        for source in ["a", "b"] {
+            writer
+                .send_message(source, &Message::video_frame(frame(source, 0)), &[])
+                .unwrap();
+        }
+        writer.send_eos("b").unwrap();
+        // the wrong auth is ignored: the module keeps forwarding
+        writer.send_shutdown("control", "wrong").unwrap();
+        writer
+            .send_message("a", &Message::video_frame(frame("a", 1)), &[])
+            .unwrap();
+        let got: Vec<Received> = (0..4).map(|_| next(&mut out)).collect();
+        assert_eq!(
+            got.iter()
+                .map(|r| (r.topic_str().into_owned(), r.message.kind()))
+                .collect::<Vec<_>>(),
+            [("a", "frame"), ("b", "frame"), ("b", "eos"), ("a", "frame")]
+                .map(|(t, k)| (t.to_string(), k))
+        );
+        assert!(!module.shutdown_requested());
+        // the right auth: EOS for the open stream "a", then the module stops
+        writer.send_shutdown("control", "secret").unwrap();
+        let eos = next(&mut out);
+        assert!(eos.message.is_end_of_stream(), "{:?}", eos.message.kind());
+        assert_eq!(&eos.topic[..], b"a");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !module.shutdown_requested() {
+            assert!(Instant::now() < deadline, "the module did not stop");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // nothing more is forwarded
+        writer
+            .send_message("a", &Message::video_frame(frame("a", 2)), &[])
+            .unwrap();
+        for _ in 0..5 {
+            assert!(
+                !matches!(out.receive().unwrap(), ReaderResult::Message(_)),
+                "forwarded after the shutdown"
+            );
+        }
+        module.stop().unwrap();
     }
 }
