@@ -229,10 +229,10 @@ impl LoopbackModule {
                         continue;
                     }
                     match &m.message.payload {
-                        MessagePayload::VideoFrame(_) | MessagePayload::UserData(_) => {
-                            if !open.contains(&m.topic) {
-                                open.insert(m.topic.clone());
-                            }
+                        MessagePayload::VideoFrame(_) | MessagePayload::UserData(_)
+                            if !open.contains(&m.topic) =>
+                        {
+                            open.insert(m.topic.clone());
                         }
                         MessagePayload::EndOfStream(_) => {
                             open.remove(&m.topic);
