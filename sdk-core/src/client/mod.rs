@@ -11,7 +11,7 @@ mod source_runner;
 
 pub use health::HealthCheck;
 pub use matching::{MatchReport, MatchedFrame, TraceMatcher};
-pub use sink_runner::{BlockingSinkRunner, SinkBuilder, SinkRunner};
+pub use sink_runner::{BlockingSinkRunner, SinkBuilder, SinkRunner, SinkTask};
 pub use source_runner::{
     BlockingSourceRunner, SourceBuilder, SourceResult, SourceRunner, StreamSummary,
 };

@@ -42,6 +42,63 @@ pub struct SinkBuilder {
     health: Option<HealthCheck>,
     logs: LogHandle,
     version: VersionPolicy,
+    stop: StopConditions,
+}
+
+/// When a [`SinkRunner`] ends on its own, besides the idle timeout: set with
+/// [`SinkBuilder::stop_after_frames`], [`SinkBuilder::stop_after_eos`] and
+/// [`SinkBuilder::stop_when_all_ended`]. The result that meets a condition
+/// is still delivered; the stream ends after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct StopConditions {
+    frames: Option<u64>,
+    eos: Option<u64>,
+    all_ended: bool,
+}
+
+/// What a [`SinkRunner`] counts to apply its [`StopConditions`].
+#[derive(Debug, Default)]
+struct StopState {
+    frames: u64,
+    eos: u64,
+    /// Source ids with a frame (or batch, or user data) and no EOS since.
+    open: std::collections::BTreeSet<String>,
+}
+
+impl StopState {
+    /// Counts `r`; whether the stream ends after it.
+    fn after(&mut self, stop: &StopConditions, r: &SinkResult) -> bool {
+        use crate::model::MessagePayload;
+        match &r.message.payload {
+            MessagePayload::VideoFrame(_) => {
+                self.frames += 1;
+                self.open_id(r.source_id());
+            }
+            MessagePayload::VideoFrameBatch(b) => {
+                self.frames += b.frames.len() as u64;
+                for f in b.frames.values() {
+                    self.open_id(&f.source_id);
+                }
+            }
+            MessagePayload::UserData(u) => self.open_id(&u.source_id),
+            MessagePayload::EndOfStream(_) => {
+                self.eos += 1;
+                let id = r.source_id();
+                let was_open = self.open.remove(id);
+                if stop.all_ended && was_open && self.open.is_empty() {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        stop.frames.is_some_and(|n| self.frames >= n) || stop.eos.is_some_and(|n| self.eos >= n)
+    }
+
+    fn open_id(&mut self, id: &str) {
+        if !self.open.contains(id) {
+            self.open.insert(id.to_string());
+        }
+    }
 }
 
 impl SinkBuilder {
@@ -57,7 +114,44 @@ impl SinkBuilder {
             health: None,
             logs: LogHandle::default(),
             version: VersionPolicy::Known,
+            stop: StopConditions::default(),
         }
+    }
+
+    /// End the stream after `n` frames (the frames of a batch count each).
+    pub fn stop_after_frames(mut self, n: u64) -> Self {
+        self.stop.frames = Some(n);
+        self
+    }
+
+    /// End the stream after `n` EOS messages, of any source id.
+    pub fn stop_after_eos(mut self, n: u64) -> Self {
+        self.stop.eos = Some(n);
+        self
+    }
+
+    /// End the stream when every source id that sent a frame (or a batch,
+    /// or user data) has ended with an EOS: after the EOS that closes the
+    /// last open one. An EOS of a source id that sent nothing (such as
+    /// another source's EOS passing a [`SinkBuilder::source_id`] filter)
+    /// neither opens nor closes anything. Whichever stop condition (or the
+    /// idle timeout) comes first ends the stream.
+    ///
+    /// ```no_run
+    /// use savant_sdk_core::client::SinkBuilder;
+    /// # async fn run() -> savant_sdk_core::Result<()> {
+    /// let mut sink = SinkBuilder::new("router+bind:ipc:///tmp/zmq-sockets/output-video.ipc")
+    ///     .stop_when_all_ended()
+    ///     .build()
+    ///     .await?;
+    /// while let Some(result) = sink.next().await {
+    ///     let _ = result?; // ends right after the last source's EOS, no idle wait
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stop_when_all_ended(mut self) -> Self {
+        self.stop.all_ended = true;
+        self
     }
 
     /// Which protocol versions are read (default [`VersionPolicy::Known`]:
@@ -127,12 +221,18 @@ impl SinkBuilder {
             seq_ids: SeqIdValidator::default(),
             done: false,
             logs: self.logs,
+            stop: self.stop,
+            stop_state: StopState::default(),
         })
     }
 }
 
 /// Receives results; an async [`Stream`] of [`SinkResult`] that ends after
-/// the idle timeout.
+/// the idle timeout or a stop condition of its [`SinkBuilder`].
+///
+/// A module whose output nobody reads stops taking input once the
+/// high-water marks fill, so read it **while** frames are sent: in a task of
+/// its own, for which [`SinkRunner::spawn`] is the short form.
 #[derive(Debug)]
 pub struct SinkRunner {
     reader: Reader,
@@ -141,6 +241,33 @@ pub struct SinkRunner {
     seq_ids: SeqIdValidator,
     done: bool,
     logs: LogHandle,
+    stop: StopConditions,
+    stop_state: StopState,
+}
+
+/// A [`SinkRunner`] feeding a [`Sink`] in a task of its own, from
+/// [`SinkRunner::spawn`]; [`SinkTask::join`] waits for it.
+#[derive(Debug)]
+pub struct SinkTask<S> {
+    handle: tokio::task::JoinHandle<Result<(S, u64)>>,
+}
+
+impl<S> SinkTask<S> {
+    /// Waits until the stream has ended and the sink has finished; the sink
+    /// back and how many results it consumed. A panic in the sink is
+    /// resumed here.
+    pub async fn join(self) -> Result<(S, u64)> {
+        match self.handle.await {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(Error::Closed("sink task")),
+        }
+    }
+
+    /// Stops the task (what the sink has not finished is lost).
+    pub fn abort(&self) {
+        self.handle.abort();
+    }
 }
 
 impl SinkRunner {
@@ -179,6 +306,50 @@ impl SinkRunner {
         Ok(n)
     }
 
+    /// Runs [`SinkRunner::run`] into `sink` in a task of its own (on the
+    /// current tokio runtime), closing the socket at the end: the shape
+    /// that works for any number of frames, since the module's output is
+    /// read while the frames are sent. End the stream with a stop
+    /// condition ([`SinkBuilder::stop_when_all_ended`]) or the idle
+    /// timeout.
+    ///
+    /// ```no_run
+    /// use savant_sdk_core::async_trait;
+    /// use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
+    /// use savant_sdk_core::sink::{Sink, SinkResult};
+    /// use savant_sdk_core::source::IterSource;
+    ///
+    /// #[derive(Default)]
+    /// struct Count(u64);
+    /// #[async_trait]
+    /// impl Sink for Count {
+    ///     async fn consume(&mut self, r: SinkResult) -> savant_sdk_core::Result<()> {
+    ///         self.0 += u64::from(r.frame().is_some());
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # async fn run(frames: IterSource<std::vec::IntoIter<savant_sdk_core::source::SourceItem>>) -> savant_sdk_core::Result<()> {
+    /// let sink = SinkBuilder::new("router+bind:ipc:///tmp/savant/output.ipc")
+    ///     .stop_when_all_ended()
+    ///     .build()
+    ///     .await?;
+    /// let reading = sink.spawn(Count::default()); // reads while we send
+    /// let source = SourceBuilder::new("dealer+connect:ipc:///tmp/savant/input.ipc").build().await?;
+    /// let sent = source.send_stream(frames).await?; // ends each source id with an EOS
+    /// let (count, _) = reading.join().await?;
+    /// assert_eq!(sent.frames, count.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn spawn<S: Sink + 'static>(mut self, mut sink: S) -> SinkTask<S> {
+        let handle = tokio::spawn(async move {
+            let r = self.run(&mut sink).await;
+            self.close().await;
+            r.map(|n| (sink, n))
+        });
+        SinkTask { handle }
+    }
+
     /// What the reader delivered and skipped so far.
     pub fn stats(&self) -> ReaderStats {
         self.reader.stats()
@@ -201,7 +372,11 @@ impl Stream for SinkRunner {
         match this.reader.poll_recv(cx) {
             Poll::Ready(Some(Ok(r))) => {
                 this.idle = None;
-                Poll::Ready(Some(Ok(this.make_result(r))))
+                let r = this.make_result(r);
+                if this.stop_state.after(&this.stop, &r) {
+                    this.done = true;
+                }
+                Poll::Ready(Some(Ok(r)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
             Poll::Ready(None) => {

@@ -197,7 +197,7 @@ impl SourceBuilder {
             (None, None) => Telemetry::off(),
         };
         Ok(SourceRunner {
-            writer: Writer::new(config)?,
+            writer: std::sync::Arc::new(Writer::new(config)?),
             telemetry,
             logs: self.logs,
         })
@@ -205,9 +205,34 @@ impl SourceBuilder {
 }
 
 /// Sends frames, streams, EOS, batches and shutdowns to a module.
-#[derive(Debug)]
+///
+/// `Clone` shares one socket: clones can send from several tasks at once
+/// (sends are serialised in arrival order), and the socket is closed, what
+/// is queued flushed first, when the last clone is closed or dropped.
+///
+/// ```no_run
+/// use savant_sdk_core::client::SourceBuilder;
+/// use savant_sdk_core::model::VideoFrame;
+/// use savant_sdk_core::source::SourceFrame;
+/// # async fn run() -> savant_sdk_core::Result<()> {
+/// let source = SourceBuilder::new("dealer+connect:ipc:///tmp/savant/input.ipc").build().await?;
+/// let tasks: Vec<_> = ["cam-1", "cam-2"].into_iter().map(|id| {
+///     let source = source.clone();
+///     tokio::spawn(async move {
+///         let frame = VideoFrame::builder(id).codec("jpeg").build();
+///         source.send(SourceFrame::new(frame, vec![0xFF, 0xD8])).await?;
+///         source.send_eos(id).await?;
+///         source.close().await; // this clone only; the socket stays open
+///         Ok::<_, savant_sdk_core::Error>(())
+///     })
+/// }).collect();
+/// for t in tasks { t.await.expect("no panic")?; }
+/// source.close().await; // the last one: flushes and closes the socket
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
 pub struct SourceRunner {
-    writer: Writer,
+    writer: std::sync::Arc<Writer>,
     telemetry: Telemetry,
     logs: LogHandle,
 }
@@ -407,9 +432,13 @@ impl SourceRunner {
         self.send_stream_with(source, |_| {}).await
     }
 
-    /// Closes the socket after what is queued has been sent.
+    /// Closes this handle. The last clone to close closes the socket after
+    /// what is queued has been sent, and waits for it; an earlier clone's
+    /// sends are complete by then, since each send waits for its outcome.
     pub async fn close(self) {
-        self.writer.close().await;
+        if let Some(writer) = std::sync::Arc::into_inner(self.writer) {
+            writer.close().await;
+        }
     }
 }
 
