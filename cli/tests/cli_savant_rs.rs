@@ -19,6 +19,7 @@ peer_tests!(
     send_into_a_savant_rs_reader,
     a_savant_rs_writer_into_receive,
     a_savant_rs_writer_through_loopback_into_a_savant_rs_reader,
+    probe_finds_what_a_savant_rs_reader_accepts,
 );
 
 fn ipc(dir: &tempfile::TempDir, name: &str) -> String {
@@ -254,5 +255,118 @@ fn the_default_version_into_a_savant_rs_1_15_1_reader_fails_naming_the_fix() {
     assert_ne!(code, 0, "a 1.15.1 reader acknowledged 1.15.0?");
     for needle in ["1.15.0", "--protocol-version", "probe"] {
         assert!(err.contains(needle), "no {needle:?} in: {err}");
+    }
+}
+
+/// `probe` against the real readers: savant-rs 1.15.1 acknowledges only
+/// "1.15.1"; savant-rs 0.3.0 checks no version and acknowledges every
+/// candidate.
+fn probe_finds_what_a_savant_rs_reader_accepts(savant: SavantRs) {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = ipc(&dir, "in");
+    let candidates = ["1.15.0", "1.15.1", "0.2.0", "1.13.0"];
+    let mut reader = savant
+        .spawn(&[
+            "reader",
+            "--socket",
+            &format!("router+bind:{ep}"),
+            "--eos-count",
+            "4",
+            "--timeout",
+            "15",
+        ])
+        .unwrap();
+    reader.wait_ready(Duration::from_secs(20)).unwrap();
+    let (code, out, err) = run(&[
+        "probe",
+        "--socket",
+        &format!("dealer+connect:{ep}"),
+        "--timeout",
+        "1",
+        "--candidates",
+        &candidates.join(","),
+    ]);
+    assert_eq!(code, 0, "{savant}: {err}");
+    let lines = json_lines(&out);
+    let summary = lines
+        .iter()
+        .find(|l| l["event"] == "probe_summary")
+        .unwrap_or_else(|| panic!("no summary: {out}"));
+    let accepted: Vec<&str> = summary["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    match savant {
+        SavantRs::V0_3 => assert_eq!(accepted, candidates, "{out}"),
+        SavantRs::V1_15 => assert_eq!(accepted, ["1.15.1"], "{out}"),
+    }
+    drop(reader);
+}
+
+/// Our loopback as a bridge between generations: a savant-rs 0.3.0
+/// writer ("0.2.0") through `loopback --mark ... --protocol-version
+/// 1.15.1` into a savant-rs 1.15.1 reader, which reads only "1.15.1".
+#[test]
+fn the_loopback_bridges_a_0_3_writer_to_a_1_15_1_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (ipc(&dir, "in"), ipc(&dir, "out"));
+    let mut reader = SavantRs::V1_15
+        .spawn(&[
+            "reader",
+            "--socket",
+            &format!("router+bind:{output}"),
+            "--count",
+            "3",
+            "--timeout",
+            "40",
+        ])
+        .unwrap();
+    reader.wait_ready(Duration::from_secs(20)).unwrap();
+    let loopback = Command::new(BIN)
+        .args([
+            "loopback",
+            "--input",
+            &format!("router+bind:{input}"),
+            "--output",
+            &format!("dealer+connect:{output}"),
+            "--mark",
+            "bridge/seen",
+            "--protocol-version",
+            "1.15.1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let _loopback = KillOnDrop(loopback);
+    let (status, lines) = SavantRs::V0_3
+        .run_peer(
+            &[
+                "writer",
+                "--socket",
+                &format!("dealer+connect:{input}"),
+                "--source-id",
+                "cam-3",
+                "--count",
+                "3",
+                "--content-size",
+                "1000",
+            ],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    assert!(status.success(), "0.3.0 writer: {lines:?}");
+    let (status, lines) = reader.finish(Duration::from_secs(40)).unwrap();
+    assert!(status.success(), "1.15.1 reader: {lines:?}");
+    let got = messages(&lines);
+    assert_eq!(got.len(), 3, "{lines:?}");
+    for m in &got {
+        assert_eq!(m["kind"], "frame");
+        assert_eq!(m["protocol_version"], "1.15.1", "{m}");
+        assert_eq!(m["content_ok"], true, "{m}");
+        let attrs = m["attributes"].as_array().unwrap();
+        assert!(attrs.iter().any(|a| a == "bridge/seen"), "{m}");
     }
 }
