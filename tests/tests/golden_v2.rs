@@ -1234,6 +1234,21 @@ fn documented_differences_from_the_prost_types() {
     let bf = back.as_video_frame().unwrap();
     assert!(bf.attributes.is_empty() && bf.objects[0].attributes.is_empty());
 
+    // (fuzz input `EjoCCgA=`) an update whose frame attribute is temporary
+    // (`is_persistent` unset): read and kept, but not written again
+    let bytes: &[u8] = b"\x0a\x052.1.1\x3a\x02\x0a\x00";
+    let got = decode(bytes.to_vec()).unwrap();
+    let MessagePayload::VideoFrameUpdate(u) = &got.payload else {
+        panic!("{got:?}")
+    };
+    assert_eq!(u.frame_attributes.len(), 1);
+    assert!(!u.frame_attributes[0].is_persistent);
+    let again = decode(encode_message(&got).unwrap()).unwrap();
+    assert_eq!(
+        again.payload,
+        MessagePayload::VideoFrameUpdate(Box::default())
+    );
+
     // a temporary attribute sent by prost: kept on frames, dropped on user data
     let mut f = base.clone();
     f.attributes[0].is_persistent = false;
