@@ -233,6 +233,39 @@ impl PluginRegistry {
         }
     }
 
+    /// Builds source `name` from settings given as a value: a struct that
+    /// derives `Serialize`, a map, or a `serde_json::Value`/`toml::Value`
+    /// table (see [`savant_sdk_plugin::config_text`]).
+    ///
+    /// ```
+    /// # use savant_sdk_plugin_host::PluginRegistry;
+    /// #[derive(serde::Serialize)]
+    /// struct Synthetic { frames: u64, source_id: &'static str }
+    /// let registry = PluginRegistry::new();
+    /// // nothing registered here: the error names the plugin
+    /// let e = registry.source_with("synthetic", &Synthetic { frames: 3, source_id: "cam" }).err().unwrap();
+    /// assert!(e.to_string().contains("synthetic"));
+    /// ```
+    pub fn source_with<T: serde::Serialize + ?Sized>(
+        &self,
+        name: &str,
+        settings: &T,
+    ) -> Result<Box<dyn Source>, PluginHostError> {
+        self.get(name)?;
+        self.source(name, &savant_sdk_plugin::config_text(name, settings)?)
+    }
+
+    /// Builds sink `name` from settings given as a value (see
+    /// [`PluginRegistry::source_with`]).
+    pub fn sink_with<T: serde::Serialize + ?Sized>(
+        &self,
+        name: &str,
+        settings: &T,
+    ) -> Result<Box<dyn Sink>, PluginHostError> {
+        self.get(name)?;
+        self.sink(name, &savant_sdk_plugin::config_text(name, settings)?)
+    }
+
     /// Builds sink `name` from its configuration (TOML or JSON text).
     pub fn sink(&self, name: &str, config: &str) -> Result<Box<dyn Sink>, PluginHostError> {
         match self.get(name)? {

@@ -68,7 +68,7 @@ pub use savant_sdk_core;
 pub use savant_sdk_core::BoxError;
 pub use savant_sdk_plugin_abi as abi;
 
-pub use config::parse_config;
+pub use config::{config_text, parse_config};
 pub use error::PluginError;
 pub use registry::{static_components, Factory, SinkFactory, SourceFactory, StaticComponent};
 
