@@ -13,12 +13,16 @@ pub enum SourceError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The data is not an image of the expected kind.
-    #[error("{name} is not a {expected} image{}", found.as_ref().map(|f| format!(" (looks like {f})")).unwrap_or_default())]
+    /// The data is not an image of the expected kind: another image format
+    /// (`found`), or no image at all (`found` is `None`).
+    #[error("{name} is {}", match found {
+        Some(f) => format!("not a {expected} image (looks like {f})"),
+        None => format!("not an image: no image format recognised in its first bytes (expected {expected})"),
+    })]
     WrongFormat {
         /// The file (or `<memory>`).
         name: String,
-        /// What was expected.
+        /// What was expected (`JPEG`, `PNG`, or `JPEG or PNG`).
         expected: &'static str,
         /// What it looks like, if recognisable.
         found: Option<String>,

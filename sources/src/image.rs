@@ -192,10 +192,16 @@ pub fn image_file_frame(
         path: path.to_path_buf(),
         source,
     })?;
-    let kind = if data.starts_with(b"\x89PNG") {
-        Kind::Png
-    } else {
-        Kind::Jpeg
+    let kind = match image::guess_format(&data) {
+        Ok(ImageFormat::Png) => Kind::Png,
+        Ok(ImageFormat::Jpeg) => Kind::Jpeg,
+        other => {
+            return Err(SourceError::WrongFormat {
+                name: path.display().to_string(),
+                expected: "JPEG or PNG",
+                found: other.ok().map(|f| format!("{f:?}")),
+            })
+        }
     };
     let mut image = StillImage::new(
         kind,
@@ -300,3 +306,36 @@ still_image_source!(
     PngSource,
     Kind::Png
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_no_image_at_all_is_not_called_a_jpeg() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "hello, not a picture").unwrap();
+        for e in [
+            image_file_frame("s", &text, 0, (30, 1)).unwrap_err(),
+            crate::JpegSource::from_path("s", &text).unwrap_err(),
+        ] {
+            let m = e.to_string();
+            assert!(
+                m.contains("notes.txt") && m.contains("not an image") && !m.contains("not a JPEG"),
+                "{m}"
+            );
+        }
+        let m = image_file_frame("s", &text, 0, (30, 1))
+            .unwrap_err()
+            .to_string();
+        assert!(m.contains("expected JPEG or PNG"), "{m}");
+        // another image format is named as such
+        let gif = dir.path().join("a.gif");
+        std::fs::write(&gif, b"GIF89a\x01\x00\x01\x00\x00\x00\x00;").unwrap();
+        let m = image_file_frame("s", &gif, 0, (30, 1))
+            .unwrap_err()
+            .to_string();
+        assert!(m.contains("looks like Gif"), "{m}");
+    }
+}
