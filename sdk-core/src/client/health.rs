@@ -101,7 +101,9 @@ impl HealthCheck {
                     last_error = e;
                 }
             }
-            if start.elapsed() + self.interval > self.timeout {
+            // the last attempt is made at the timeout, not an interval before
+            let left = self.timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
                 let waited = start.elapsed();
                 return Err(match last_status {
                     Some(last_status) => HealthCheckError::NotReady {
@@ -116,7 +118,7 @@ impl HealthCheck {
                     },
                 });
             }
-            tokio::time::sleep(self.interval).await;
+            tokio::time::sleep(self.interval.min(left)).await;
         }
     }
 }
