@@ -29,13 +29,11 @@ impl TopicFilter {
         }
     }
 
-    /// The SUB subscription that lets the matching topics through.
+    /// The SUB subscription: every topic, whatever the filter, since the
+    /// EOS of other source ids passes it (a subscription by topic would
+    /// drop them in ZeroMQ); [`TopicFilter::matches`] filters the rest.
     pub(crate) fn subscription(&self) -> &[u8] {
-        match self {
-            TopicFilter::All => b"",
-            TopicFilter::SourceId(s) => s.as_bytes(),
-            TopicFilter::Prefix(p) => p.as_bytes(),
-        }
+        b""
     }
 }
 
