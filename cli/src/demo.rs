@@ -18,7 +18,6 @@ use savant_sdk_sources::JpegSource;
 
 use crate::protocol::ProtocolArgs;
 use crate::telemetry::TelemetryArgs;
-use crate::TraceFormat;
 
 /// Arguments of `demo`.
 #[derive(Debug, Args)]
@@ -30,13 +29,34 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 10)]
     interval_ms: u64,
     /// Trace propagation format (default jaeger, `uber-trace-id`, as
-    /// Savant; w3c for `traceparent`).
-    #[arg(long, value_enum, default_value_t = TraceFormat::Jaeger)]
-    pub(crate) trace: TraceFormat,
+    /// Savant; w3c for `traceparent`). The demo matches frames by trace
+    /// id, so traces cannot be off here.
+    #[arg(long, value_enum, default_value_t = DemoTrace::Jaeger)]
+    pub(crate) trace: DemoTrace,
     #[command(flatten)]
     pub(crate) protocol: ProtocolArgs,
     #[command(flatten)]
     pub(crate) telemetry: TelemetryArgs,
+}
+
+/// The trace formats of the demo: those of `send` but `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DemoTrace {
+    /// Jaeger `uber-trace-id` (Savant's default).
+    Jaeger,
+    /// W3C `traceparent` (opt-in in Savant).
+    W3c,
+}
+
+impl DemoTrace {
+    /// The propagation format.
+    pub(crate) fn propagation(self) -> savant_sdk_core::telemetry::Propagation {
+        use savant_sdk_core::telemetry::Propagation;
+        match self {
+            DemoTrace::Jaeger => Propagation::Jaeger,
+            DemoTrace::W3c => Propagation::W3c,
+        }
+    }
 }
 
 /// A 640x360 test picture with a box that moves with `i`, as JPEG.
@@ -56,9 +76,6 @@ fn sample_jpeg(i: u32) -> Result<Bytes> {
 }
 
 pub async fn run(a: DemoArgs, telemetry: Telemetry) -> Result<()> {
-    if a.trace == TraceFormat::Off {
-        bail!("the demo matches frames by trace id; use --trace jaeger or --trace w3c");
-    }
     let dir = std::env::temp_dir().join(format!("savant-sdk-demo-{}", std::process::id()));
     let input = format!("ipc://{}/input-video.ipc", dir.display());
     let output = format!("ipc://{}/output-video.ipc", dir.display());

@@ -43,29 +43,70 @@ pub fn frame(source_id: &str, path: &Path, pts: i64, fps: (i64, i64)) -> Result<
     Ok(image_file_frame(source_id, path, pts, fps)?)
 }
 
+/// The one hint of every refusal to mix images and video.
+pub const SEPARATE_COMMANDS: &str = "send images and video in separate commands";
+
 /// Whether a command-line input is video: an `rtsp://`/`rtsps://` or
 /// `file://` URL, a file with a video extension, or a folder that holds
-/// one.
-pub fn is_video_input(p: &Path) -> bool {
+/// video files. A folder with both images and video files is refused, as
+/// an image and a video given as separate arguments are.
+pub fn is_video_input(p: &Path) -> Result<bool> {
     let s = p.to_string_lossy();
     if is_rtsp_url(&s) || s.starts_with("file://") {
-        return true;
+        return Ok(true);
     }
-    let video_name = |f: &Path| {
-        f.file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(is_video_file_name)
-    };
     if p.is_dir() {
-        return std::fs::read_dir(p)
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok())
-                    .any(|e| video_name(&e.path()))
-            })
-            .unwrap_or(false);
+        let (mut images, mut videos) = (0usize, 0usize);
+        for f in folder_files(p)? {
+            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            images += usize::from(is_image_file_name(name));
+            videos += usize::from(is_video_file_name(name));
+        }
+        if images > 0 && videos > 0 {
+            bail!(
+                "folder {} holds {images} image(s) and {videos} video file(s): {SEPARATE_COMMANDS}",
+                p.display()
+            );
+        }
+        return Ok(videos > 0);
     }
-    video_name(p)
+    Ok(p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(is_video_file_name))
+}
+
+/// The files of a folder, sorted by name.
+fn folder_files(p: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+        .with_context(|| format!("cannot read folder {}", p.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|f| f.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The video inputs one by one: folders expanded into their video files
+/// (sorted by name), files and URLs as given.
+pub fn expand_video(inputs: &[PathBuf]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            out.extend(
+                folder_files(p)?
+                    .into_iter()
+                    .filter(|f| {
+                        f.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(is_video_file_name)
+                    })
+                    .map(|f| f.to_string_lossy().into_owned()),
+            );
+        } else {
+            out.push(p.to_string_lossy().into_owned());
+        }
+    }
+    Ok(out)
 }
 
 /// Whether `s` is an RTSP URL.

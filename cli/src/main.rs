@@ -64,7 +64,7 @@ impl Command {
         use savant_sdk_core::telemetry::{Propagation, Telemetry};
         match self {
             Command::Send(a) => a.telemetry.build(a.trace.propagation()),
-            Command::Demo(a) => a.telemetry.build(a.trace.propagation()),
+            Command::Demo(a) => a.telemetry.build(Some(a.trace.propagation())),
             Command::Receive(a) => a.telemetry.build(Some(Propagation::Jaeger)),
             Command::Loopback(a) => a.telemetry.build(Some(Propagation::Jaeger)),
             Command::Run(_) | Command::Probe(_) => Ok(Telemetry::off()),
@@ -80,7 +80,7 @@ fn main() -> ExitCode {
     let telemetry = match cli.command.telemetry() {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("savant-sdk: error: {e:#}");
+            eprintln!("savant-sdk: error: {}", error_text(&e));
             return ExitCode::FAILURE;
         }
     };
@@ -123,10 +123,30 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("savant-sdk: error: {e:#}");
+            eprintln!("savant-sdk: error: {}", error_text(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each said once. The SDK's errors
+/// say their cause in their own message and also return it as their
+/// `source()` (so code that prints only the top error loses nothing), and
+/// a context line may repeat the start of the error it wraps; anyhow's
+/// `{:#}` would print such text twice. A cause already inside the text
+/// before it is left out, and a context that the next message begins with
+/// gives way to it.
+pub(crate) fn error_text(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for link in e.chain() {
+        let text = link.to_string();
+        match parts.last_mut() {
+            Some(last) if last.contains(text.as_str()) => {}
+            Some(last) if text.starts_with(last.as_str()) => *last = text,
+            _ => parts.push(text),
+        }
+    }
+    parts.join(": ")
 }
 
 /// Waits for SIGINT (Ctrl-C) or SIGTERM.
@@ -186,5 +206,34 @@ impl TraceFormat {
             TraceFormat::Jaeger => Some(Propagation::Jaeger),
             TraceFormat::Off => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        /// Says its cause and returns it as its source, as the SDK's errors do.
+        #[derive(Debug)]
+        struct Read(std::io::Error);
+        impl std::fmt::Display for Read {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "cannot read x: {}", self.0)
+            }
+        }
+        impl std::error::Error for Read {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let e = anyhow::Error::new(Read(io)).context("source images");
+        assert_eq!(error_text(&e), "source images: cannot read x: No such file");
+        let e = anyhow::anyhow!("source p: plugin p: next panicked: boom").context("source p");
+        assert_eq!(error_text(&e), "source p: plugin p: next panicked: boom");
+        let e = anyhow::anyhow!("b").context("a");
+        assert_eq!(error_text(&e), "a: b");
     }
 }

@@ -143,6 +143,11 @@ fn read_sent(path: &std::path::Path) -> Result<Vec<SentFrame>> {
     Ok(sent)
 }
 
+/// Milliseconds to the microsecond (`8.802`, never `8.802000000000001`).
+fn millis(d: Option<std::time::Duration>) -> Option<f64> {
+    d.map(|d| d.as_micros() as f64 / 1e3)
+}
+
 fn report(matcher: &TraceMatcher) {
     let r = matcher.report();
     for f in &r.frames {
@@ -151,10 +156,10 @@ fn report(matcher: &TraceMatcher) {
             "trace_id": f.trace_id.to_string(),
             "source_id": f.source_id,
             "pts": f.pts,
-            "latency_ms": f.latency.map(|d| d.as_secs_f64() * 1e3),
+            "latency_ms": millis(f.latency),
         }));
     }
-    let ms = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64() * 1e3);
+    let ms = millis;
     emit(json!({
         "event": "match_summary",
         "sent": r.frames.len(),

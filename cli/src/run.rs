@@ -103,7 +103,7 @@ struct LoopbackSection {
 struct SourceSection {
     socket: String,
     plugin: Option<String>,
-    settings: Option<toml::Table>,
+    settings: Settings,
     images: Option<PathBuf>,
     source_id: Option<String>,
     fps: Option<String>,
@@ -117,7 +117,7 @@ struct SourceSection {
 struct SinkSection {
     socket: String,
     plugin: String,
-    settings: Option<toml::Table>,
+    settings: Settings,
     idle_timeout: Option<f64>,
     accept_version: Option<String>,
 }
@@ -209,11 +209,63 @@ fn parse(text: &str) -> Result<Pipeline> {
     Ok(p)
 }
 
-fn settings_text(settings: &Option<toml::Table>) -> Result<String> {
-    Ok(match settings {
-        Some(t) => toml::to_string(t)?,
-        None => String::new(),
+/// A plugin's `settings`, each key with where its value is in the file.
+type Settings = Option<std::collections::BTreeMap<String, Spanned<toml::Value>>>;
+
+/// A plugin's settings as the text it is built from: a JSON object with
+/// one top-level key a line (key `i` on line `i + 2`), so that a parse
+/// error's line names the key; and each key with its line in the file.
+struct SettingsText {
+    json: String,
+    keys: Vec<(String, usize)>,
+}
+
+fn settings_text(settings: &Settings, file: &str) -> Result<SettingsText> {
+    let mut keys: Vec<(&String, &Spanned<toml::Value>)> =
+        settings.iter().flat_map(|m| m.iter()).collect();
+    keys.sort_by_key(|(_, v)| v.span().start);
+    let mut json = String::from("{\n");
+    for (i, (k, v)) in keys.iter().enumerate() {
+        let sep = if i + 1 < keys.len() { "," } else { "" };
+        json += &format!(
+            "{}: {}{sep}\n",
+            serde_json::to_string(k)?,
+            serde_json::to_string(v.get_ref())?
+        );
+    }
+    json.push('}');
+    Ok(SettingsText {
+        json,
+        keys: keys
+            .into_iter()
+            .map(|(k, v)| (k.clone(), line_of(file, v.span().start)))
+            .collect(),
     })
+}
+
+impl SettingsText {
+    /// `e` (a plugin refusing these settings) with the position inside
+    /// the generated text replaced by the key and its line in the file.
+    fn error(&self, e: savant_sdk_plugin_host::PluginHostError) -> anyhow::Error {
+        let text = e.to_string();
+        let Some(at) = text.rfind(" at line ") else {
+            return e.into();
+        };
+        let (message, position) = text.split_at(at);
+        let line: Option<usize> = position
+            .trim_start_matches(" at line ")
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok());
+        let message = message.replacen("JSON: ", "", 1);
+        match line
+            .and_then(|l| l.checked_sub(2))
+            .and_then(|i| self.keys.get(i))
+        {
+            Some((key, line)) => anyhow::anyhow!("settings `{key}` at line {line}: {message}"),
+            None => anyhow::anyhow!("settings: {message}"),
+        }
+    }
 }
 
 fn image_source(s: &SourceSection, base: &Path) -> Result<Box<dyn Source>> {
@@ -289,12 +341,16 @@ async fn run_pipeline(
         let line = line_of(text, s.span().start);
         let s = s.get_ref();
         let (label, source) = match &s.plugin {
-            Some(name) => (
-                name.clone(),
-                registry
-                    .source(name, &settings_text(&s.settings)?)
-                    .with_context(|| format!("[[source]] at line {line}"))?,
-            ),
+            Some(name) => {
+                let settings = settings_text(&s.settings, text)?;
+                (
+                    name.clone(),
+                    registry
+                        .source(name, &settings.json)
+                        .map_err(|e| settings.error(e))
+                        .with_context(|| format!("[[source]] at line {line}"))?,
+                )
+            }
             None => (
                 format!("images#{i}"),
                 image_source(s, base).with_context(|| format!("[[source]] at line {line}"))?,
@@ -316,8 +372,10 @@ async fn run_pipeline(
     for s in &p.sinks {
         let line = line_of(text, s.span().start);
         let s = s.get_ref();
+        let settings = settings_text(&s.settings, text)?;
         let sink = registry
-            .sink(&s.plugin, &settings_text(&s.settings)?)
+            .sink(&s.plugin, &settings.json)
+            .map_err(|e| settings.error(e))
             .with_context(|| format!("[[sink]] at line {line}"))?;
         sinks.push(BuiltSink {
             label: s.plugin.clone(),
@@ -407,7 +465,7 @@ async fn run_pipeline(
         let mut first_error = None;
         for t in source_tasks.into_iter().chain(sink_tasks) {
             if let Err(e) = t.await.map_err(anyhow::Error::from).and_then(|r| r) {
-                tracing::error!("{e:#}");
+                tracing::error!("{}", crate::error_text(&e));
                 first_error.get_or_insert(e);
             }
         }
@@ -521,17 +579,12 @@ mod tests {
         assert!(e.contains("line 1") && e.contains("exactly one"), "{e}");
         let e = err("[[source]]\nsocket = 'ipc:///a'\nimages = 'x'\nfps = 'fast'\n");
         assert!(e.contains("fps"), "{e}");
-        let p = parse(
-            "plugins = ['a.so']\n[[source]]\nsocket = 's'\nplugin = 'p'\nsettings = { n = 1 }\n[[sink]]\nsocket = 'k'\nplugin = 'q'\n",
-        )
-        .unwrap();
+        let file = "plugins = ['a.so']\n[[source]]\nsocket = 's'\nplugin = 'p'\nsettings = { n = 1 }\n[[sink]]\nsocket = 'k'\nplugin = 'q'\n";
+        let p = parse(file).unwrap();
         assert_eq!(p.sources.len(), 1);
-        assert_eq!(
-            settings_text(&p.sources[0].get_ref().settings)
-                .unwrap()
-                .trim(),
-            "n = 1"
-        );
+        let settings = settings_text(&p.sources[0].get_ref().settings, file).unwrap();
+        assert_eq!(settings.json, "{\n\"n\": 1\n}");
+        assert_eq!(settings.keys, [("n".to_string(), 5)]);
         assert_eq!(p.sinks[0].get_ref().plugin, "q");
     }
 }

@@ -30,7 +30,8 @@ pub struct SendArgs {
     /// Frame rate N/D; pts advance by one frame duration per file.
     #[arg(long, default_value = "30/1", value_parser = parse_fps)]
     fps: (i64, i64),
-    /// Send the image list this many times (pts keep increasing).
+    /// Send the inputs this many times, images and video alike (pts keep
+    /// increasing, round after round).
     #[arg(long, default_value_t = 1, conflicts_with = "loop")]
     repeat: u64,
     /// Send the inputs again and again until interrupted (Ctrl-C sends EOS and exits).
@@ -104,18 +105,24 @@ async fn connect(a: &SendArgs, telemetry: Telemetry) -> Result<SourceRunner> {
 
 pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
     savant_sdk_core::transport::SocketSpec::parse_writer(&a.socket)?;
-    if a.files.iter().any(|p| inputs::is_video_input(p)) {
+    let video_inputs = a
+        .files
+        .iter()
+        .map(|p| inputs::is_video_input(p))
+        .collect::<Result<Vec<bool>>>()?;
+    if video_inputs.iter().any(|v| *v) {
         let video = VideoSend {
             inputs: &a.files,
             source_id: &a.source_id,
             looped: a.r#loop,
+            repeat: a.repeat,
             pace: a.pace,
             no_eos: a.no_eos,
         };
         // Open the inputs before connecting: a bad file fails early.
-        let source = crate::send_video::open(&video)?;
+        let opened = crate::send_video::open(&video)?;
         let runner = connect(&a, telemetry).await?;
-        return crate::send_video::run(video, source, runner).await;
+        return crate::send_video::run(video, opened, runner).await;
     }
     let files = inputs::expand(&a.files)?;
     // Read every header before sending anything: a bad file fails early.

@@ -768,6 +768,15 @@ fn receive_matches_what_send_printed() {
         .into_iter()
         .filter(|l| l["kind"] == "frame")
         .collect();
+    // latencies to the microsecond: no 8.802000000000001
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((_, rest)) = line.split_once("\"latency_ms\":") else {
+            continue;
+        };
+        let number = rest.split([',', '}']).next().unwrap();
+        let decimals = number.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= 3, "{line}");
+    }
     for (m, s) in matched.iter().zip(sent_frames.iter()) {
         assert_eq!(m["trace_id"], s["trace_id"]);
         let ms = m["latency_ms"].as_f64().expect("a latency");
@@ -969,4 +978,142 @@ fn otlp_protocol_is_checked_and_an_unreachable_grpc_collector_does_not_hold_up_t
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("summary: 5 sent, 5 received"), "{out}");
+}
+
+#[test]
+fn errors_say_each_cause_once_and_a_non_image_is_no_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = format!("dealer+connect:ipc://{}/nobody.ipc", dir.path().display());
+    let missing = dir.path().join("missing.jpg");
+    let (code, _, err) = run(&["send", "--socket", &socket, missing.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("missing.jpg"), "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "said once: {err}");
+    let text = dir.path().join("notes.jpg");
+    std::fs::write(&text, "hello, not a picture").unwrap();
+    let (code, _, err) = run(&["send", "--socket", &socket, text.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("notes.jpg") && err.contains("not an image") && !err.contains("not a JPEG"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_demo_offers_only_the_trace_formats_it_runs_with() {
+    let (code, help, _) = run(&["demo", "--help"]);
+    assert_eq!(code, 0);
+    assert!(help.contains("- w3c") && !help.contains("- off"), "{help}");
+    // refused by the parser, before anything starts
+    let (code, _, err) = run(&["demo", "--trace", "off"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("invalid value 'off'"), "{err}");
+}
+
+#[test]
+fn the_health_check_waits_its_whole_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("a.jpg");
+    write_jpeg(&image, 10);
+    // a port nothing listens on: every poll is refused
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let socket = format!("dealer+connect:ipc://{}/nobody.ipc", dir.path().display());
+    let url = format!("http://127.0.0.1:{port}/healthcheck");
+    let start = std::time::Instant::now();
+    let (code, _, err) = run(&[
+        "send",
+        "--socket",
+        &socket,
+        "--healthcheck-url",
+        &url,
+        "--healthcheck-timeout",
+        "2",
+        image.to_str().unwrap(),
+    ]);
+    let waited = start.elapsed();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("unreachable"), "{err}");
+    // a lower bound only: a loaded machine may take longer, never shorter
+    assert!(
+        waited >= std::time::Duration::from_secs(2),
+        "gave up after {waited:?}"
+    );
+}
+
+#[test]
+fn receive_of_one_source_id_on_sub_still_passes_other_sources_eos() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("a.jpg");
+    write_jpeg(&image, 10);
+    let input = format!("ipc://{}/in.ipc", dir.path().display());
+    let output = format!("ipc://{}/out.ipc", dir.path().display());
+    let mut module = common::KillOnDrop(
+        Command::new(BIN)
+            .args([
+                "loopback",
+                "--input",
+                &format!("router+bind:{input}"),
+                "--output",
+                &format!("pub+bind:{output}"),
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(module.0.stdout.take().unwrap()).lines();
+    let ready: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(ready["event"], "ready");
+    let mut receiver = common::KillOnDrop(
+        Command::new(BIN)
+            .args([
+                "receive",
+                "--socket",
+                &format!("sub+connect:{output}"),
+                "--source-id",
+                "b",
+                "--eos-count",
+                "1",
+                "--idle-timeout",
+                "30",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // a subscriber misses what is published before it has joined: send
+    // source a's frame and EOS until the receiver has its EOS and exits
+    let mut exited = None;
+    for _ in 0..100 {
+        let (code, _, err) = run(&[
+            "send",
+            "--socket",
+            &format!("dealer+connect:{input}"),
+            "--source-id",
+            "a",
+            image.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        if let Some(status) = receiver.0.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+    }
+    let status = exited.expect("the receiver never saw source a's EOS");
+    assert!(status.success());
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut receiver.0.stdout.take().unwrap(), &mut out).unwrap();
+    let got = json_lines(&out);
+    assert!(
+        got.iter()
+            .any(|l| l["kind"] == "eos" && l["source_id"] == "a"),
+        "{got:?}"
+    );
+    assert!(
+        got.iter().all(|l| l["kind"] != "frame"),
+        "only b's frames pass: {got:?}"
+    );
 }

@@ -174,3 +174,154 @@ fn bad_video_inputs_give_one_clear_line() {
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     }
 }
+
+/// A `receive` on a fresh router socket that stops after `eos` EOS.
+fn receiver(endpoint: &str, eos: u32, extra: &[&str]) -> KillOnDrop {
+    KillOnDrop(
+        Command::new(BIN)
+            .args(["receive", "--socket", &format!("router+bind:{endpoint}")])
+            .args(["--eos-count", &eos.to_string(), "--idle-timeout", "30"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn send(endpoint: &str, args: &[&str]) -> Vec<Value> {
+    let out = Command::new(BIN)
+        .args(["send", "--socket", &format!("dealer+connect:{endpoint}")])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_lines(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn finish(mut child: KillOnDrop) -> (bool, String, String) {
+    let mut out = String::new();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut out).unwrap();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut err).unwrap();
+    (child.0.wait().unwrap().success(), out, err)
+}
+
+#[test]
+fn several_video_inputs_repeat_keep_pts_increasing_and_name_each_frames_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.mp4"), dir.path().join("b.mp4"));
+    make_mp4(&a, 5);
+    make_mp4(&b, 4);
+    let ep = format!("ipc://{}/m.ipc", dir.path().display());
+    // an EOS per file, two rounds
+    let rx = receiver(&ep, 4, &[]);
+    let sent = send(
+        &ep,
+        &[
+            "--source-id",
+            "v",
+            "--repeat",
+            "2",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ],
+    );
+    let (ok, _, err) = finish(rx);
+    assert!(ok, "{err}");
+    let frames: Vec<&Value> = sent.iter().filter(|l| l["kind"] == "frame").collect();
+    assert_eq!(
+        frames.len(),
+        18,
+        "--repeat 2 sends both files twice: {sent:?}"
+    );
+    let pts: Vec<i64> = frames.iter().map(|l| l["pts"].as_i64().unwrap()).collect();
+    assert!(
+        pts.windows(2).all(|w| w[0] < w[1]),
+        "pts of source v keep increasing: {pts:?}"
+    );
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let files: Vec<&str> = frames.iter().map(|l| l["file"].as_str().unwrap()).collect();
+    let mut expected = Vec::new();
+    for _ in 0..2 {
+        expected.extend([a; 5]);
+        expected.extend([b; 4]);
+    }
+    assert_eq!(files, expected, "each frame names its own file");
+    let eos: Vec<&str> = sent
+        .iter()
+        .filter(|l| l["kind"] == "eos")
+        .map(|l| l["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(eos, [a, b, a, b]);
+}
+
+#[test]
+fn images_and_video_together_are_refused_the_same_way_in_a_folder_and_as_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mixed = dir.path().join("mixed");
+    std::fs::create_dir(&mixed).unwrap();
+    make_mp4(&mixed.join("clip.mp4"), 3);
+    image::RgbImage::from_pixel(16, 16, image::Rgb([1, 2, 3]))
+        .save_with_format(mixed.join("a.jpg"), image::ImageFormat::Jpeg)
+        .unwrap();
+    let socket = format!("dealer+connect:ipc://{}/nobody.ipc", dir.path().display());
+    let clip = mixed.join("clip.mp4");
+    let jpg = mixed.join("a.jpg");
+    for inputs in [
+        vec![mixed.to_str().unwrap()],
+        vec![clip.to_str().unwrap(), jpg.to_str().unwrap()],
+        vec![jpg.to_str().unwrap(), clip.to_str().unwrap()],
+    ] {
+        let out = Command::new(BIN)
+            .args(["send", "--socket", &socket])
+            .args(&inputs)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{inputs:?} should be refused");
+        assert!(
+            err.contains("send images and video in separate commands"),
+            "{inputs:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "nothing sent: {inputs:?}");
+    }
+}
+
+#[test]
+fn out_video_on_a_mixed_stream_skips_the_jpeg_frames_and_writes_the_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    make_mp4(&clip, 6);
+    let image = dir.path().join("a.jpg");
+    image::RgbImage::from_pixel(16, 16, image::Rgb([1, 2, 3]))
+        .save_with_format(&image, image::ImageFormat::Jpeg)
+        .unwrap();
+    let out_dir = dir.path().join("videos");
+    let ep = format!("ipc://{}/m.ipc", dir.path().display());
+    let rx = receiver(&ep, 3, &["--out-video", out_dir.to_str().unwrap()]);
+    // JPEG frames of source "cam", then H.264 of "v", then JPEG again
+    send(&ep, &["--source-id", "cam", image.to_str().unwrap()]);
+    send(&ep, &["--source-id", "v", clip.to_str().unwrap()]);
+    send(&ep, &["--source-id", "cam", image.to_str().unwrap()]);
+    let (ok, out, err) = finish(rx);
+    assert!(ok, "receive keeps going past JPEG frames: {err}");
+    let got = json_lines(&out);
+    assert_eq!(
+        got.iter().filter(|l| l["kind"] == "eos").count(),
+        3,
+        "{got:?}"
+    );
+    let videos: Vec<_> = std::fs::read_dir(out_dir.join("v"))
+        .expect("a folder for source v")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .collect();
+    assert_eq!(videos.len(), 1, "{videos:?}");
+    assert!(std::fs::metadata(&videos[0]).unwrap().len() > 0);
+    assert!(!out_dir.join("cam").exists(), "no video for a JPEG source");
+}

@@ -209,3 +209,73 @@ settings = {{ summary = "{summary}" }}
         s.total_frames
     );
 }
+
+/// Runs `savant-sdk run` on `pipeline` (written to a file in `dir`).
+fn run_pipeline(dir: &tempfile::TempDir, pipeline: &str) -> (bool, String) {
+    let path = dir.path().join("p.toml");
+    std::fs::write(&path, pipeline).unwrap();
+    let out = Command::new(savant_sdk())
+        .arg("run")
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_wrong_settings_value_names_its_key_and_line_in_the_pipeline_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = format!(
+        "plugins = [{:?}]\n\n[[source]]\nplugin = \"synthetic\"\nsocket = \"dealer+connect:ipc://{}/x.ipc\"\n",
+        library(SOURCE_LIB),
+        dir.path().display()
+    );
+    // a table of its own: the bad value on line 9
+    let (ok, err) = run_pipeline(
+        &dir,
+        &format!("{head}\n[source.settings]\nsource_id = \"cam\"\nframes = \"many\"\nwidth = 64\n"),
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("line 3") && err.contains("settings `frames` at line 9"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("column"),
+        "no position inside re-serialised settings: {err}"
+    );
+    // inline, on the [[source]]'s line 6
+    let (ok, err) = run_pipeline(
+        &dir,
+        &format!("{head}settings = {{ width = 64, frames = -3 }}\n"),
+    );
+    assert!(!ok);
+    assert!(err.contains("settings `frames` at line 6"), "{err}");
+}
+
+#[test]
+fn a_panicking_plugin_source_is_named_once_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, err) = run_pipeline(
+        &dir,
+        &format!(
+            "plugins = [{:?}]\n\n[[source]]\nplugin = \"panicking\"\nsocket = \"dealer+connect:ipc://{}/x.ipc\"\n",
+            library("savant_sdk_fixture_panicking"),
+            dir.path().display()
+        ),
+    );
+    assert!(!ok);
+    // each line (the run's log, the exit line) names the source once
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("source panicking"))
+        .collect();
+    assert!(!lines.is_empty(), "{err}");
+    for line in lines {
+        assert_eq!(line.matches("source panicking").count(), 1, "{err}");
+        assert_eq!(line.matches("boom in next").count(), 1, "{err}");
+    }
+}
