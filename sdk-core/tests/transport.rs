@@ -208,7 +208,7 @@ fn topic_filters_pass_eos_of_every_source() {
 }
 
 #[test]
-fn sub_filters_by_subscription() {
+fn sub_filters_after_receiving_and_passes_other_sources_eos() {
     let dir = tempfile::tempdir().unwrap();
     let ep = endpoint(&dir, false, "sub");
     let rd = BlockingReader::new(
@@ -221,15 +221,19 @@ fn sub_filters_by_subscription() {
     )
     .unwrap();
     let mut wr = writer(&format!("pub+connect:{ep}"));
-    let handle = spawn_reader(rd, 1);
+    let handle = spawn_reader(rd, 2);
     // the subscription reaches the publisher once the sub is polled
     std::thread::sleep(Duration::from_millis(300));
     wr.send_message("drop-1", &frame("drop-1", 0), &[]).unwrap();
     wr.send_message("keep-1", &frame("keep-1", 1), &[]).unwrap();
+    wr.send_eos("drop-1").unwrap();
     let (got, rd) = handle.join().unwrap();
     assert_eq!(&got[0].topic[..], b"keep-1");
-    // the publisher never sent "drop-1": nothing was filtered at the reader
-    assert_eq!(rd.stats().prefix_mismatch, 0);
+    // the subscription is to every topic, so the EOS of a filtered-out
+    // source passes (as the filter promises); its frame is filtered here
+    assert_eq!(&got[1].topic[..], b"drop-1");
+    assert!(got[1].message.is_end_of_stream());
+    assert_eq!(rd.stats().prefix_mismatch, 1);
 }
 
 #[test]
