@@ -147,7 +147,21 @@ async fn a_send_whose_module_output_nobody_reads_times_out_naming_what_to_check(
         text.contains("reading") && text.contains("module's output"),
         "the message says what to check: {text}"
     );
+    // what the message says to check: once the output is read, the
+    // stalled frames flow (and the module stops without waiting out its
+    // own send timeouts)
+    let reading = SinkBuilder::new(format!("router+bind:{output}"))
+        .idle_timeout(Duration::from_secs(2))
+        .build()
+        .await
+        .unwrap()
+        .spawn(Count::default());
     drop(source);
+    let (count, _) = tokio::time::timeout(HUNG, reading.join())
+        .await
+        .expect("the reader did not end")
+        .unwrap();
+    assert!(count.frames > 0, "nothing flowed once the output was read");
     module.stop().unwrap();
 }
 
