@@ -146,10 +146,15 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
     };
     let mut progress = Progress::new("sent");
     let mut index = 0usize;
+    // One listener for the whole loop (SIGINT or SIGTERM): a signal that
+    // arrives while a frame is being sent is kept for the next select, not
+    // lost with a listener made afresh each round.
+    let stop = crate::interrupted();
+    tokio::pin!(stop);
     let interrupted = loop {
         let item = tokio::select! {
             item = source.next() => item?,
-            _ = tokio::signal::ctrl_c() => break true,
+            _ = &mut stop => break true,
         };
         let Some(SourceItem::Frame(frame)) = item else {
             break false;

@@ -1117,3 +1117,75 @@ fn receive_of_one_source_id_on_sub_still_passes_other_sources_eos() {
         "only b's frames pass: {got:?}"
     );
 }
+
+/// SIGINT and SIGTERM stop an unpaced `send --loop` (which spends most of
+/// its time sending, outside the wait for the next frame) within a few
+/// seconds, with its EOS sent: a signal that arrives mid-send is kept, not
+/// lost (it was, and the sender went on forever).
+#[test]
+fn a_signal_during_a_send_stops_an_unpaced_loop() {
+    for signal in ["-INT", "-TERM"] {
+        let dir = tempfile::tempdir().unwrap();
+        let img = dir.path().join("a.jpg");
+        write_jpeg(&img, 3);
+        let ep = format!("ipc://{}/busy.ipc", dir.path().display());
+        let receiver = Command::new(BIN)
+            .args([
+                "receive",
+                "--socket",
+                &format!("router+bind:{ep}"),
+                "--eos-count",
+                "1",
+                "--idle-timeout",
+                "30",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let _receiver = common::KillOnDrop(receiver);
+        let mut sender = Command::new(BIN)
+            .args([
+                "send",
+                "--socket",
+                &format!("dealer+connect:{ep}"),
+                "--loop",
+                img.to_str().unwrap(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(sender.stdout.take().unwrap());
+        // a few frames in: the sender is in its loop
+        let mut line = String::new();
+        for _ in 0..20 {
+            line.clear();
+            stdout.read_line(&mut line).unwrap();
+        }
+        Command::new("kill")
+            .args([signal, &sender.id().to_string()])
+            .status()
+            .unwrap();
+        // drain stdout on a thread so the sender never blocks on it
+        let rest = std::thread::spawn(move || {
+            let mut rest = String::new();
+            std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+            rest
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let status = loop {
+            if let Some(s) = sender.try_wait().unwrap() {
+                break s;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = sender.kill();
+                panic!("send {signal}: still running 15 s after the signal");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(status.success(), "send {signal}: {status:?}");
+        let rest = rest.join().unwrap();
+        let last = json_lines(&rest).pop().expect("lines after the signal");
+        assert_eq!(last["kind"], "eos", "send {signal}: {last}");
+    }
+}
