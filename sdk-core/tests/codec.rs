@@ -904,3 +904,27 @@ fn temporary_object_attributes_are_dropped_on_arrival() {
     assert!(o.attribute("t", "x").is_none());
     assert!(o.attribute("p", "y").is_some());
 }
+
+/// Field 20 (`system_id`) exists from savant-rs 1.15 on: in a message of an
+/// older version it is skipped, as those readers skip it, so what decodes
+/// always encodes again in its own version.
+#[test]
+fn system_id_is_read_only_in_versions_that_have_it() {
+    let mut m = Message::end_of_stream(EndOfStream::new("s"));
+    m.protocol_version = "1.15.1".into();
+    m.system_id = "writer-1".into();
+    for (version, kept) in [
+        ("1.15.1", true),
+        ("2.1.1", true),
+        ("1.13.0", false),
+        ("0.2.0", false),
+    ] {
+        let bytes = Bytes::from(stamped(&m, version));
+        let d = decode_message(bytes, &opts()).unwrap();
+        assert_eq!(d.system_id.is_empty(), !kept, "{version}");
+        assert!(
+            encode_message(&d).is_ok(),
+            "{version}: decoded but cannot be encoded again"
+        );
+    }
+}

@@ -177,9 +177,12 @@ pub fn decode_message_reference(
         });
     }
     let raw = proto::Message::decode(buf).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
-    options.version.check(
-        &raw.protocol_version,
-        ProtocolVersion::generation_of(&raw.protocol_version),
-    )?;
-    decode::message(raw)
+    let generation = ProtocolVersion::generation_of(&raw.protocol_version);
+    options.version.check(&raw.protocol_version, generation)?;
+    let mut m = decode::message(raw)?;
+    // savant-rs before 1.15 has no field 20 and skips it
+    if !generation.is_some_and(Generation::has_system_id) {
+        m.system_id.clear();
+    }
+    Ok(m)
 }

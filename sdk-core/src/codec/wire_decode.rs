@@ -1170,7 +1170,10 @@ pub(crate) fn decode(
                 context.insert(k, v);
             }
             4 => seq_id = var_field(wt, buf)?,
-            20 => system_id = str_field(wt, buf)?,
+            // savant-rs before 1.15 has no field 20 and skips it
+            20 if generation.is_some_and(Generation::has_system_id) => {
+                system_id = str_field(wt, buf)?
+            }
             5 => {
                 let body = sub(wt, buf)?;
                 match payload.as_mut() {
