@@ -19,9 +19,17 @@ pub struct LoopbackArgs {
     #[arg(long)]
     output: String,
     /// Serve GET /healthcheck (plain-text status, as Savant 0.4.x) and
-    /// GET /status (JSON string status, as Savant 0.5+) on this port.
+    /// GET /status (JSON string status, as Savant 0.5+) on this port, on
+    /// 127.0.0.1 (this machine only).
     #[arg(long)]
     healthcheck_port: Option<u16>,
+    /// Obey a Shutdown message whose auth is exactly this, as a Savant
+    /// module obeys its shutdown_auth: send an EOS for every open stream,
+    /// then exit 0. A Shutdown with any other auth is logged once and
+    /// ignored. Without this option Shutdown messages are forwarded and
+    /// never acted on.
+    #[arg(long, value_name = "AUTH")]
+    shutdown_auth: Option<String>,
     /// Add this persistent frame attribute (NAMESPACE/NAME) to every frame,
     /// the frames inside batches included.
     #[arg(long, value_parser = parse_ns_name)]
@@ -55,6 +63,9 @@ pub async fn run(a: LoopbackArgs, _telemetry: savant_sdk_core::telemetry::Teleme
     if let Some(port) = a.healthcheck_port {
         config = config.healthcheck_port(port);
     }
+    if let Some(auth) = &a.shutdown_auth {
+        config = config.shutdown_auth(auth);
+    }
     let module = LoopbackModule::start(config)?;
     emit(json!({
         "event": "ready",
@@ -64,10 +75,19 @@ pub async fn run(a: LoopbackArgs, _telemetry: savant_sdk_core::telemetry::Teleme
         "status": module.status_url(),
         "protocol_version": version.as_ref().map(|v| v.as_str()),
     }));
-    crate::interrupted().await?;
+    let signal = crate::interrupted();
+    tokio::pin!(signal);
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(50));
+    let reason = loop {
+        tokio::select! {
+            r = &mut signal => { r?; break "signal"; }
+            _ = poll.tick() => if module.shutdown_requested() { break "shutdown"; },
+        }
+    };
     let stats = tokio::task::spawn_blocking(move || module.stop()).await??;
     emit(json!({
         "event": "stopped",
+        "reason": reason,
         "forwarded": stats.forwarded,
         "dropped": stats.dropped,
         "malformed": stats.input.malformed(),

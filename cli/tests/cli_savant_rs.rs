@@ -20,6 +20,7 @@ peer_tests!(
     a_savant_rs_writer_into_receive,
     a_savant_rs_writer_through_loopback_into_a_savant_rs_reader,
     probe_finds_what_a_savant_rs_reader_accepts,
+    the_loopback_obeys_only_a_shutdown_with_its_auth,
 );
 
 fn ipc(dir: &tempfile::TempDir, name: &str) -> String {
@@ -369,4 +370,97 @@ fn the_loopback_bridges_a_0_3_writer_to_a_1_15_1_reader() {
         let attrs = m["attributes"].as_array().unwrap();
         assert!(attrs.iter().any(|a| a == "bridge/seen"), "{m}");
     }
+}
+
+/// `loopback --shutdown-auth`: a savant-rs writer's Shutdown with the
+/// wrong auth is ignored (frames keep flowing); with the right one the
+/// loopback forwards the EOS of the stream still open and exits 0 within
+/// a second or two.
+fn the_loopback_obeys_only_a_shutdown_with_its_auth(savant: SavantRs) {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (ipc(&dir, "in"), ipc(&dir, "out"));
+    let mut reader = savant
+        .spawn(&[
+            "reader",
+            "--socket",
+            &format!("router+bind:{output}"),
+            "--count",
+            "5",
+            "--timeout",
+            "40",
+        ])
+        .unwrap();
+    reader.wait_ready(Duration::from_secs(20)).unwrap();
+    let mut loopback = KillOnDrop(
+        Command::new(BIN)
+            .args([
+                "loopback",
+                "--input",
+                &format!("router+bind:{input}"),
+                "--output",
+                &format!("dealer+connect:{output}"),
+                "--shutdown-auth",
+                "s3cret",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let writer = |count: &str, auth: &str| {
+        let (status, lines) = savant
+            .run_peer(
+                &[
+                    "writer",
+                    "--socket",
+                    &format!("dealer+connect:{input}"),
+                    "--source-id",
+                    "cam-5",
+                    "--count",
+                    count,
+                    "--shutdown",
+                    auth,
+                ],
+                Duration::from_secs(60),
+            )
+            .unwrap();
+        assert!(status.success(), "{savant} writer: {lines:?}");
+    };
+    // two frames and a wrong shutdown, then two more frames and the right one
+    writer("2", "wrong");
+    writer("2", "s3cret");
+    let started = std::time::Instant::now();
+    let done = loop {
+        if let Some(s) = loopback.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{savant}: the loopback did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(done.success(), "{savant}: loopback exit {done:?}");
+    let mut out = String::new();
+    loopback
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let stopped = json_lines(&out).pop().unwrap();
+    assert_eq!(stopped["reason"], "shutdown", "{out}");
+    let (status, lines) = reader.finish(Duration::from_secs(40)).unwrap();
+    assert!(status.success(), "{savant} reader: {lines:?}");
+    let got = messages(&lines);
+    let kinds: Vec<&str> = got.iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    // four frames (the wrong shutdown stopped nothing), then the EOS the
+    // loopback sent for the open stream; no shutdown went downstream
+    assert_eq!(
+        kinds,
+        ["frame", "frame", "frame", "frame", "eos"],
+        "{lines:?}"
+    );
+    assert_eq!(got[4]["source_id"], "cam-5");
 }

@@ -27,7 +27,7 @@
 //! # Ok::<(), savant_sdk_core::Error>(())
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -39,7 +39,7 @@ use bytes::Bytes;
 use crate::codec::{encode_message_as, VersionPolicy};
 use crate::error::{Error, Result};
 use crate::health_server::HealthServer;
-use crate::model::{Attribute, AttributeValue, Message, MessagePayload, VideoFrame};
+use crate::model::{Attribute, AttributeValue, EndOfStream, Message, MessagePayload, VideoFrame};
 use crate::protocol::ProtocolVersion;
 use crate::transport::{
     BlockingReader, BlockingWriter, ReaderConfig, ReaderResult, ReaderStats, WriterConfig,
@@ -183,8 +183,8 @@ impl LoopbackModule {
             .name("savant-loopback".into())
             .spawn(move || -> Result<ReaderStats> {
                 let mut last = Instant::now();
-                // source ids with frames and no EOS yet (for a shutdown)
-                let mut open: HashSet<Bytes> = HashSet::new();
+                // streams with frames and no EOS yet (for a shutdown)
+                let mut open: HashMap<Bytes, OpenStream> = HashMap::new();
                 let mut refused_auths: HashSet<String> = HashSet::new();
                 while !s.load(Ordering::Relaxed) {
                     // Right after a message, poll without sleeping for a
@@ -210,12 +210,14 @@ impl LoopbackModule {
                     {
                         if &sd.auth == auth {
                             tracing::info!(open = open.len(), "shutdown with the right auth: ending open streams and stopping");
-                            for source in open.drain() {
-                                let id = String::from_utf8_lossy(&source).into_owned();
-                                match writer.send_eos(&id) {
+                            for (topic, stream) in open.drain() {
+                                let sent = stream
+                                    .end_of_stream(version.as_ref())
+                                    .and_then(|eos| writer.send_raw(&topic, &eos, &[], true));
+                                match sent {
                                     Ok(_) => f.fetch_add(1, Ordering::Relaxed),
                                     Err(e) => {
-                                        tracing::warn!(source_id = %id, error = %e, "could not forward the EOS of an open stream");
+                                        tracing::warn!(source_id = %stream.source_id, error = %e, "could not forward the EOS of an open stream");
                                         d.fetch_add(1, Ordering::Relaxed)
                                     }
                                 };
@@ -228,16 +230,15 @@ impl LoopbackModule {
                         }
                         continue;
                     }
-                    match &m.message.payload {
-                        MessagePayload::VideoFrame(_) | MessagePayload::UserData(_)
-                            if !open.contains(&m.topic) =>
-                        {
-                            open.insert(m.topic.clone());
+                    if m.message.is_end_of_stream() {
+                        open.remove(&m.topic);
+                    } else if let Some(source_id) = m.message.source_id() {
+                        match open.get_mut(&m.topic) {
+                            Some(stream) => stream.seq_id = m.message.seq_id,
+                            None => {
+                                open.insert(m.topic.clone(), OpenStream::of(&m.message, source_id));
+                            }
                         }
-                        MessagePayload::EndOfStream(_) => {
-                            open.remove(&m.topic);
-                        }
-                        _ => {}
                     }
                     let marked = match &mark {
                         Some((ns, name)) => marked(m.message, ns, name, version.as_ref()),
@@ -273,6 +274,48 @@ impl LoopbackModule {
             thread: Some(thread),
             health,
         })
+    }
+}
+
+/// A stream that has sent frames or user data and no EOS yet: what its
+/// EOS needs to be read by the same reader (the version it came in, its
+/// writer's system id, the next seq id).
+#[derive(Debug)]
+struct OpenStream {
+    source_id: String,
+    version: String,
+    system_id: String,
+    seq_id: u64,
+}
+
+impl OpenStream {
+    fn of(message: &Message, source_id: &str) -> Self {
+        Self {
+            source_id: source_id.to_string(),
+            version: message.protocol_version.clone(),
+            system_id: message.system_id.clone(),
+            seq_id: message.seq_id,
+        }
+    }
+
+    /// The stream's EOS, in `version` or the version it came in.
+    fn end_of_stream(&self, version: Option<&ProtocolVersion>) -> Result<Bytes> {
+        let own;
+        let version = match version {
+            Some(v) => v,
+            None => {
+                own = ProtocolVersion::parse(&self.version)
+                    .unwrap_or_else(|_| ProtocolVersion::default());
+                &own
+            }
+        };
+        let eos = Message::end_of_stream(EndOfStream::new(&self.source_id));
+        Ok(encode_message_as(
+            &eos,
+            version,
+            self.seq_id + 1,
+            &self.system_id,
+        )?)
     }
 }
 
