@@ -39,7 +39,7 @@ pub(crate) fn message(m: pb::Message) -> R<Message> {
     };
     Ok(Message {
         protocol_version: m.protocol_version,
-        system_id: m.system_id,
+        system_id: String::new(),
         routing_labels: m.routing_labels,
         propagated_context: m.propagated_context,
         seq_id: m.seq_id,

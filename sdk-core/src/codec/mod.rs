@@ -179,10 +179,18 @@ pub fn decode_message_reference(
     let raw = proto::Message::decode(buf).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
     let generation = ProtocolVersion::generation_of(&raw.protocol_version);
     options.version.check(&raw.protocol_version, generation)?;
+    // savant-rs before 1.15 has no field 20 and skips it unread
+    let system_id = if generation.is_some_and(Generation::has_system_id) {
+        String::from_utf8(raw.system_id.to_vec()).map_err(|_| {
+            DecodeError::Protobuf(
+                "failed to decode Protobuf message: Message.system_id: invalid string value: data is not UTF-8 encoded"
+                    .into(),
+            )
+        })?
+    } else {
+        String::new()
+    };
     let mut m = decode::message(raw)?;
-    // savant-rs before 1.15 has no field 20 and skips it
-    if !generation.is_some_and(Generation::has_system_id) {
-        m.system_id.clear();
-    }
+    m.system_id = system_id;
     Ok(m)
 }
