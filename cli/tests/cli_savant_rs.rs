@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{json_lines, run, KillOnDrop, BIN};
-use savant_sdk_tests::{peer_tests, SavantRs};
+use savant_sdk_tests::{peer_tests, Peer, SavantRs};
 use serde_json::Value;
 
 peer_tests!(
@@ -39,21 +39,61 @@ fn messages(lines: &[Value]) -> Vec<&Value> {
     lines.iter().filter(|l| l["event"] == "message").collect()
 }
 
+/// A savant-rs reader bound at `ep` (router), ready; `until` is what ends
+/// it (`--count N`, `--eos-count N`) and its `--timeout`.
+fn savant_reader(savant: SavantRs, ep: &str, until: &[&str]) -> Peer {
+    let mut args = vec![
+        "reader".to_string(),
+        "--socket".into(),
+        format!("router+bind:{ep}"),
+    ];
+    args.extend(until.iter().map(|a| a.to_string()));
+    let mut reader = savant.spawn(&args).unwrap();
+    reader.wait_ready(Duration::from_secs(20)).unwrap();
+    reader
+}
+
+/// A savant-rs writer into `ep` (dealer), run to its end: `count` frames
+/// of `source` and the `extra` options (`--eos`, `--shutdown AUTH`, ...).
+fn savant_writer(savant: SavantRs, ep: &str, source: &str, count: usize, extra: &[&str]) {
+    let mut args = vec![
+        "writer".to_string(),
+        "--socket".into(),
+        format!("dealer+connect:{ep}"),
+        "--source-id".into(),
+        source.into(),
+        "--count".into(),
+        count.to_string(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let (status, lines) = savant.run_peer(&args, Duration::from_secs(60)).unwrap();
+    assert!(status.success(), "{savant} writer: {lines:?}");
+}
+
+/// `savant-sdk loopback` from `input` (router+bind) to `output`
+/// (dealer+connect) with `extra` options; stdout as given.
+fn our_loopback(input: &str, output: &str, extra: &[&str], stdout: Stdio) -> KillOnDrop {
+    KillOnDrop(
+        Command::new(BIN)
+            .args([
+                "loopback",
+                "--input",
+                &format!("router+bind:{input}"),
+                "--output",
+                &format!("dealer+connect:{output}"),
+            ])
+            .args(extra)
+            .stdout(stdout)
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 fn send_into_a_savant_rs_reader(savant: SavantRs) {
     let dir = tempfile::tempdir().unwrap();
     let ep = ipc(&dir, "in");
-    let mut reader = savant
-        .spawn(&[
-            "reader",
-            "--socket",
-            &format!("router+bind:{ep}"),
-            "--count",
-            "4",
-            "--timeout",
-            "30",
-        ])
-        .unwrap();
-    reader.wait_ready(Duration::from_secs(20)).unwrap();
+    let reader = savant_reader(savant, &ep, &["--count", "4", "--timeout", "30"]);
     let version = savant.protocol_version();
     let img = jpeg(&dir);
     let (code, out, err) = run(&[
@@ -110,24 +150,13 @@ fn a_savant_rs_writer_into_receive(savant: SavantRs) {
         .unwrap();
     let mut receive = KillOnDrop(receive);
     // the writer retries its sends until receive has bound the socket
-    let (status, lines) = savant
-        .run_peer(
-            &[
-                "writer",
-                "--socket",
-                &format!("dealer+connect:{ep}"),
-                "--source-id",
-                "cam-7",
-                "--count",
-                "5",
-                "--content-size",
-                "1000",
-                "--eos",
-            ],
-            Duration::from_secs(60),
-        )
-        .unwrap();
-    assert!(status.success(), "{savant} writer: {lines:?}");
+    savant_writer(
+        savant,
+        &ep,
+        "cam-7",
+        5,
+        &["--content-size", "1000", "--eos"],
+    );
     // receive ends at the EOS (or after its idle timeout)
     let mut stdout = String::new();
     receive
@@ -163,49 +192,15 @@ fn a_savant_rs_writer_into_receive(savant: SavantRs) {
 fn a_savant_rs_writer_through_loopback_into_a_savant_rs_reader(savant: SavantRs) {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (ipc(&dir, "in"), ipc(&dir, "out"));
-    let mut reader = savant
-        .spawn(&[
-            "reader",
-            "--socket",
-            &format!("router+bind:{output}"),
-            "--count",
-            "4",
-            "--timeout",
-            "40",
-        ])
-        .unwrap();
-    reader.wait_ready(Duration::from_secs(20)).unwrap();
-    let loopback = Command::new(BIN)
-        .args([
-            "loopback",
-            "--input",
-            &format!("router+bind:{input}"),
-            "--output",
-            &format!("dealer+connect:{output}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let _loopback = KillOnDrop(loopback);
-    let (status, lines) = savant
-        .run_peer(
-            &[
-                "writer",
-                "--socket",
-                &format!("dealer+connect:{input}"),
-                "--source-id",
-                "cam-9",
-                "--count",
-                "3",
-                "--content-size",
-                "300000",
-                "--eos",
-            ],
-            Duration::from_secs(60),
-        )
-        .unwrap();
-    assert!(status.success(), "{savant} writer: {lines:?}");
+    let reader = savant_reader(savant, &output, &["--count", "4", "--timeout", "40"]);
+    let _loopback = our_loopback(&input, &output, &[], Stdio::null());
+    savant_writer(
+        savant,
+        &input,
+        "cam-9",
+        3,
+        &["--content-size", "300000", "--eos"],
+    );
     let (status, lines) = reader.finish(Duration::from_secs(40)).unwrap();
     assert!(status.success(), "{savant} reader: {lines:?}");
     let got = messages(&lines);
@@ -232,18 +227,7 @@ fn a_savant_rs_writer_through_loopback_into_a_savant_rs_reader(savant: SavantRs)
 fn the_default_version_into_a_savant_rs_1_15_1_reader_fails_naming_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let ep = ipc(&dir, "in");
-    let mut reader = SavantRs::V1_15
-        .spawn(&[
-            "reader",
-            "--socket",
-            &format!("router+bind:{ep}"),
-            "--count",
-            "1",
-            "--timeout",
-            "40",
-        ])
-        .unwrap();
-    reader.wait_ready(Duration::from_secs(20)).unwrap();
+    let _reader = savant_reader(SavantRs::V1_15, &ep, &["--count", "1", "--timeout", "40"]);
     let img = jpeg(&dir);
     let (code, _, err) = run(&[
         "send",
@@ -266,18 +250,7 @@ fn probe_finds_what_a_savant_rs_reader_accepts(savant: SavantRs) {
     let dir = tempfile::tempdir().unwrap();
     let ep = ipc(&dir, "in");
     let candidates = ["1.15.0", "1.15.1", "0.2.0", "1.13.0"];
-    let mut reader = savant
-        .spawn(&[
-            "reader",
-            "--socket",
-            &format!("router+bind:{ep}"),
-            "--eos-count",
-            "4",
-            "--timeout",
-            "15",
-        ])
-        .unwrap();
-    reader.wait_ready(Duration::from_secs(20)).unwrap();
+    let reader = savant_reader(savant, &ep, &["--eos-count", "4", "--timeout", "15"]);
     let (code, out, err) = run(&[
         "probe",
         "--socket",
@@ -313,52 +286,24 @@ fn probe_finds_what_a_savant_rs_reader_accepts(savant: SavantRs) {
 fn the_loopback_bridges_a_0_3_writer_to_a_1_15_1_reader() {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (ipc(&dir, "in"), ipc(&dir, "out"));
-    let mut reader = SavantRs::V1_15
-        .spawn(&[
-            "reader",
-            "--socket",
-            &format!("router+bind:{output}"),
-            "--count",
-            "3",
-            "--timeout",
-            "40",
-        ])
-        .unwrap();
-    reader.wait_ready(Duration::from_secs(20)).unwrap();
-    let loopback = Command::new(BIN)
-        .args([
-            "loopback",
-            "--input",
-            &format!("router+bind:{input}"),
-            "--output",
-            &format!("dealer+connect:{output}"),
-            "--mark",
-            "bridge/seen",
-            "--protocol-version",
-            "1.15.1",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let _loopback = KillOnDrop(loopback);
-    let (status, lines) = SavantRs::V0_3
-        .run_peer(
-            &[
-                "writer",
-                "--socket",
-                &format!("dealer+connect:{input}"),
-                "--source-id",
-                "cam-3",
-                "--count",
-                "3",
-                "--content-size",
-                "1000",
-            ],
-            Duration::from_secs(60),
-        )
-        .unwrap();
-    assert!(status.success(), "0.3.0 writer: {lines:?}");
+    let reader = savant_reader(
+        SavantRs::V1_15,
+        &output,
+        &["--count", "3", "--timeout", "40"],
+    );
+    let _loopback = our_loopback(
+        &input,
+        &output,
+        &["--mark", "bridge/seen", "--protocol-version", "1.15.1"],
+        Stdio::null(),
+    );
+    savant_writer(
+        SavantRs::V0_3,
+        &input,
+        "cam-3",
+        3,
+        &["--content-size", "1000"],
+    );
     let (status, lines) = reader.finish(Duration::from_secs(40)).unwrap();
     assert!(status.success(), "1.15.1 reader: {lines:?}");
     let got = messages(&lines);
@@ -379,56 +324,16 @@ fn the_loopback_bridges_a_0_3_writer_to_a_1_15_1_reader() {
 fn the_loopback_obeys_only_a_shutdown_with_its_auth(savant: SavantRs) {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (ipc(&dir, "in"), ipc(&dir, "out"));
-    let mut reader = savant
-        .spawn(&[
-            "reader",
-            "--socket",
-            &format!("router+bind:{output}"),
-            "--count",
-            "5",
-            "--timeout",
-            "40",
-        ])
-        .unwrap();
-    reader.wait_ready(Duration::from_secs(20)).unwrap();
-    let mut loopback = KillOnDrop(
-        Command::new(BIN)
-            .args([
-                "loopback",
-                "--input",
-                &format!("router+bind:{input}"),
-                "--output",
-                &format!("dealer+connect:{output}"),
-                "--shutdown-auth",
-                "s3cret",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
+    let reader = savant_reader(savant, &output, &["--count", "5", "--timeout", "40"]);
+    let mut loopback = our_loopback(
+        &input,
+        &output,
+        &["--shutdown-auth", "s3cret"],
+        Stdio::piped(),
     );
-    let writer = |count: &str, auth: &str| {
-        let (status, lines) = savant
-            .run_peer(
-                &[
-                    "writer",
-                    "--socket",
-                    &format!("dealer+connect:{input}"),
-                    "--source-id",
-                    "cam-5",
-                    "--count",
-                    count,
-                    "--shutdown",
-                    auth,
-                ],
-                Duration::from_secs(60),
-            )
-            .unwrap();
-        assert!(status.success(), "{savant} writer: {lines:?}");
-    };
     // two frames and a wrong shutdown, then two more frames and the right one
-    writer("2", "wrong");
-    writer("2", "s3cret");
+    savant_writer(savant, &input, "cam-5", 2, &["--shutdown", "wrong"]);
+    savant_writer(savant, &input, "cam-5", 2, &["--shutdown", "s3cret"]);
     let started = std::time::Instant::now();
     let done = loop {
         if let Some(s) = loopback.0.try_wait().unwrap() {
