@@ -874,6 +874,9 @@ fn fuzz_regressions_agree_with_prost() {
         // a 0.2.0 message with a field 20 that is no UTF-8: skipped unread, as
         // savant-rs before 1.15 skips it
         "0a05302e322e30a20101815200",
+        // a 1.15.1 message with field 20 twice, the first no UTF-8: refused,
+        // as savant-rs 1.15 checks every occurrence of a string
+        "0a06312e31352e31a20101d65200a20101015200",
         // a temporary user-data attribute with a broken value (dropped unread by the reference)
         "423212281a261a006200320072007a00720042003a0042003200420052004200420052002a005a002a005a002a00420052002a004200",
     ];

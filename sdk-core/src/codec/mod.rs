@@ -176,17 +176,16 @@ pub fn decode_message_reference(
             max: options.max_message_size,
         });
     }
-    let raw = proto::Message::decode(buf).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+    let raw =
+        proto::Message::decode(buf.clone()).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
     let generation = ProtocolVersion::generation_of(&raw.protocol_version);
     options.version.check(&raw.protocol_version, generation)?;
-    // savant-rs before 1.15 has no field 20 and skips it unread
+    // savant-rs before 1.15 has no field 20 and skips it unread; from 1.15
+    // on it is a string, each occurrence checked
     let system_id = if generation.is_some_and(Generation::has_system_id) {
-        String::from_utf8(raw.system_id.to_vec()).map_err(|_| {
-            DecodeError::Protobuf(
-                "failed to decode Protobuf message: Message.system_id: invalid string value: data is not UTF-8 encoded"
-                    .into(),
-            )
-        })?
+        proto::SystemId::decode(buf)
+            .map_err(|e| DecodeError::Protobuf(e.to_string()))?
+            .system_id
     } else {
         String::new()
     };
