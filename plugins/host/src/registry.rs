@@ -113,8 +113,14 @@ impl PluginRegistry {
     /// library nothing uses, and its registrations with it. One line in
     /// your `main.rs` does it:
     ///
-    /// ```text
-    /// use my_plugin_crate as _; // links its components into this binary
+    /// ```
+    /// // links the example plugin crate's components into this binary;
+    /// // without this line the registry would not know "synthetic"
+    /// use savant_sdk_example_synthetic_source as _;
+    ///
+    /// let registry = savant_sdk_plugin_host::PluginRegistry::with_static()?;
+    /// assert!(registry.names().any(|n| n == "synthetic"));
+    /// # Ok::<(), savant_sdk_plugin_host::PluginHostError>(())
     /// ```
     pub fn with_static() -> Result<Self, PluginHostError> {
         let mut r = Self::new();
