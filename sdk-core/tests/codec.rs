@@ -874,6 +874,8 @@ fn fuzz_regressions_agree_with_prost() {
         // a 0.2.0 message with a field 20 that is no UTF-8: skipped unread, as
         // savant-rs before 1.15 skips it
         "0a05302e322e30a20101815200",
+        // ... and one with a field 20 of another wire type (a varint)
+        "0a05302e322e30a0011a3a00",
         // a 1.15.1 message with field 20 twice, the first no UTF-8: refused,
         // as savant-rs 1.15 checks every occurrence of a string
         "0a06312e31352e31a20101d65200a20101015200",

@@ -177,14 +177,20 @@ impl Sink for FanOut {
                 Ok(())
             }
             State::Running(lanes) => {
+                // every sink still running gets the result, whatever
+                // another one did; the first failure is returned after
+                let mut first = Ok(());
                 for lane in lanes.iter_mut() {
                     let Some(tx) = &lane.tx else { continue };
                     if tx.send(result.clone()).await.is_err() {
                         // the task ended early: it failed
-                        outcome(lane).await?;
+                        let r = outcome(lane).await;
+                        if first.is_ok() {
+                            first = r;
+                        }
                     }
                 }
-                Ok(())
+                first
             }
             State::Done => Ok(()),
         }

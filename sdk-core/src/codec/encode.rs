@@ -34,7 +34,6 @@ pub(crate) fn message(m: &Message) -> pb::Message {
         propagated_context: m.propagated_context.clone(),
         seq_id: m.seq_id,
         content: Some(content),
-        system_id: bytes::Bytes::from(m.system_id.clone().into_bytes()),
     }
 }
 

@@ -144,10 +144,19 @@ pub fn encode_message_as(
 
 /// The 0.2.x encoding through the prost-generated types (slower: it
 /// builds the generated structs first). Kept as the reference the direct
-/// encoder is tested against; it ignores `system_id` and the 2.x layout.
+/// encoder is tested against, for the 0.2.x/1.x layout (not 2.x).
 #[doc(hidden)]
 pub fn encode_message_reference(message: &Message) -> Bytes {
-    Bytes::from(encode::message(message).encode_to_vec())
+    let mut buf = encode::message(message).encode_to_vec();
+    if !message.system_id.is_empty() {
+        // field 20, written last as savant-rs 1.15 writes it
+        proto::SystemId {
+            system_id: message.system_id.clone(),
+        }
+        .encode(&mut buf)
+        .expect("a Vec grows");
+    }
+    Bytes::from(buf)
 }
 
 /// Decodes a message, in the layout its `protocol_version` names. `buf`
