@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::codec::{encode_message_as, VersionPolicy};
+use crate::codec::{encode_message, encode_message_as, VersionPolicy};
 use crate::error::{Error, Result};
 use crate::health_server::HealthServer;
 use crate::model::{Attribute, AttributeValue, EndOfStream, Message, MessagePayload, VideoFrame};
@@ -348,18 +348,16 @@ fn marked(
         }
         _ => return None,
     }
-    let own;
-    let version = match version {
-        Some(v) => v,
+    let encoded = match version {
+        Some(v) => encode_message_as(&message, v, message.seq_id, &message.system_id),
+        // in the version it came with, its own seq id and system id; one of
+        // no known generation is forwarded as it came
         None => {
-            own = ProtocolVersion::parse(&message.protocol_version).ok()?;
-            &own
+            message.generation()?;
+            encode_message(&message)
         }
     };
-    Some(
-        encode_message_as(&message, version, message.seq_id, &message.system_id)
-            .map_err(Error::from),
-    )
+    Some(encoded.map_err(Error::from))
 }
 
 /// A running loopback module. Dropping it stops the module.

@@ -72,15 +72,15 @@ impl StopState {
         match &r.message.payload {
             MessagePayload::VideoFrame(_) => {
                 self.frames += 1;
-                self.open_id(r.source_id());
+                self.open_id(stop, r.source_id());
             }
             MessagePayload::VideoFrameBatch(b) => {
                 self.frames += b.frames.len() as u64;
                 for f in b.frames.values() {
-                    self.open_id(&f.source_id);
+                    self.open_id(stop, &f.source_id);
                 }
             }
-            MessagePayload::UserData(u) => self.open_id(&u.source_id),
+            MessagePayload::UserData(u) => self.open_id(stop, &u.source_id),
             MessagePayload::EndOfStream(_) => {
                 self.eos += 1;
                 let id = r.source_id();
@@ -94,8 +94,10 @@ impl StopState {
         stop.frames.is_some_and(|n| self.frames >= n) || stop.eos.is_some_and(|n| self.eos >= n)
     }
 
-    fn open_id(&mut self, id: &str) {
-        if !self.open.contains(id) {
+    /// Keeps `id` open, only where a stop condition needs the open set (no
+    /// per-frame lookup otherwise).
+    fn open_id(&mut self, stop: &StopConditions, id: &str) {
+        if stop.all_ended && !self.open.contains(id) {
             self.open.insert(id.to_string());
         }
     }

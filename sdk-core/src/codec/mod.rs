@@ -39,7 +39,7 @@ use prost::Message as _;
 use crate::error::{DecodeError, EncodeError};
 use crate::model::Message;
 use crate::proto;
-use crate::protocol::{Generation, ProtocolVersion};
+use crate::protocol::{Generation, ProtocolError, ProtocolVersion};
 
 pub(crate) use wire::Envelope;
 
@@ -107,10 +107,16 @@ impl Default for DecodeOptions {
 /// its own `seq_id` and `system_id`, as savant-rs of that version does. A
 /// `system_id` on a message of a generation before 1.15 is an error.
 pub fn encode_message(message: &Message) -> Result<Bytes, EncodeError> {
-    let version = ProtocolVersion::parse(&message.protocol_version)?;
+    // no ProtocolVersion made: that would copy the version string per message
+    let generation =
+        ProtocolVersion::generation_of(&message.protocol_version).ok_or_else(|| {
+            EncodeError::UnknownVersion(ProtocolError::UnknownVersion(
+                message.protocol_version.clone(),
+            ))
+        })?;
     let env = Envelope {
-        version: version.as_str(),
-        generation: version.generation(),
+        version: &message.protocol_version,
+        generation,
         seq_id: message.seq_id,
         system_id: &message.system_id,
     };

@@ -512,23 +512,22 @@ pub(crate) fn transformation_parts(t: &FrameTransformation, v2: bool) -> (u32, u
     }
 }
 
-/// The 2.x `VideoCodec` enum value of a codec name.
+/// The codec names of the 2.x `VideoCodec` enum, by value: name `i` is
+/// value `i + 1` (0, `VIDEO_CODEC_UNSPECIFIED`, is no codec). The one table
+/// for both directions.
+pub(crate) const V2_CODECS: [&str; 11] = [
+    "h264", "hevc", "jpeg", "swjpeg", "av1", "png", "vp8", "vp9", "raw-rgba", "raw-rgb", "raw-nv12",
+];
+
+/// The 2.x `VideoCodec` enum value of a codec name (`None`: not in it).
 pub(crate) fn video_codec_v2(name: Option<&str>) -> Option<u64> {
-    Some(match name {
-        None => 0,
-        Some("h264") => 1,
-        Some("hevc") => 2,
-        Some("jpeg") => 3,
-        Some("swjpeg") => 4,
-        Some("av1") => 5,
-        Some("png") => 6,
-        Some("vp8") => 7,
-        Some("vp9") => 8,
-        Some("raw-rgba") => 9,
-        Some("raw-rgb") => 10,
-        Some("raw-nv12") => 11,
-        Some(_) => return None,
-    })
+    match name {
+        None => Some(0),
+        Some(name) => V2_CODECS
+            .iter()
+            .position(|c| *c == name)
+            .map(|i| i as u64 + 1),
+    }
 }
 
 /// A framerate `"N/D"` as the 2.x `Rational32`.

@@ -771,26 +771,14 @@ fn finish_misc_track(mut t: RawMiscTrack) -> R<MiscTrack> {
 
 /// The codec name of a 2.x `VideoCodec` value.
 fn video_codec_name(v: i32) -> R<Option<&'static str>> {
-    Ok(Some(match v {
-        0 => return Ok(None),
-        1 => "h264",
-        2 => "hevc",
-        3 => "jpeg",
-        4 => "swjpeg",
-        5 => "av1",
-        6 => "png",
-        7 => "vp8",
-        8 => "vp9",
-        9 => "raw-rgba",
-        10 => "raw-rgb",
-        11 => "raw-nv12",
-        value => {
-            return Err(DecodeError::InvalidEnum {
-                field: "VideoFrame.video_codec",
-                value,
-            })
-        }
-    }))
+    match usize::try_from(v) {
+        Ok(0) => Ok(None),
+        Ok(i) if i <= super::wire::V2_CODECS.len() => Ok(Some(super::wire::V2_CODECS[i - 1])),
+        _ => Err(DecodeError::InvalidEnum {
+            field: "VideoFrame.video_codec",
+            value: v,
+        }),
+    }
 }
 
 fn merge_frame(r: &mut RawFrame, body: Bytes) -> R<()> {

@@ -11,10 +11,8 @@ use savant_sdk_core::model::VideoFrame;
 struct Track {
     /// Frames placed so far, over all segments.
     placed: u64,
-    /// Frames placed in the current segment.
+    /// Frames placed in the current segment (0: it has not started).
     in_segment: u64,
-    /// Whether the current segment has placed a frame yet.
-    segment_started: bool,
     /// Added to pts and dts in the current segment (when not index-based).
     offset: i64,
     /// The end of the latest frame placed (pts + duration).
@@ -36,19 +34,37 @@ pub(crate) struct Timeline {
     tracks: HashMap<String, Track>,
 }
 
-/// The pts of frame `index` at `framerate` ("N/D") in `time_base` ticks.
-fn index_pts(index: u64, frame: &VideoFrame) -> Option<i64> {
-    let (n, d) = frame.framerate.split_once('/')?;
-    let (n, d): (i128, i128) = (n.parse().ok()?, d.parse().ok()?);
-    let (tb_n, tb_d) = (
-        i128::from(frame.time_base.numerator),
-        i128::from(frame.time_base.denominator),
-    );
-    if n <= 0 || d <= 0 || tb_n <= 0 || tb_d <= 0 {
-        return None;
+/// A frame rate in ticks of a time base: frame `i` is at
+/// `i * ticks / frames` (computed from the index, never accumulated).
+#[derive(Debug, Clone, Copy)]
+struct Rate {
+    ticks: i128,
+    frames: i128,
+}
+
+impl Rate {
+    /// The rate of `frame`'s `framerate` ("N/D") in its time base.
+    fn of(frame: &VideoFrame) -> Option<Rate> {
+        let (n, d) = frame.framerate.split_once('/')?;
+        let (n, d): (i128, i128) = (n.parse().ok()?, d.parse().ok()?);
+        let (tb_n, tb_d) = (
+            i128::from(frame.time_base.numerator),
+            i128::from(frame.time_base.denominator),
+        );
+        if n <= 0 || d <= 0 || tb_n <= 0 || tb_d <= 0 {
+            return None;
+        }
+        // frames of d/n seconds each, in ticks of tb_n/tb_d seconds
+        Some(Rate {
+            ticks: d * tb_d,
+            frames: n * tb_n,
+        })
     }
-    // index frames of d/n seconds each, in ticks of tb_n/tb_d seconds
-    i64::try_from(i128::from(index) * d * tb_d / (n * tb_n)).ok()
+
+    /// The pts of frame `index`.
+    fn pts(self, index: u64) -> Option<i64> {
+        i64::try_from(i128::from(index) * self.ticks / self.frames).ok()
+    }
 }
 
 impl Timeline {
@@ -56,7 +72,6 @@ impl Timeline {
     pub(crate) fn next_segment(&mut self) {
         for t in self.tracks.values_mut() {
             t.in_segment = 0;
-            t.segment_started = false;
         }
     }
 
@@ -68,23 +83,20 @@ impl Timeline {
         };
         // (pts, duration) of the frame's index in the whole stream, when
         // its pts and duration are those of its index in the segment
-        let by_index = index_pts(track.in_segment, frame)
-            .filter(|p| *p == frame.pts)
-            .and_then(|_| {
-                let own = index_pts(track.in_segment + 1, frame)? - frame.pts;
-                // a constant duration is off by one tick where the index
-                // pts round differently
-                frame
-                    .duration
-                    .is_none_or(|d| (d - own).abs() <= 1)
-                    .then_some(())
-            })
-            .and_then(|_| {
-                let pts = index_pts(track.placed, frame)?;
-                Some((pts, index_pts(track.placed + 1, frame)? - pts))
-            });
-        if !track.segment_started {
-            track.segment_started = true;
+        let by_index = Rate::of(frame).and_then(|rate| {
+            if rate.pts(track.in_segment)? != frame.pts {
+                return None;
+            }
+            let own = rate.pts(track.in_segment + 1)? - frame.pts;
+            // a constant duration is off by one tick where the index pts
+            // round differently
+            if frame.duration.is_some_and(|d| (d - own).abs() > 1) {
+                return None;
+            }
+            let pts = rate.pts(track.placed)?;
+            Some((pts, rate.pts(track.placed + 1)? - pts))
+        });
+        if track.in_segment == 0 {
             track.offset = if track.placed == 0 {
                 0
             } else {
