@@ -180,9 +180,19 @@ impl Sink for FanOut {
                 // every sink still running gets the result, whatever
                 // another one did; the first failure is returned after
                 let mut first = Ok(());
-                for lane in lanes.iter_mut() {
+                let last = lanes.iter().rposition(|l| l.tx.is_some());
+                let mut result = Some(result);
+                for (i, lane) in lanes.iter_mut().enumerate() {
                     let Some(tx) = &lane.tx else { continue };
-                    if tx.send(result.clone()).await.is_err() {
+                    // the last running sink takes the result itself: one
+                    // clone (a deep copy of the message) fewer per result
+                    let r = if Some(i) == last {
+                        result.take()
+                    } else {
+                        result.clone()
+                    };
+                    let Some(r) = r else { continue };
+                    if tx.send(r).await.is_err() {
                         // the task ended early: it failed
                         let r = outcome(lane).await;
                         if first.is_ok() {
