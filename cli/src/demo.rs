@@ -12,8 +12,8 @@ use bytes::Bytes;
 use clap::Args;
 use image::{Rgb, RgbImage};
 use savant_sdk_core::client::{SinkBuilder, SourceBuilder, TraceMatcher};
-use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_core::telemetry::Telemetry;
+use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_sources::JpegSource;
 
 use crate::protocol::ProtocolArgs;

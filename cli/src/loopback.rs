@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
+use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 use serde_json::json;
 
 use crate::protocol::{parse_savant, parse_version, AcceptArgs};

@@ -9,7 +9,7 @@
 //! - a version of no known generation is refused under the default
 //!   policy, and read with the 0.2.x/1.x layout under `VersionPolicy::Any`;
 //! - the 0.2.x/1.x layout agrees with the prost-generated reference
-//!   decoder of `sdk-core/proto/savant_rs.proto`;
+//!   decoder of `protocol/reference/proto/savant_rs.proto`;
 //! - the 2.x layout agrees with the savant-rs 2.x schema (`savant-protobuf`
 //!   2.1.1 decodes the same bytes, and `tests/tests/golden_v2/convert.rs`
 //!   says what our decoder must make of that, or that it must refuse it);
@@ -21,13 +21,13 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use prost::Message as _;
 use savant_protobuf::generated as pb;
-use savant_sdk_core::codec::{
-    decode_message, decode_message_reference, encode_message, encode_message_as, DecodeOptions,
-    VersionPolicy,
+use savant_sdk_protocol::codec::{
+    decode_message, encode_message, encode_message_as, DecodeOptions, VersionPolicy,
 };
-use savant_sdk_core::error::DecodeError;
-use savant_sdk_core::model::{Message, MessagePayload, VideoFrame};
-use savant_sdk_core::protocol::{Generation, ProtocolVersion};
+use savant_sdk_protocol_reference::decode_message_reference;
+use savant_sdk_protocol::error::DecodeError;
+use savant_sdk_protocol::model::{Message, MessagePayload, VideoFrame};
+use savant_sdk_protocol::protocol::{Generation, ProtocolVersion};
 
 #[path = "../../tests/tests/golden_v2/convert.rs"]
 mod convert;

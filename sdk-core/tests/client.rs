@@ -10,12 +10,12 @@ use bytes::Bytes;
 use savant_sdk_core::client::{
     BlockingSinkRunner, BlockingSourceRunner, HealthCheck, SinkBuilder, SourceBuilder,
 };
-use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_core::model::*;
 use savant_sdk_core::source::{IterSource, SourceFrame, SourceItem};
 use savant_sdk_core::telemetry::Propagation;
 use savant_sdk_core::transport::WriteOutcome;
 use savant_sdk_core::HealthCheckError;
+use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 
 fn ipc(dir: &tempfile::TempDir, name: &str) -> String {
     format!("ipc://{}/{name}.ipc", dir.path().display())

@@ -9,11 +9,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use savant_sdk_core::async_trait;
 use savant_sdk_core::client::{SinkBuilder, SourceBuilder, SourceRunner};
-use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_core::model::VideoFrame;
 use savant_sdk_core::sink::{Sink, SinkResult};
 use savant_sdk_core::source::{IterSource, SourceFrame, SourceItem};
 use savant_sdk_core::Error;
+use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 
 /// Long enough never to be waited out by a passing test.
 const NEVER: Duration = Duration::from_secs(120);
@@ -171,7 +171,7 @@ async fn loop_through(
 ) -> (
     tempfile::TempDir,
     savant_sdk_core::client::SinkRunner,
-    savant_sdk_core::loopback::LoopbackHandle,
+    savant_sdk_loopback::LoopbackHandle,
     SourceRunner,
 ) {
     let dir = tempfile::tempdir().unwrap();

@@ -10,9 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_core::model::*;
 use savant_sdk_core::transport::*;
+use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_tests::{payload, Peer};
 
 const CONTENT: usize = 64 * 1024;

@@ -137,8 +137,8 @@ async fn a_source_waits_for_the_module() {
 /// source waits on either.
 #[tokio::test]
 async fn the_loopback_serves_healthcheck_and_status_and_both_are_understood() {
-    use savant_sdk_core::health_server::HealthServer;
-    use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
+    use savant_sdk_loopback::health_server::HealthServer;
+    use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 
     let server = HealthServer::start("127.0.0.1:0".parse().unwrap(), "starting").unwrap();
     for url in [server.url(), server.status_url()] {

@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
-use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_core::model::VideoFrame;
 use savant_sdk_core::source::SourceFrame;
 use savant_sdk_core::telemetry::{extract_trace_id, Propagation};
+use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_tests::{payload, peer_tests, Peer, SavantRs};
 use serde_json::Value;
 

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
-use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_core::model::{Message, VideoFrame};
 use savant_sdk_core::sink::{Sink, SinkResult};
 use savant_sdk_core::source::{Source, SourceItem};
+use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_sinks::metadata::{FrameRecord, Record};
 use savant_sdk_sinks::{SinkError, VideoContainer, VideoFileSink, WrittenFile};
 use savant_sdk_sources::VideoFileSource;

@@ -8,9 +8,9 @@ mod support;
 use std::time::Duration;
 
 use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
-use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_core::source::SourceItem;
 use savant_sdk_example_frame_counter::Summary;
+use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_plugin_host::{Origin, PluginRegistry};
 use support::{capturing, library, SINK_LIB, SOURCE_LIB};
 use tracing::Instrument;

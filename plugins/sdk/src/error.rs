@@ -17,7 +17,7 @@ pub enum PluginError {
         /// The component.
         plugin: String,
         /// The constructor's error.
-        source: savant_sdk_core::BoxError,
+        source: savant_sdk_component::BoxError,
     },
     /// A sink was asked of a source or the other way round.
     #[error("{plugin} is a {actual}, not a {expected}")]

@@ -6,11 +6,11 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use bytes::Bytes;
-use savant_sdk_core::codec::{decode_message, encode_message, DecodeOptions, VersionPolicy};
-use savant_sdk_core::model::{EndOfStream, Message};
-use savant_sdk_core::sink::SinkResult;
-use savant_sdk_core::source::{SourceFrame, SourceItem};
-use savant_sdk_core::telemetry::extract_trace_id;
+use savant_sdk_component::codec::{decode_message, encode_message, DecodeOptions, VersionPolicy};
+use savant_sdk_component::model::{EndOfStream, Message};
+use savant_sdk_component::propagation::extract_trace_id;
+use savant_sdk_component::sink::SinkResult;
+use savant_sdk_component::source::{SourceFrame, SourceItem};
 use savant_sdk_plugin_abi::{
     BytesRef, HostApi, Kind, PluginBuf, PluginDescriptor, PluginVTable, SinkInput, SourceOutput,
     Status, ABI_VERSION,

@@ -4,16 +4,16 @@
 //! `.so` by a host that was built without it, or linked into a binary and
 //! found through a static registry.
 //!
-//! A plugin implements the same [`Source`](savant_sdk_core::source::Source)
-//! or [`Sink`](savant_sdk_core::sink::Sink) trait as in-process code, plus
+//! A plugin implements the same [`Source`](savant_sdk_component::source::Source)
+//! or [`Sink`](savant_sdk_component::sink::Sink) trait as in-process code, plus
 //! [`SourcePlugin`] or [`SinkPlugin`] (a name, a serde config type and a
 //! constructor), and exports itself with [`export_source!`] or
 //! [`export_sink!`]. Build the crate with
 //! `crate-type = ["cdylib", "rlib"]`:
 //!
 //! ```
-//! use savant_sdk_plugin::savant_sdk_core::model::VideoFrame;
-//! use savant_sdk_plugin::savant_sdk_core::source::{Source, SourceFrame, SourceItem};
+//! use savant_sdk_plugin::model::VideoFrame;
+//! use savant_sdk_plugin::source::{Source, SourceFrame, SourceItem};
 //! use savant_sdk_plugin::{async_trait, export_source, BoxError, SourcePlugin};
 //!
 //! #[derive(serde::Deserialize)]
@@ -23,7 +23,7 @@
 //!
 //! #[async_trait]
 //! impl Source for Counter {
-//!     async fn next(&mut self) -> savant_sdk_plugin::savant_sdk_core::Result<Option<SourceItem>> {
+//!     async fn next(&mut self) -> savant_sdk_plugin::Result<Option<SourceItem>> {
 //!         if self.n == self.max { return Ok(None); }
 //!         self.n += 1;
 //!         tracing::debug!(pts = self.n, "counted");
@@ -64,8 +64,12 @@ mod registry;
 pub use async_trait::async_trait;
 #[doc(hidden)]
 pub use inventory;
-pub use savant_sdk_core;
-pub use savant_sdk_core::BoxError;
+pub use savant_sdk_component;
+/// The SDK's modules a plugin is written against, under the paths
+/// `savant-sdk-core` has them: `savant_sdk_plugin::model::VideoFrame`,
+/// `savant_sdk_plugin::source::Source`, ...
+pub use savant_sdk_component::{codec, model, propagation, protocol, sink, source};
+pub use savant_sdk_component::{BoxError, Error, Result};
 pub use savant_sdk_plugin_abi as abi;
 
 pub use config::{config_text, parse_config};
@@ -75,9 +79,9 @@ pub use registry::{static_components, Factory, SinkFactory, SourceFactory, Stati
 /// The SDK version a plugin reports (this crate's version).
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// A [`Source`](savant_sdk_core::source::Source) that can be built from
+/// A [`Source`](savant_sdk_component::source::Source) that can be built from
 /// configuration text by a host.
-pub trait SourcePlugin: savant_sdk_core::source::Source + Sized + 'static {
+pub trait SourcePlugin: savant_sdk_component::source::Source + Sized + 'static {
     /// The name hosts look it up by; unique among loaded components.
     const NAME: &'static str;
     /// Its settings, parsed from TOML or JSON text (an empty text is an
@@ -87,9 +91,9 @@ pub trait SourcePlugin: savant_sdk_core::source::Source + Sized + 'static {
     fn from_config(config: Self::Config) -> Result<Self, BoxError>;
 }
 
-/// A [`Sink`](savant_sdk_core::sink::Sink) that can be built from
+/// A [`Sink`](savant_sdk_component::sink::Sink) that can be built from
 /// configuration text by a host.
-pub trait SinkPlugin: savant_sdk_core::sink::Sink + Sized + 'static {
+pub trait SinkPlugin: savant_sdk_component::sink::Sink + Sized + 'static {
     /// The name hosts look it up by; unique among loaded components.
     const NAME: &'static str;
     /// Its settings, parsed from TOML or JSON text.
@@ -124,7 +128,7 @@ macro_rules! export_source {
 /// Exports a [`SinkPlugin`], as [`export_source!`] does for sources.
 ///
 /// ```
-/// use savant_sdk_plugin::savant_sdk_core::sink::{Sink, SinkResult};
+/// use savant_sdk_plugin::sink::{Sink, SinkResult};
 /// use savant_sdk_plugin::{async_trait, export_sink, BoxError, SinkPlugin};
 ///
 /// #[derive(Default)]
@@ -132,7 +136,7 @@ macro_rules! export_source {
 ///
 /// #[async_trait]
 /// impl Sink for Count {
-///     async fn consume(&mut self, _: SinkResult) -> savant_sdk_plugin::savant_sdk_core::Result<()> {
+///     async fn consume(&mut self, _: SinkResult) -> savant_sdk_plugin::Result<()> {
 ///         self.0 += 1;
 ///         Ok(())
 ///     }

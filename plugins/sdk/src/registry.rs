@@ -1,7 +1,7 @@
 //! The static registry: components linked into the binary.
 
-use savant_sdk_core::sink::Sink;
-use savant_sdk_core::source::Source;
+use savant_sdk_component::sink::Sink;
+use savant_sdk_component::source::Source;
 
 use crate::config::parse_config;
 use crate::error::PluginError;

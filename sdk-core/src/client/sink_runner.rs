@@ -300,7 +300,7 @@ impl SinkRunner {
         while let Some(r) = self.next().await {
             let r = r?;
             // what the sink logs while handling a frame joins the frame's trace
-            let span = r.tracing_span();
+            let span = crate::telemetry::receive_span(&r);
             sink.consume(r).instrument(span).await?;
             n += 1;
         }

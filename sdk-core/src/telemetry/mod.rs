@@ -19,7 +19,6 @@
 //! ```
 
 mod backoff;
-mod jaeger;
 mod logs;
 #[cfg(feature = "otlp-grpc")]
 mod otlp_grpc;
@@ -28,26 +27,24 @@ mod setup;
 
 use std::sync::Arc;
 
-use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{
     SpanContext, SpanKind, TraceContextExt, TraceFlags, TraceState, Tracer as _,
     TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SdkTracer, SdkTracerProvider};
 
-pub use jaeger::{format_uber_trace_id, parse_uber_trace_id, JaegerPropagator, UBER_TRACE_ID};
-pub use logs::{
-    JaegerApi, JaegerLogProvider, LogEntry, LogHandle, LogProvider, LogProviderError, Logs,
-};
+pub use logs::{JaegerApi, JaegerLogProvider};
 pub use opentelemetry::trace::TraceId;
+pub use savant_sdk_component::logs::{LogEntry, LogHandle, LogProvider, LogProviderError, Logs};
+pub use savant_sdk_component::propagation::{
+    extract_span_context, extract_trace_id, format_uber_trace_id, parse_traceparent,
+    parse_uber_trace_id, JaegerPropagator, TRACEPARENT, TRACESTATE, UBER_TRACE_ID,
+};
 pub use setup::{OtlpProtocol, TelemetryBuilder};
 
 use crate::model::PropagatedContext;
-
-/// The W3C carrier key.
-pub const TRACEPARENT: &str = "traceparent";
+use crate::sink::SinkResult;
 
 /// How a trace context is written into a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -367,42 +364,30 @@ impl Drop for FrameSpan {
     }
 }
 
-struct CarrierRef<'a>(&'a PropagatedContext);
-
-impl Extractor for CarrierRef<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+/// A `tracing` span for handling `result` whose OpenTelemetry parent
+/// is the sender's span (from the propagated context): with
+/// [`Telemetry::tracing_layer`] installed, what is
+/// logged inside it joins the frame's trace.
+pub fn receive_span(result: &SinkResult) -> tracing::Span {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let span = tracing::info_span!(
+        "savant.receive",
+        source_id = %result.source_id(),
+        pts = result.pts().unwrap_or_default(),
+        kind = result.kind(),
+        trace_id = result.trace_id.map(|t| t.to_string()).unwrap_or_default()
+    );
+    if let Some(cx) = extract_context(&result.message.propagated_context) {
+        let _ = span.set_parent(cx);
     }
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(String::as_str).collect()
-    }
-}
-
-/// The remote span context in `carrier`, from `uber-trace-id` or
-/// `traceparent` (whichever is present and valid, Jaeger first). The W3C
-/// header is read only when the Jaeger one does not give a valid context.
-fn extract_span_context(carrier: &PropagatedContext) -> Option<SpanContext> {
-    if let Some(sc) = carrier
-        .get(UBER_TRACE_ID)
-        .and_then(|v| parse_uber_trace_id(v))
-        .filter(SpanContext::is_valid)
-    {
-        return Some(sc);
-    }
-    let cx = TraceContextPropagator::new().extract(&CarrierRef(carrier));
-    let sc = cx.span().span_context().clone();
-    sc.is_valid().then_some(sc)
+    span
 }
 
 /// The remote span context in `carrier`, from `uber-trace-id` or
 /// `traceparent` (whichever is present and valid, Jaeger first).
 pub fn extract_context(carrier: &PropagatedContext) -> Option<Context> {
-    extract_span_context(carrier).map(|sc| Context::current().with_remote_span_context(sc))
-}
-
-/// The trace id in `carrier`, from either format.
-pub fn extract_trace_id(carrier: &PropagatedContext) -> Option<TraceId> {
-    extract_span_context(carrier).map(|sc| sc.trace_id())
+    extract_span_context(|k| carrier.get(k).map(String::as_str))
+        .map(|sc| Context::current().with_remote_span_context(sc))
 }
 
 #[cfg(test)]

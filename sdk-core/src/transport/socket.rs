@@ -21,7 +21,7 @@ pub(crate) fn zmq_err(operation: &'static str, endpoint: &str, source: zmq::Erro
     Error::Zmq {
         operation,
         endpoint: endpoint.to_string(),
-        source,
+        source: Box::new(source),
     }
 }
 

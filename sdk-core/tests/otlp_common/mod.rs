@@ -10,10 +10,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use savant_sdk_core::client::{SinkBuilder, SourceBuilder, SourceResult};
-use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_core::model::VideoFrame;
 use savant_sdk_core::source::{Source, SourceFrame, SourceItem};
 use savant_sdk_core::telemetry::Telemetry;
+use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 use tracing_subscriber::layer::SubscriberExt;
 
 /// Two frames; the source logs while making each.

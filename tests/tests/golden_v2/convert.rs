@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use savant_protobuf::generated as pb;
-use savant_sdk_core::model::*;
+use savant_sdk_protocol::model::*;
 use uuid::Uuid;
 
 type R<T> = Result<T, String>;

@@ -6,8 +6,8 @@
 //!
 //! ```
 //! use savant_sdk_example_frame_counter::{FrameCounter, Summary};
-//! use savant_sdk_plugin::savant_sdk_core::model::{EndOfStream, Message};
-//! use savant_sdk_plugin::savant_sdk_core::sink::{Sink, SinkResult};
+//! use savant_sdk_plugin::model::{EndOfStream, Message};
+//! use savant_sdk_plugin::sink::{Sink, SinkResult};
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("summary.json");
 //! let mut sink = FrameCounter::new(path.clone());
@@ -22,8 +22,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use savant_sdk_plugin::savant_sdk_core::model::MessagePayload;
-use savant_sdk_plugin::savant_sdk_core::sink::{Sink, SinkResult};
+use savant_sdk_plugin::model::MessagePayload;
+use savant_sdk_plugin::sink::{Sink, SinkResult};
 use savant_sdk_plugin::{async_trait, export_sink, BoxError, SinkPlugin};
 use serde::{Deserialize, Serialize};
 
@@ -108,10 +108,7 @@ impl FrameCounter {
 
 #[async_trait]
 impl Sink for FrameCounter {
-    async fn consume(
-        &mut self,
-        result: SinkResult,
-    ) -> savant_sdk_plugin::savant_sdk_core::Result<()> {
+    async fn consume(&mut self, result: SinkResult) -> savant_sdk_plugin::Result<()> {
         match &result.message.payload {
             MessagePayload::VideoFrame(f) => {
                 let trace = result.trace_id.map(|t| t.to_string()).unwrap_or_default();
@@ -135,9 +132,9 @@ impl Sink for FrameCounter {
         Ok(())
     }
 
-    async fn finish(&mut self) -> savant_sdk_plugin::savant_sdk_core::Result<()> {
+    async fn finish(&mut self) -> savant_sdk_plugin::Result<()> {
         self.write()
-            .map_err(|e| savant_sdk_plugin::savant_sdk_core::Error::sink("frame-counter", e))?;
+            .map_err(|e| savant_sdk_plugin::Error::sink("frame-counter", e))?;
         tracing::info!(path = %self.path.display(), frames = self.summary.total_frames, "summary written");
         Ok(())
     }

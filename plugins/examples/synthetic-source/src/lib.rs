@@ -14,7 +14,7 @@
 //!
 //! ```
 //! use savant_sdk_example_synthetic_source::{SyntheticConfig, SyntheticSource};
-//! use savant_sdk_plugin::savant_sdk_core::source::{Source, SourceItem};
+//! use savant_sdk_plugin::source::{Source, SourceItem};
 //! let mut s = SyntheticSource::new(SyntheticConfig { frames: 2, ..Default::default() })?;
 //! let rt = tokio::runtime::Builder::new_current_thread().build()?;
 //! let Some(SourceItem::Frame(f)) = rt.block_on(s.next())? else { panic!() };
@@ -25,8 +25,8 @@
 use bytes::Bytes;
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
-use savant_sdk_plugin::savant_sdk_core::model::{FrameContent, TimeBase, VideoFrame};
-use savant_sdk_plugin::savant_sdk_core::source::{Source, SourceFrame, SourceItem};
+use savant_sdk_plugin::model::{FrameContent, TimeBase, VideoFrame};
+use savant_sdk_plugin::source::{Source, SourceFrame, SourceItem};
 use savant_sdk_plugin::{async_trait, export_source, BoxError, SourcePlugin};
 use serde::Deserialize;
 
@@ -143,7 +143,7 @@ impl SyntheticSource {
 
 #[async_trait]
 impl Source for SyntheticSource {
-    async fn next(&mut self) -> savant_sdk_plugin::savant_sdk_core::Result<Option<SourceItem>> {
+    async fn next(&mut self) -> savant_sdk_plugin::Result<Option<SourceItem>> {
         if self.config.frames != 0 && self.index == self.config.frames {
             tracing::info!(source_id = %self.config.source_id, frames = self.index, "synthetic source done");
             return Ok(None);
@@ -152,7 +152,7 @@ impl Source for SyntheticSource {
         self.index += 1;
         let jpeg = self
             .picture(index)
-            .map_err(|e| savant_sdk_plugin::savant_sdk_core::Error::source("synthetic", e))?;
+            .map_err(|e| savant_sdk_plugin::Error::source("synthetic", e))?;
         let pts = index as i64 * self.duration;
         let frame = VideoFrame::builder(self.config.source_id.clone())
             .codec("jpeg")

@@ -1,7 +1,7 @@
 //! A plugin source (`panicking`) that yields one frame, then panics.
 
-use savant_sdk_plugin::savant_sdk_core::model::VideoFrame;
-use savant_sdk_plugin::savant_sdk_core::source::{Source, SourceFrame, SourceItem};
+use savant_sdk_plugin::model::VideoFrame;
+use savant_sdk_plugin::source::{Source, SourceFrame, SourceItem};
 use savant_sdk_plugin::{async_trait, export_source, BoxError, SourcePlugin};
 
 /// Panics on its second `next`.
@@ -9,7 +9,7 @@ pub struct Panicking(u32);
 
 #[async_trait]
 impl Source for Panicking {
-    async fn next(&mut self) -> savant_sdk_plugin::savant_sdk_core::Result<Option<SourceItem>> {
+    async fn next(&mut self) -> savant_sdk_plugin::Result<Option<SourceItem>> {
         self.0 += 1;
         if self.0 > 1 {
             panic!("boom in next #{}", self.0);

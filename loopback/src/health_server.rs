@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use savant_sdk_core::error::{Error, Result};
 
 /// Lifecycle states a module reports.
 pub const STATUSES: [&str; 5] = ["initializing", "starting", "running", "stopping", "stopped"];
@@ -24,7 +24,7 @@ pub const STATUSES: [&str; 5] = ["initializing", "starting", "running", "stoppin
 /// A running health endpoint; stops when dropped.
 ///
 /// ```
-/// use savant_sdk_core::health_server::HealthServer;
+/// use savant_sdk_loopback::health_server::HealthServer;
 /// let server = HealthServer::start("127.0.0.1:0".parse().unwrap(), "starting").unwrap();
 /// server.set_status("running");
 /// assert!(server.url().ends_with("/healthcheck"));

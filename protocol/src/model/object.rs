@@ -6,7 +6,7 @@ use super::geometry::BoundingBox;
 /// An object found on a frame: a detection with optional tracking data.
 ///
 /// ```
-/// use savant_sdk_core::model::{BoundingBox, VideoObject};
+/// use savant_sdk_protocol::model::{BoundingBox, VideoObject};
 /// let person = VideoObject::new(1, "detector", "person", BoundingBox::ltwh(10.0, 10.0, 50.0, 100.0))
 ///     .with_confidence(0.9)
 ///     .with_track(7, BoundingBox::ltwh(11.0, 10.0, 50.0, 100.0));

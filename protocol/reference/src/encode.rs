@@ -3,8 +3,8 @@
 //! update attributes are written only when persistent; object attributes
 //! are all written.
 
-use crate::model::*;
 use crate::proto as pb;
+use savant_sdk_protocol::model::*;
 
 pub(crate) fn message(m: &Message) -> pb::Message {
     use pb::message::Content;

@@ -1,5 +1,9 @@
+//! # savant-sdk-loopback
+//!
 //! The embedded loopback module: a pass-through Savant module in-process,
-//! so the SDK can be used and tested without a Savant installation.
+//! so the SDK can be used and tested without a Savant installation. It is
+//! a crate of its own so that code that only sends or receives frames does
+//! not compile it.
 //!
 //! It reads from an input socket and forwards every message unchanged
 //! (same topic, same bytes, same extra parts; EOS is acknowledged upstream
@@ -15,7 +19,7 @@
 //! forwarded as the bytes that came, version and all.
 //!
 //! ```no_run
-//! use savant_sdk_core::loopback::{LoopbackConfig, LoopbackModule};
+//! use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 //! let module = LoopbackModule::start(
 //!     LoopbackConfig::new("router+bind:ipc:///tmp/loopback/in.ipc", "dealer+connect:ipc:///tmp/loopback/out.ipc")
 //!         .mark("loopback", "seen")
@@ -26,6 +30,9 @@
 //! println!("forwarded {}", stats.forwarded);
 //! # Ok::<(), savant_sdk_core::Error>(())
 //! ```
+#![warn(missing_docs)]
+
+pub mod health_server;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -36,12 +43,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::codec::{encode_message, encode_message_as, VersionPolicy};
-use crate::error::{Error, Result};
 use crate::health_server::HealthServer;
-use crate::model::{Attribute, AttributeValue, EndOfStream, Message, MessagePayload, VideoFrame};
-use crate::protocol::ProtocolVersion;
-use crate::transport::{
+use savant_sdk_core::codec::{encode_message, encode_message_as, VersionPolicy};
+use savant_sdk_core::error::{Error, Result};
+use savant_sdk_core::model::{
+    Attribute, AttributeValue, EndOfStream, Message, MessagePayload, VideoFrame,
+};
+use savant_sdk_core::protocol::ProtocolVersion;
+use savant_sdk_core::transport::{
     BlockingReader, BlockingWriter, ReaderConfig, ReaderResult, ReaderStats, WriterConfig,
 };
 
@@ -432,8 +441,8 @@ impl Drop for LoopbackHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{FrameContent, VideoFrameBatch};
-    use crate::transport::Received;
+    use savant_sdk_core::model::{FrameContent, VideoFrameBatch};
+    use savant_sdk_core::transport::Received;
 
     fn frame(source: &str, pts: i64) -> VideoFrame {
         VideoFrame::builder(source)

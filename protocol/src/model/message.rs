@@ -98,7 +98,7 @@ pub type PropagatedContext = BTreeMap<String, String>;
 /// The envelope of everything that travels over the wire.
 ///
 /// ```
-/// use savant_sdk_core::model::{EndOfStream, Message, MessagePayload};
+/// use savant_sdk_protocol::model::{EndOfStream, Message, MessagePayload};
 /// let m = Message::end_of_stream(EndOfStream::new("cam-1"));
 /// assert_eq!(m.protocol_version, "1.15.0");
 /// assert!(matches!(m.payload, MessagePayload::EndOfStream(_)));

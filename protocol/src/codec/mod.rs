@@ -12,9 +12,9 @@
 //! unknown-version input gives a [`DecodeError`].
 //!
 //! ```
-//! use savant_sdk_core::codec::{decode_message, encode_message, DecodeOptions};
-//! use savant_sdk_core::model::{EndOfStream, Message, PROTOCOL_VERSION_0_2};
-//! use savant_sdk_core::protocol::Generation;
+//! use savant_sdk_protocol::codec::{decode_message, encode_message, DecodeOptions};
+//! use savant_sdk_protocol::model::{EndOfStream, Message, PROTOCOL_VERSION_0_2};
+//! use savant_sdk_protocol::protocol::Generation;
 //!
 //! let mut eos = Message::end_of_stream(EndOfStream::new("s"));
 //! eos.protocol_version = PROTOCOL_VERSION_0_2.into();
@@ -28,17 +28,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod decode;
-mod encode;
 mod wire;
 mod wire_decode;
 
 use bytes::Bytes;
-use prost::Message as _;
 
 use crate::error::{DecodeError, EncodeError};
 use crate::model::Message;
-use crate::proto;
 use crate::protocol::{Generation, ProtocolError, ProtocolVersion};
 
 pub(crate) use wire::Envelope;
@@ -64,7 +60,7 @@ pub enum VersionPolicy {
 
 impl VersionPolicy {
     /// Checks `got`, whose generation is `generation` (`None`: unknown).
-    fn check(&self, got: &str, generation: Option<Generation>) -> Result<(), DecodeError> {
+    pub fn check(&self, got: &str, generation: Option<Generation>) -> Result<(), DecodeError> {
         let mismatch = |expected: String| DecodeError::VersionMismatch {
             got: got.to_string(),
             expected,
@@ -148,23 +144,6 @@ pub fn encode_message_as(
     Ok(Bytes::from(wire::encode(message, &env)))
 }
 
-/// The 0.2.x encoding through the prost-generated types (slower: it
-/// builds the generated structs first). Kept as the reference the direct
-/// encoder is tested against, for the 0.2.x/1.x layout (not 2.x).
-#[doc(hidden)]
-pub fn encode_message_reference(message: &Message) -> Bytes {
-    let mut buf = encode::message(message).encode_to_vec();
-    if !message.system_id.is_empty() {
-        // field 20, written last as savant-rs 1.15 writes it
-        proto::SystemId {
-            system_id: message.system_id.clone(),
-        }
-        .encode(&mut buf)
-        .expect("a Vec grows");
-    }
-    Bytes::from(buf)
-}
-
 /// Decodes a message, in the layout its `protocol_version` names. `buf`
 /// is taken as [`Bytes`] so that frame content and byte attributes are
 /// slices of it, not copies.
@@ -176,35 +155,4 @@ pub fn decode_message(buf: Bytes, options: &DecodeOptions) -> Result<Message, De
         });
     }
     wire_decode::decode(buf, |v, g| options.version.check(v, g))
-}
-
-/// The same decoding of the 0.2.x layout through the prost-generated types
-/// (slower). Kept as the reference the direct decoder is tested against.
-#[doc(hidden)]
-pub fn decode_message_reference(
-    buf: Bytes,
-    options: &DecodeOptions,
-) -> Result<Message, DecodeError> {
-    if buf.len() > options.max_message_size {
-        return Err(DecodeError::TooLarge {
-            size: buf.len(),
-            max: options.max_message_size,
-        });
-    }
-    let raw =
-        proto::Message::decode(buf.clone()).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
-    let generation = ProtocolVersion::generation_of(&raw.protocol_version);
-    options.version.check(&raw.protocol_version, generation)?;
-    // savant-rs before 1.15 has no field 20 and skips it unread; from 1.15
-    // on it is a string, each occurrence checked
-    let system_id = if generation.is_some_and(Generation::has_system_id) {
-        proto::SystemId::decode(buf)
-            .map_err(|e| DecodeError::Protobuf(e.to_string()))?
-            .system_id
-    } else {
-        String::new()
-    };
-    let mut m = decode::message(raw)?;
-    m.system_id = system_id;
-    Ok(m)
 }

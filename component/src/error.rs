@@ -1,11 +1,15 @@
-//! Errors of this crate: one [`enum@Error`] for the API, with the typed
-//! details the caller may want to match on ([`DecodeError`],
-//! [`SocketSpecError`], [`ModelError`]).
+//! The SDK's one error type, [`enum@Error`], shared by sources, sinks,
+//! plugins, the transport and the runners, with the typed details a caller
+//! may want to match on ([`DecodeError`], [`SocketSpecError`],
+//! [`ModelError`], [`HealthCheckError`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Everything that can go wrong in `savant-sdk-core`.
+pub use savant_sdk_protocol::error::{DecodeError, EncodeError, ModelError};
+
+/// Everything that can go wrong in the SDK: what a source, sink or plugin
+/// returns, and what the transport and runners of `savant-sdk-core` return.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A socket spec that does not parse or does not fit the role.
@@ -32,8 +36,9 @@ pub enum Error {
         operation: &'static str,
         /// The endpoint of the socket.
         endpoint: String,
-        /// The ZeroMQ error.
-        source: zmq::Error,
+        /// The ZeroMQ error (a `zmq::Error`, boxed so that this crate needs
+        /// no ZeroMQ).
+        source: BoxError,
     },
     /// The message could not be queued within the send timeout, retries included.
     #[error(
@@ -210,123 +215,6 @@ pub enum SocketSpecError {
     /// The `:source` suffix on a reader spec.
     #[error("the ':{0}' source suffix is only allowed on writer sockets")]
     SourceOnReader(String),
-}
-
-/// Why a message could not be encoded in the layout asked for.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EncodeError {
-    /// A value the layout has no place for; nothing was written.
-    #[error("{field} = {value:?} cannot be written in the {generation} layout: {reason}")]
-    Unrepresentable {
-        /// The field, as `Message.field` or `VideoFrame.field`.
-        field: &'static str,
-        /// The value, as text.
-        value: String,
-        /// The layout asked for.
-        generation: crate::protocol::Generation,
-        /// What the layout can carry instead.
-        reason: &'static str,
-    },
-    /// The message's `protocol_version` is of no known generation.
-    #[error(transparent)]
-    UnknownVersion(#[from] crate::protocol::ProtocolError),
-}
-
-/// Why bytes could not be decoded into a [`crate::model::Message`].
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum DecodeError {
-    /// Larger than the configured maximum; refused before decoding.
-    #[error("message of {size} bytes exceeds the maximum of {max} bytes")]
-    TooLarge {
-        /// Its size.
-        size: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// Not valid protobuf for the schema (truncated, garbage, bad wire type, ...).
-    #[error("malformed protobuf: {0}")]
-    Protobuf(String),
-    /// A protocol version of no generation this SDK knows.
-    #[error("protocol version {0:?} is of no known generation (known: 0.2.x, 1.x, 1.15+, 2.x)")]
-    UnknownGeneration(String),
-    /// A protocol version this reader does not accept.
-    #[error("protocol version {got:?} is not accepted (expected {expected})")]
-    VersionMismatch {
-        /// What the message says.
-        got: String,
-        /// What is accepted.
-        expected: String,
-    },
-    /// A oneof with no known variant (absent, or a variant this schema does not know).
-    #[error("{0} has no known variant")]
-    UnknownVariant(&'static str),
-    /// A required sub-message is absent.
-    #[error("required field {0} is missing")]
-    MissingField(&'static str),
-    /// An enum value out of range.
-    #[error("invalid value {value} for {field}")]
-    InvalidEnum {
-        /// The field.
-        field: &'static str,
-        /// The value found.
-        value: i32,
-    },
-    /// A uuid that does not parse.
-    #[error("invalid uuid {0:?}")]
-    InvalidUuid(String),
-    /// An object whose parent is not on the frame.
-    #[error(transparent)]
-    Model(#[from] ModelError),
-}
-
-impl DecodeError {
-    /// A short stable name for counting and logging.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            DecodeError::TooLarge { .. } => "too_large",
-            DecodeError::Protobuf(_) => "protobuf",
-            DecodeError::VersionMismatch { .. } => "version_mismatch",
-            DecodeError::UnknownGeneration(_) => "unknown_generation",
-            DecodeError::UnknownVariant(_) => "unknown_variant",
-            DecodeError::MissingField(_) => "missing_field",
-            DecodeError::InvalidEnum { .. } => "invalid_enum",
-            DecodeError::InvalidUuid(_) => "invalid_uuid",
-            DecodeError::Model(_) => "invalid_model",
-        }
-    }
-}
-
-/// A value that breaks a rule of the Savant model.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ModelError {
-    /// `parent_id` names no object of the frame.
-    #[error("object {object} names parent {parent}, which is not on the frame")]
-    UnknownParent {
-        /// The child.
-        object: i64,
-        /// The missing parent.
-        parent: i64,
-    },
-    /// An update names an object that is not on the frame.
-    #[error("update names object {0}, which is not on the frame")]
-    UnknownObject(i64),
-    /// An update brings an attribute the frame has, under the `Error` policy.
-    #[error("attribute {namespace}/{name} already exists")]
-    DuplicateAttribute {
-        /// Namespace.
-        namespace: String,
-        /// Name.
-        name: String,
-    },
-    /// An update brings an object whose label the frame has, under the
-    /// `ErrorIfLabelsCollide` policy.
-    #[error("an object labelled {namespace}/{label} already exists")]
-    LabelCollision {
-        /// Namespace.
-        namespace: String,
-        /// Label.
-        label: String,
-    },
 }
 
 /// Result with this crate's [`enum@Error`].

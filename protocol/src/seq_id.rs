@@ -10,7 +10,7 @@
 //! by (system id, source id): [`SeqIdValidator::check`] does the same.
 //!
 //! ```
-//! use savant_sdk_core::seq_id::{SeqIdGenerator, SeqIdValidator, SeqIdCheck};
+//! use savant_sdk_protocol::seq_id::{SeqIdGenerator, SeqIdValidator, SeqIdCheck};
 //! let mut gen = SeqIdGenerator::default();
 //! assert_eq!(gen.next_id("cam"), 1);
 //! assert_eq!(gen.next_id("cam"), 2);

@@ -54,7 +54,7 @@ pub enum AttributeValueKind {
 /// One value of an attribute, with an optional confidence.
 ///
 /// ```
-/// use savant_sdk_core::model::AttributeValue;
+/// use savant_sdk_protocol::model::AttributeValue;
 /// let v = AttributeValue::integer(7).with_confidence(0.5);
 /// assert_eq!(v.confidence, Some(0.5));
 /// ```
@@ -227,7 +227,7 @@ impl AttributeValue {
 /// anything the module should see.
 ///
 /// ```
-/// use savant_sdk_core::model::{Attribute, AttributeValue};
+/// use savant_sdk_protocol::model::{Attribute, AttributeValue};
 /// let a = Attribute::persistent("client", "location", vec![AttributeValue::string("/tmp/a.jpeg")])
 ///     .with_hint("path");
 /// assert!(a.is_persistent);
@@ -298,7 +298,7 @@ impl Attribute {
     /// The first value, if any.
     ///
     /// ```
-    /// use savant_sdk_core::model::{Attribute, AttributeValue, BoundingBox};
+    /// use savant_sdk_protocol::model::{Attribute, AttributeValue, BoundingBox};
     /// let a = Attribute::persistent("det", "count", vec![AttributeValue::integer(3)]);
     /// assert_eq!(a.value().and_then(AttributeValue::as_i64), Some(3));
     /// assert_eq!(a.value().and_then(AttributeValue::as_str), None);

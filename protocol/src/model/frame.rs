@@ -150,7 +150,7 @@ pub enum FrameTransformation {
 ///
 /// ```
 /// use bytes::Bytes;
-/// use savant_sdk_core::model::{FrameContent, VideoFrame};
+/// use savant_sdk_protocol::model::{FrameContent, VideoFrame};
 /// let frame = VideoFrame::builder("cam-1")
 ///     .size(1280, 720)
 ///     .codec("jpeg")

@@ -7,7 +7,7 @@
 /// not the same on the wire as `Some(0.0)`.
 ///
 /// ```
-/// use savant_sdk_core::model::BoundingBox;
+/// use savant_sdk_protocol::model::BoundingBox;
 /// let b = BoundingBox::ltwh(10.0, 20.0, 100.0, 50.0);
 /// assert_eq!((b.xc, b.yc), (60.0, 45.0));
 /// assert_eq!(b.angle, None);

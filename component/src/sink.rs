@@ -5,7 +5,9 @@ use bytes::Bytes;
 
 use crate::error::Result;
 use crate::model::{Message, MessagePayload, VideoFrame};
-use crate::telemetry::{LogHandle, LogProviderError, Logs, TraceId};
+use opentelemetry::trace::TraceId;
+
+use crate::logs::{LogHandle, LogProviderError, Logs};
 
 /// One message received from a module, with its payload and trace id.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +21,7 @@ pub struct SinkResult {
     /// The trace id from the message's propagated context (W3C or Jaeger).
     pub trace_id: Option<TraceId>,
     /// Where [`SinkResult::logs`] fetches from (set with
-    /// [`crate::client::SinkBuilder::log_provider`]; empty by default).
+    /// `SinkBuilder::log_provider` of `savant-sdk-core`; empty by default).
     pub log_handle: LogHandle,
 }
 
@@ -44,25 +46,6 @@ impl SinkResult {
         self.message.kind()
     }
 
-    /// A `tracing` span for handling this result whose OpenTelemetry parent
-    /// is the sender's span (from the propagated context): with
-    /// [`crate::telemetry::Telemetry::tracing_layer`] installed, what is
-    /// logged inside it joins the frame's trace.
-    pub fn tracing_span(&self) -> tracing::Span {
-        use tracing_opentelemetry::OpenTelemetrySpanExt;
-        let span = tracing::info_span!(
-            "savant.receive",
-            source_id = %self.source_id(),
-            pts = self.pts().unwrap_or_default(),
-            kind = self.kind(),
-            trace_id = self.trace_id.map(|t| t.to_string()).unwrap_or_default()
-        );
-        if let Some(cx) = crate::telemetry::extract_context(&self.message.propagated_context) {
-            let _ = span.set_parent(cx);
-        }
-        span
-    }
-
     /// What happened to this frame on its way, from the configured log
     /// provider; `None` without a provider or trace id.
     pub async fn logs(&self) -> Option<Result<Logs, LogProviderError>> {
@@ -82,7 +65,7 @@ impl SinkResult {
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use savant_sdk_core::sink::{Sink, SinkResult};
+/// use savant_sdk_component::sink::{Sink, SinkResult};
 ///
 /// /// Counts frames and remembers their trace ids.
 /// #[derive(Default)]
@@ -90,7 +73,7 @@ impl SinkResult {
 ///
 /// #[async_trait]
 /// impl Sink for Collect {
-///     async fn consume(&mut self, result: SinkResult) -> savant_sdk_core::Result<()> {
+///     async fn consume(&mut self, result: SinkResult) -> savant_sdk_component::Result<()> {
 ///         if let (Some(_), Some(t)) = (result.frame(), result.trace_id) {
 ///             self.traces.push(t.to_string());
 ///         }

@@ -6,9 +6,9 @@
 
 use uuid::Uuid;
 
-use crate::error::DecodeError;
-use crate::model::*;
 use crate::proto as pb;
+use savant_sdk_protocol::model::*;
+use savant_sdk_protocol::DecodeError;
 
 type R<T> = Result<T, DecodeError>;
 

@@ -65,15 +65,15 @@ impl From<SourceFrame> for SourceItem {
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use savant_sdk_core::model::VideoFrame;
-/// use savant_sdk_core::source::{Source, SourceFrame, SourceItem};
+/// use savant_sdk_component::model::VideoFrame;
+/// use savant_sdk_component::source::{Source, SourceFrame, SourceItem};
 ///
 /// /// Ten frames of a counter, with the count as payload.
 /// struct Counter { n: i64 }
 ///
 /// #[async_trait]
 /// impl Source for Counter {
-///     async fn next(&mut self) -> savant_sdk_core::Result<Option<SourceItem>> {
+///     async fn next(&mut self) -> savant_sdk_component::Result<Option<SourceItem>> {
 ///         if self.n == 10 {
 ///             return Ok(None);
 ///         }
@@ -113,8 +113,8 @@ impl<S: Source + ?Sized> Source for Box<S> {
 /// already in memory).
 ///
 /// ```
-/// use savant_sdk_core::model::VideoFrame;
-/// use savant_sdk_core::source::{IterSource, SourceFrame, SourceItem};
+/// use savant_sdk_component::model::VideoFrame;
+/// use savant_sdk_component::source::{IterSource, SourceFrame, SourceItem};
 /// let frames = (0..3).map(|i| SourceItem::Frame(SourceFrame::new(VideoFrame::builder("a").pts(i).build(), "x")));
 /// let source = IterSource::new(frames);
 /// ```

@@ -73,7 +73,7 @@ impl VideoFrame {
     /// on it.
     ///
     /// ```
-    /// use savant_sdk_core::model::*;
+    /// use savant_sdk_protocol::model::*;
     /// let mut frame = VideoFrame::builder("cam").build();
     /// let update = VideoFrameUpdate {
     ///     frame_attributes: vec![Attribute::persistent("client", "note", vec![AttributeValue::string("hi")])],

@@ -4,10 +4,10 @@
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use savant_sdk_core::codec::{decode_message, encode_message, DecodeOptions, VersionPolicy};
-use savant_sdk_core::model::*;
-use savant_sdk_core::protocol::{Generation, ProtocolVersion};
-use savant_sdk_core::{DecodeError, EncodeError};
+use savant_sdk_protocol::codec::{decode_message, encode_message, DecodeOptions, VersionPolicy};
+use savant_sdk_protocol::model::*;
+use savant_sdk_protocol::protocol::{Generation, ProtocolVersion};
+use savant_sdk_protocol::{DecodeError, EncodeError};
 use uuid::Uuid;
 
 fn opts() -> DecodeOptions {
@@ -431,7 +431,7 @@ proptest! {
 
     #[test]
     fn direct_encoding_equals_prost(m in message()) {
-        prop_assert_eq!(enc(&m), savant_sdk_core::codec::encode_message_reference(&m));
+        prop_assert_eq!(enc(&m), savant_sdk_protocol_reference::encode_message_reference(&m));
     }
 
     #[test]
@@ -451,7 +451,7 @@ proptest! {
             _ => {}
         }
         let v2 = ProtocolVersion::parse("2.1.1").unwrap();
-        let bytes = savant_sdk_core::codec::encode_message_as(&m, &v2, m.seq_id, &m.system_id).unwrap();
+        let bytes = savant_sdk_protocol::codec::encode_message_as(&m, &v2, m.seq_id, &m.system_id).unwrap();
         let back = decode_message(bytes, &opts()).unwrap();
         let mut want = m.clone();
         want.protocol_version = "2.1.1".into();
@@ -476,7 +476,7 @@ proptest! {
         }
         let any = DecodeOptions { version: VersionPolicy::Any, ..DecodeOptions::default() };
         let direct = decode_message(Bytes::from(bytes.clone()), &any);
-        let reference = savant_sdk_core::codec::decode_message_reference(Bytes::from(bytes), &any);
+        let reference = savant_sdk_protocol_reference::decode_message_reference(Bytes::from(bytes), &any);
         match (direct, reference) {
             (a, b) if is_v2(&a) || is_v2(&b) => {}
             (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
@@ -489,7 +489,7 @@ proptest! {
     fn direct_decoding_equals_prost_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..256)) {
         let any = DecodeOptions { version: VersionPolicy::Any, ..DecodeOptions::default() };
         let direct = decode_message(Bytes::from(data.clone()), &any);
-        let reference = savant_sdk_core::codec::decode_message_reference(Bytes::from(data), &any);
+        let reference = savant_sdk_protocol_reference::decode_message_reference(Bytes::from(data), &any);
         match (direct, reference) {
             (a, b) if is_v2(&a) || is_v2(&b) => {}
             (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
@@ -775,7 +775,7 @@ fn unknown_oneof_variant_is_a_typed_error() {
 #[test]
 fn savant_rs_panics_become_errors() {
     use prost::Message as _;
-    use savant_sdk_core::proto as pb;
+    use savant_sdk_protocol_reference::proto as pb;
     let base = |content| pb::Message {
         protocol_version: "0.2.0".into(),
         content: Some(content),
@@ -892,7 +892,8 @@ fn fuzz_regressions_agree_with_prost() {
             .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
             .collect();
         let direct = decode_message(Bytes::from(bytes.clone()), &any);
-        let reference = savant_sdk_core::codec::decode_message_reference(Bytes::from(bytes), &any);
+        let reference =
+            savant_sdk_protocol_reference::decode_message_reference(Bytes::from(bytes), &any);
         assert_eq!(
             direct.is_ok(),
             reference.is_ok(),

@@ -18,13 +18,13 @@
 //! [`SAVANT_RELEASES`]. Our readers accept every generation they know.
 //!
 //! ```
-//! use savant_sdk_core::protocol::{Generation, ProtocolVersion};
+//! use savant_sdk_protocol::protocol::{Generation, ProtocolVersion};
 //! let v: ProtocolVersion = "1.15.1".parse()?;
 //! assert_eq!(v.generation(), Generation::V1_15);
 //! assert_eq!(ProtocolVersion::for_savant("0.4")?.as_str(), "0.2.0");
 //! assert!("9.0.0".parse::<ProtocolVersion>().is_err());
 //! assert_eq!(ProtocolVersion::default().as_str(), "1.15.0");
-//! # Ok::<(), savant_sdk_core::protocol::ProtocolError>(())
+//! # Ok::<(), savant_sdk_protocol::protocol::ProtocolError>(())
 //! ```
 
 use std::borrow::Cow;

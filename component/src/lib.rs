@@ -1,0 +1,32 @@
+//! # savant-sdk-component
+//!
+//! What a source, sink or plugin of the Savant Rust SDK is written
+//! against: the [`Source`](source::Source) and [`Sink`](sink::Sink) traits
+//! with their items and results, the SDK's one error type
+//! ([`enum@Error`]), a result's [`LogHandle`](logs::LogHandle), and the
+//! trace-context formats a frame's trace travels in ([`propagation`]).
+//!
+//! It depends on the protocol crate (re-exported here as [`model`],
+//! [`codec`], [`protocol`] and [`seq_id`]) and the OpenTelemetry API, and
+//! on nothing that opens a socket or exports spans: the ZeroMQ transport,
+//! the runners and the exporters are in `savant-sdk-core`, which
+//! re-exports everything here under the same paths.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod logs;
+pub mod propagation;
+pub mod sink;
+pub mod source;
+
+pub use savant_sdk_protocol::{codec, model, protocol, seq_id};
+
+/// The attribute macro that [`source::Source`] and [`sink::Sink`]
+/// implementations need, re-exported so that a user needs no
+/// `async-trait` dependency of their own.
+pub use async_trait::async_trait;
+
+pub use error::{
+    BoxError, DecodeError, EncodeError, Error, HealthCheckError, ModelError, Result,
+    SocketSpecError,
+};
