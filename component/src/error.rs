@@ -95,6 +95,14 @@ pub enum Error {
     /// An invalid configuration value.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A component's configuration key that its `validate()` refused.
+    #[error("invalid {key}: {reason}")]
+    InvalidConfig {
+        /// The key (a dotted path for nested keys).
+        key: String,
+        /// Why.
+        reason: String,
+    },
     /// The reader or writer has been closed (its thread is gone).
     #[error("the {0} is closed")]
     Closed(&'static str),
@@ -128,6 +136,14 @@ impl Error {
         Error::Source {
             name: name.into(),
             source: e.into(),
+        }
+    }
+
+    /// A refused configuration key (what `validate()` returns).
+    pub fn invalid_config(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidConfig {
+            key: key.into(),
+            reason: reason.into(),
         }
     }
 

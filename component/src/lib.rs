@@ -2,7 +2,8 @@
 //!
 //! What a source, sink or plugin of the Savant Rust SDK is written
 //! against: the [`Source`](source::Source) and [`Sink`](sink::Sink) traits
-//! with their items and results, the SDK's one error type
+//! with their items and results, the component model of configurations
+//! that build them ([`component`]), the SDK's one error type
 //! ([`enum@Error`]), a result's [`LogHandle`](logs::LogHandle), and the
 //! trace-context formats a frame's trace travels in ([`propagation`]).
 //!
@@ -13,6 +14,7 @@
 //! re-exports everything here under the same paths.
 #![warn(missing_docs)]
 
+pub mod component;
 pub mod error;
 pub mod logs;
 pub mod propagation;
@@ -20,6 +22,12 @@ pub mod sink;
 pub mod source;
 
 pub use savant_sdk_protocol::{codec, model, protocol, seq_id};
+
+/// The JSON Schema derive that [`component::SourceConfig`] and
+/// [`component::SinkConfig`] need, re-exported: derive with
+/// `#[schemars(crate = "savant_sdk_component::schemars")]` to need no
+/// dependency of your own.
+pub use schemars;
 
 /// The attribute macro that [`source::Source`] and [`sink::Sink`]
 /// implementations need, re-exported so that a user needs no

@@ -45,7 +45,7 @@
 use std::ffi::c_void;
 
 /// The version of this ABI. Bumped on any change of the types below.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Every entry point's name starts with this.
 pub const ENTRY_PREFIX: &str = "savant_sdk_plugin_entry_";
@@ -285,6 +285,15 @@ pub type CloseFn = unsafe extern "C" fn(instance: *mut c_void);
 /// `free(buf)`: frees a buffer the plugin handed out.
 pub type FreeFn = unsafe extern "C" fn(buf: PluginBuf);
 
+/// `validate(config, out_error)`: parses and checks a configuration
+/// without building anything and without I/O ([`Status::OK`], or an
+/// error with `*out_error` saying why). Since ABI 2.
+pub type ValidateFn = unsafe extern "C" fn(config: BytesRef, out_error: *mut PluginBuf) -> Status;
+
+/// `schema(out, out_error)`: the JSON Schema of the component's
+/// configuration, as JSON text in `*out`. Since ABI 2.
+pub type SchemaFn = unsafe extern "C" fn(out: *mut PluginBuf, out_error: *mut PluginBuf) -> Status;
+
 /// The component's functions. An instance is used by one thread at a
 /// time but may move between threads.
 #[repr(C)]
@@ -302,6 +311,10 @@ pub struct PluginVTable {
     pub close: CloseFn,
     /// Frees a [`PluginBuf`].
     pub free: FreeFn,
+    /// Checks a configuration (since ABI 2).
+    pub validate: ValidateFn,
+    /// The configuration's JSON Schema (since ABI 2).
+    pub schema: SchemaFn,
 }
 
 /// What an entry point returns. Lives as long as the library.
@@ -316,6 +329,8 @@ pub struct PluginDescriptor {
     pub sdk_version: BytesRef,
     /// The component's name, used for lookup.
     pub name: BytesRef,
+    /// One line saying what it is (since ABI 2).
+    pub description: BytesRef,
     /// Its functions.
     pub vtable: PluginVTable,
 }

@@ -67,6 +67,58 @@ impl Lent {
     }
 }
 
+fn call_error(plugin: &str, call: &'static str, status: Status, err: &Lent) -> PluginHostError {
+    let plugin = plugin.to_string();
+    if status == Status::PANIC {
+        PluginHostError::Panicked {
+            plugin,
+            call,
+            message: err.text(),
+        }
+    } else {
+        PluginHostError::Failed {
+            plugin,
+            call,
+            message: err.text(),
+        }
+    }
+}
+
+impl DynComponent {
+    /// Parses and checks `config` in the plugin, building nothing.
+    pub(crate) fn validate(&self, config: &str) -> Result<(), PluginHostError> {
+        let mut err = PluginBuf::EMPTY;
+        // SAFETY: arguments valid for the call, as the ABI requires.
+        let status = unsafe { (self.vtable.validate)(BytesRef::new(config.as_bytes()), &mut err) };
+        let err = Lent::new(err, self.vtable.free);
+        match status {
+            Status::OK => Ok(()),
+            s => Err(call_error(&self.name, "validate", s, &err)),
+        }
+    }
+
+    /// The JSON Schema of the component's configuration.
+    pub(crate) fn schema(&self) -> Result<serde_json::Value, PluginHostError> {
+        let (mut out, mut err) = (PluginBuf::EMPTY, PluginBuf::EMPTY);
+        // SAFETY: arguments valid for the call, as the ABI requires.
+        let status = unsafe { (self.vtable.schema)(&mut out, &mut err) };
+        let (out, err) = (
+            Lent::new(out, self.vtable.free),
+            Lent::new(err, self.vtable.free),
+        );
+        match status {
+            Status::OK => {
+                serde_json::from_slice(out.as_ref()).map_err(|e| PluginHostError::Malformed {
+                    plugin: self.name.clone(),
+                    call: "schema",
+                    reason: format!("not JSON: {e}"),
+                })
+            }
+            s => Err(call_error(&self.name, "schema", s, &err)),
+        }
+    }
+}
+
 /// Runs a blocking plugin call without stalling other tasks on a
 /// multi-thread runtime (same thread, so the current span is kept).
 fn blocking<R>(f: impl FnOnce() -> R) -> R {

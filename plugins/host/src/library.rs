@@ -19,6 +19,7 @@ pub(crate) struct LogContext {
 /// One component of a loaded library.
 pub(crate) struct DynComponent {
     pub(crate) name: String,
+    pub(crate) description: String,
     pub(crate) kind: Kind,
     pub(crate) sdk_version: String,
     pub(crate) path: PathBuf,
@@ -161,6 +162,7 @@ fn describe(
     // static data of the library, which is never unloaded.
     let desc: &'static PluginDescriptor = unsafe { &*desc };
     let name = text(&plugin, "name", desc.name)?;
+    let description = text(&plugin, "description", desc.description)?;
     let sdk_version = text(&plugin, "SDK version", desc.sdk_version)?;
     let host_sdk = savant_sdk_plugin::SDK_VERSION;
     if !sdk_compatible(&sdk_version, host_sdk) {
@@ -198,6 +200,7 @@ fn describe(
             plugin: name.clone(),
         })),
         name,
+        description,
         kind: desc.kind,
         sdk_version,
         path: path.to_path_buf(),

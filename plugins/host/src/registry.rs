@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use savant_sdk_core::sink::Sink;
 use savant_sdk_core::source::Source;
+use savant_sdk_plugin::component::BuildContext;
 use savant_sdk_plugin::StaticComponent;
 use savant_sdk_plugin_abi::Kind;
 
@@ -39,6 +40,8 @@ pub struct ComponentInfo {
     pub name: String,
     /// `source` or `sink`.
     pub kind: &'static str,
+    /// One line saying what it is.
+    pub description: String,
     /// Where it comes from.
     pub origin: Origin,
     /// The SDK version it was built with (this host's for linked ones).
@@ -57,6 +60,7 @@ impl Entry {
             Entry::Static(c) => ComponentInfo {
                 name: c.name.to_string(),
                 kind: c.kind(),
+                description: c.description.to_string(),
                 origin: Origin::Static,
                 sdk_version: savant_sdk_plugin::SDK_VERSION.to_string(),
             },
@@ -67,6 +71,7 @@ impl Entry {
                 } else {
                     "sink"
                 },
+                description: c.description.clone(),
                 origin: Origin::Library(c.path.clone()),
                 sdk_version: c.sdk_version.clone(),
             },
@@ -224,10 +229,46 @@ impl PluginRegistry {
             })
     }
 
-    /// Builds source `name` from its configuration (TOML or JSON text).
-    pub fn source(&self, name: &str, config: &str) -> Result<Box<dyn Source>, PluginHostError> {
+    /// What is known about every component, sorted by name.
+    pub fn components(&self) -> impl Iterator<Item = ComponentInfo> + '_ {
+        self.entries.values().map(Entry::info)
+    }
+
+    /// Parses and checks a configuration of `name` without building
+    /// anything or doing I/O (a `.so` component checks it itself).
+    pub fn validate(&self, name: &str, config: &str) -> Result<(), PluginHostError> {
         match self.get(name)? {
-            Entry::Static(c) => Ok(c.create_source(config)?),
+            Entry::Static(c) => Ok((c.validate)(config)?),
+            Entry::Dynamic(c) => c.validate(config),
+        }
+    }
+
+    /// The JSON Schema of `name`'s configuration.
+    pub fn schema(&self, name: &str) -> Result<serde_json::Value, PluginHostError> {
+        match self.get(name)? {
+            Entry::Static(c) => Ok((c.schema)()),
+            Entry::Dynamic(c) => c.schema(),
+        }
+    }
+
+    /// Builds source `name` from its configuration (TOML or JSON text),
+    /// with a [`BuildContext`] named after it.
+    pub fn source(&self, name: &str, config: &str) -> Result<Box<dyn Source>, PluginHostError> {
+        self.build_source(name, config, &BuildContext::new(name))
+    }
+
+    /// Builds source `name` from its configuration with `ctx`. A `.so`
+    /// component is built in its library with a context of its own name
+    /// (the shutdown signal does not cross the ABI: whoever pulls from the
+    /// source stops pulling).
+    pub fn build_source(
+        &self,
+        name: &str,
+        config: &str,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn Source>, PluginHostError> {
+        match self.get(name)? {
+            Entry::Static(c) => Ok(c.create_source(config, ctx)?),
             Entry::Dynamic(c) if c.kind == Kind::SOURCE => {
                 Ok(Box::new(PluginSource::create(c.clone(), config)?))
             }
@@ -274,8 +315,18 @@ impl PluginRegistry {
 
     /// Builds sink `name` from its configuration (TOML or JSON text).
     pub fn sink(&self, name: &str, config: &str) -> Result<Box<dyn Sink>, PluginHostError> {
+        self.build_sink(name, config, &BuildContext::new(name))
+    }
+
+    /// Builds sink `name` from its configuration with `ctx`.
+    pub fn build_sink(
+        &self,
+        name: &str,
+        config: &str,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn Sink>, PluginHostError> {
         match self.get(name)? {
-            Entry::Static(c) => Ok(c.create_sink(config)?),
+            Entry::Static(c) => Ok(c.create_sink(config, ctx)?),
             Entry::Dynamic(c) if c.kind == Kind::SINK => {
                 Ok(Box::new(PluginSink::create(c.clone(), config)?))
             }

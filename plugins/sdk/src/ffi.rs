@@ -7,17 +7,18 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use bytes::Bytes;
 use savant_sdk_component::codec::{decode_message, encode_message, DecodeOptions, VersionPolicy};
+use savant_sdk_component::component::{BuildContext, SinkConfig, SourceConfig};
 use savant_sdk_component::model::{EndOfStream, Message};
 use savant_sdk_component::propagation::extract_trace_id;
-use savant_sdk_component::sink::SinkResult;
-use savant_sdk_component::source::{SourceFrame, SourceItem};
+use savant_sdk_component::sink::{Sink, SinkResult};
+use savant_sdk_component::source::{Source, SourceFrame, SourceItem};
 use savant_sdk_plugin_abi::{
     BytesRef, HostApi, Kind, PluginBuf, PluginDescriptor, PluginVTable, SinkInput, SourceOutput,
     Status, ABI_VERSION,
 };
 
-use crate::config::parse_config;
-use crate::{forward, SinkPlugin, SourcePlugin, SDK_VERSION};
+use crate::registry::{build_sink, build_source, schema_of};
+use crate::{forward, StaticComponent, SDK_VERSION};
 
 /// One instance behind the C boundary: the component, the runtime that
 /// drives its async methods, and the host it logs to.
@@ -27,40 +28,89 @@ struct Instance<T> {
     host: HostApi,
 }
 
-/// The descriptor of source `T`.
-pub const fn source_descriptor<T: SourcePlugin>() -> PluginDescriptor {
+/// The descriptor of source configuration `C`.
+pub const fn source_descriptor<C: SourceConfig>() -> PluginDescriptor {
     PluginDescriptor {
         abi_version: ABI_VERSION,
         kind: Kind::SOURCE,
         sdk_version: BytesRef::from_static(SDK_VERSION),
-        name: BytesRef::from_static(T::NAME),
+        name: BytesRef::from_static(C::TYPE),
+        description: BytesRef::from_static(C::DESCRIPTION),
         vtable: PluginVTable {
-            create: create_source::<T>,
-            next: Some(next::<T>),
+            create: create_source::<C>,
+            next: Some(next),
             consume: None,
             finish: None,
-            close: close::<T>,
+            close: close::<Box<dyn Source>>,
             free,
+            validate: validate_source::<C>,
+            schema: schema::<C>,
         },
     }
 }
 
-/// The descriptor of sink `T`.
-pub const fn sink_descriptor<T: SinkPlugin>() -> PluginDescriptor {
+/// The descriptor of sink configuration `C`.
+pub const fn sink_descriptor<C: SinkConfig>() -> PluginDescriptor {
     PluginDescriptor {
         abi_version: ABI_VERSION,
         kind: Kind::SINK,
         sdk_version: BytesRef::from_static(SDK_VERSION),
-        name: BytesRef::from_static(T::NAME),
+        name: BytesRef::from_static(C::TYPE),
+        description: BytesRef::from_static(C::DESCRIPTION),
         vtable: PluginVTable {
-            create: create_sink::<T>,
+            create: create_sink::<C>,
             next: None,
-            consume: Some(consume::<T>),
-            finish: Some(finish::<T>),
-            close: close::<T>,
+            consume: Some(consume),
+            finish: Some(finish),
+            close: close::<Box<dyn Sink>>,
             free,
+            validate: validate_sink::<C>,
+            schema: schema::<C>,
         },
     }
+}
+
+fn config_str(config: BytesRef, name: &str) -> Result<&str, String> {
+    // SAFETY: the host lends the configuration text for the call.
+    std::str::from_utf8(unsafe { config.as_bytes() })
+        .map_err(|e| format!("configuration of {name} is not UTF-8: {e}"))
+}
+
+unsafe extern "C" fn validate_source<C: SourceConfig>(
+    config: BytesRef,
+    out_error: *mut PluginBuf,
+) -> Status {
+    guarded(out_error, || {
+        let text = config_str(config, C::TYPE)?;
+        (StaticComponent::source::<C>().validate)(text).map_err(|e| e.to_string())?;
+        Ok(Status::OK)
+    })
+}
+
+unsafe extern "C" fn validate_sink<C: SinkConfig>(
+    config: BytesRef,
+    out_error: *mut PluginBuf,
+) -> Status {
+    guarded(out_error, || {
+        let text = config_str(config, C::TYPE)?;
+        (StaticComponent::sink::<C>().validate)(text).map_err(|e| e.to_string())?;
+        Ok(Status::OK)
+    })
+}
+
+unsafe extern "C" fn schema<C: savant_sdk_component::schemars::JsonSchema>(
+    out: *mut PluginBuf,
+    out_error: *mut PluginBuf,
+) -> Status {
+    guarded(out_error, || {
+        if out.is_null() {
+            return Err("null output pointer".into());
+        }
+        let text = schema_of::<C>().to_string();
+        // SAFETY: checked non-null; the host passes a writable PluginBuf.
+        unsafe { out.write(lend(Bytes::from(text))) };
+        Ok(Status::OK)
+    })
 }
 
 /// Hands `bytes` to the host; [`free`] takes it back.
@@ -128,9 +178,7 @@ fn build_instance<T>(
     }
     forward::install(host);
     let _host = forward::enter(host);
-    // SAFETY: the host lends the configuration text for the call.
-    let text = std::str::from_utf8(unsafe { config.as_bytes() })
-        .map_err(|e| format!("configuration of {name} is not UTF-8: {e}"))?;
+    let text = config_str(config, name)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -149,30 +197,30 @@ fn build_instance<T>(
     Ok(Status::OK)
 }
 
-unsafe extern "C" fn create_source<T: SourcePlugin>(
+unsafe extern "C" fn create_source<C: SourceConfig>(
     host: *const HostApi,
     config: BytesRef,
     out_instance: *mut *mut c_void,
     out_error: *mut PluginBuf,
 ) -> Status {
     guarded(out_error, || {
-        build_instance(host, config, out_instance, T::NAME, |text| {
-            let config = parse_config::<T::Config>(T::NAME, text).map_err(|e| e.to_string())?;
-            T::from_config(config).map_err(|e| format!("cannot create {}: {e}", T::NAME))
+        build_instance(host, config, out_instance, C::TYPE, |text| {
+            // inside a .so the host's shutdown signal does not cross: the
+            // host stops calling `next` and ends the streams itself
+            build_source::<C>(text, &BuildContext::new(C::TYPE)).map_err(|e| e.to_string())
         })
     })
 }
 
-unsafe extern "C" fn create_sink<T: SinkPlugin>(
+unsafe extern "C" fn create_sink<C: SinkConfig>(
     host: *const HostApi,
     config: BytesRef,
     out_instance: *mut *mut c_void,
     out_error: *mut PluginBuf,
 ) -> Status {
     guarded(out_error, || {
-        build_instance(host, config, out_instance, T::NAME, |text| {
-            let config = parse_config::<T::Config>(T::NAME, text).map_err(|e| e.to_string())?;
-            T::from_config(config).map_err(|e| format!("cannot create {}: {e}", T::NAME))
+        build_instance(host, config, out_instance, C::TYPE, |text| {
+            build_sink::<C>(text, &BuildContext::new(C::TYPE)).map_err(|e| e.to_string())
         })
     })
 }
@@ -211,14 +259,14 @@ fn encode_item(item: SourceItem) -> Result<SourceOutput, String> {
     })
 }
 
-unsafe extern "C" fn next<T: SourcePlugin>(
+unsafe extern "C" fn next(
     ptr: *mut c_void,
     out: *mut SourceOutput,
     out_error: *mut PluginBuf,
 ) -> Status {
     guarded(out_error, || {
         // SAFETY: see `instance`.
-        let inst = unsafe { instance::<T>(ptr) }?;
+        let inst = unsafe { instance::<Box<dyn Source>>(ptr) }?;
         if out.is_null() {
             return Err("null output pointer".into());
         }
@@ -261,14 +309,14 @@ fn decode_input(input: &SinkInput) -> Result<SinkResult, String> {
     })
 }
 
-unsafe extern "C" fn consume<T: SinkPlugin>(
+unsafe extern "C" fn consume(
     ptr: *mut c_void,
     input: *const SinkInput,
     out_error: *mut PluginBuf,
 ) -> Status {
     guarded(out_error, || {
         // SAFETY: see `instance`.
-        let inst = unsafe { instance::<T>(ptr) }?;
+        let inst = unsafe { instance::<Box<dyn Sink>>(ptr) }?;
         // SAFETY: the host passes a valid SinkInput (or null, refused).
         let input = unsafe { input.as_ref() }.ok_or("null input")?;
         let _host = forward::enter(inst.host);
@@ -280,10 +328,10 @@ unsafe extern "C" fn consume<T: SinkPlugin>(
     })
 }
 
-unsafe extern "C" fn finish<T: SinkPlugin>(ptr: *mut c_void, out_error: *mut PluginBuf) -> Status {
+unsafe extern "C" fn finish(ptr: *mut c_void, out_error: *mut PluginBuf) -> Status {
     guarded(out_error, || {
         // SAFETY: see `instance`.
-        let inst = unsafe { instance::<T>(ptr) }?;
+        let inst = unsafe { instance::<Box<dyn Sink>>(ptr) }?;
         let _host = forward::enter(inst.host);
         inst.runtime
             .block_on(inst.inner.finish())

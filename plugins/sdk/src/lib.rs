@@ -4,20 +4,30 @@
 //! `.so` by a host that was built without it, or linked into a binary and
 //! found through a static registry.
 //!
-//! A plugin implements the same [`Source`](savant_sdk_component::source::Source)
-//! or [`Sink`](savant_sdk_component::sink::Sink) trait as in-process code, plus
-//! [`SourcePlugin`] or [`SinkPlugin`] (a name, a serde config type and a
-//! constructor), and exports itself with [`export_source!`] or
-//! [`export_sink!`]. Build the crate with
+//! A plugin is written as every built-in source and sink is: a serde
+//! configuration type that implements
+//! [`SourceConfig`](savant_sdk_component::component::SourceConfig) or
+//! [`SinkConfig`](savant_sdk_component::component::SinkConfig) (a `TYPE`
+//! name, `validate()` without I/O, `build(ctx)` that returns the running
+//! [`Source`](savant_sdk_component::source::Source) or
+//! [`Sink`](savant_sdk_component::sink::Sink)), exported with
+//! [`export_source!`] or [`export_sink!`]. Build the crate with
 //! `crate-type = ["cdylib", "rlib"]`:
 //!
 //! ```
+//! use savant_sdk_plugin::component::{BuildContext, SourceConfig};
 //! use savant_sdk_plugin::model::VideoFrame;
 //! use savant_sdk_plugin::source::{Source, SourceFrame, SourceItem};
-//! use savant_sdk_plugin::{async_trait, export_source, BoxError, SourcePlugin};
+//! use savant_sdk_plugin::{async_trait, export_source, schemars, Error};
 //!
-//! #[derive(serde::Deserialize)]
-//! struct Config { frames: i64 }
+//! /// Counts to `frames`.
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! #[schemars(crate = "savant_sdk_plugin::schemars")]
+//! #[serde(deny_unknown_fields)]
+//! struct CounterConfig {
+//!     /// How many frames.
+//!     frames: i64,
+//! }
 //!
 //! struct Counter { n: i64, max: i64 }
 //!
@@ -31,18 +41,25 @@
 //!     }
 //! }
 //!
-//! impl SourcePlugin for Counter {
-//!     const NAME: &'static str = "counter";
-//!     type Config = Config;
-//!     fn from_config(c: Config) -> Result<Self, BoxError> {
-//!         Ok(Counter { n: 0, max: c.frames })
+//! impl SourceConfig for CounterConfig {
+//!     const TYPE: &'static str = "counter";
+//!     const DESCRIPTION: &'static str = "frames numbered 1..=frames";
+//!     fn validate(&self) -> savant_sdk_plugin::Result<()> {
+//!         if self.frames < 0 {
+//!             return Err(Error::invalid_config("frames", "must not be negative"));
+//!         }
+//!         Ok(())
+//!     }
+//!     fn build(self, _ctx: &BuildContext) -> savant_sdk_plugin::Result<Box<dyn Source>> {
+//!         Ok(Box::new(Counter { n: 0, max: self.frames }))
 //!     }
 //! }
 //!
-//! export_source!(Counter);
+//! export_source!(CounterConfig);
 //! # fn main() {
 //! # let c = savant_sdk_plugin::static_components().find(|c| c.name == "counter").unwrap();
-//! # assert!(c.create_source("frames = 2").is_ok());
+//! # assert!(c.create_source("frames = 2", &BuildContext::new("counter")).is_ok());
+//! # assert!((c.validate)("frames = -1").is_err());
 //! # }
 //! ```
 //!
@@ -68,44 +85,46 @@ pub use savant_sdk_component;
 /// The SDK's modules a plugin is written against, under the paths
 /// `savant-sdk-core` has them: `savant_sdk_plugin::model::VideoFrame`,
 /// `savant_sdk_plugin::source::Source`, ...
-pub use savant_sdk_component::{codec, model, propagation, protocol, sink, source};
+pub use savant_sdk_component::{
+    codec, component, model, propagation, protocol, schemars, sink, source,
+};
 pub use savant_sdk_component::{BoxError, Error, Result};
 pub use savant_sdk_plugin_abi as abi;
 
 pub use config::{config_text, parse_config};
 pub use error::PluginError;
-pub use registry::{static_components, Factory, SinkFactory, SourceFactory, StaticComponent};
+pub use registry::{
+    build_sink, build_source, schema_of, static_components, Factory, SinkFactory, SourceFactory,
+    StaticComponent, ValidateFn,
+};
 
 /// The SDK version a plugin reports (this crate's version).
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// A [`Source`](savant_sdk_component::source::Source) that can be built from
-/// configuration text by a host.
-pub trait SourcePlugin: savant_sdk_component::source::Source + Sized + 'static {
-    /// The name hosts look it up by; unique among loaded components.
-    const NAME: &'static str;
-    /// Its settings, parsed from TOML or JSON text (an empty text is an
-    /// empty table).
-    type Config: serde::de::DeserializeOwned;
-    /// Builds the source (inside the instance's runtime when loaded).
-    fn from_config(config: Self::Config) -> Result<Self, BoxError>;
+/// Registers a [`SourceConfig`](savant_sdk_component::component::SourceConfig)
+/// statically, found by [`static_components`] when the crate is linked
+/// into a binary, without a C entry point: how the built-in sources of
+/// `savant-sdk-sources` register.
+#[macro_export]
+macro_rules! register_source {
+    ($ty:ty) => {
+        $crate::inventory::submit! { $crate::StaticComponent::source::<$ty>() }
+    };
 }
 
-/// A [`Sink`](savant_sdk_component::sink::Sink) that can be built from
-/// configuration text by a host.
-pub trait SinkPlugin: savant_sdk_component::sink::Sink + Sized + 'static {
-    /// The name hosts look it up by; unique among loaded components.
-    const NAME: &'static str;
-    /// Its settings, parsed from TOML or JSON text.
-    type Config: serde::de::DeserializeOwned;
-    /// Builds the sink (inside the instance's runtime when loaded).
-    fn from_config(config: Self::Config) -> Result<Self, BoxError>;
+/// Registers a [`SinkConfig`](savant_sdk_component::component::SinkConfig)
+/// statically, as [`register_source!`] does for sources.
+#[macro_export]
+macro_rules! register_sink {
+    ($ty:ty) => {
+        $crate::inventory::submit! { $crate::StaticComponent::sink::<$ty>() }
+    };
 }
 
-/// Exports a [`SourcePlugin`]: registers it statically (found by
-/// [`static_components`] when the crate is linked into a binary) and
-/// emits its C entry point (found by the host when the crate is loaded
-/// as a `.so`). The entry point's name is
+/// Exports a [`SourceConfig`](savant_sdk_component::component::SourceConfig):
+/// registers it statically (found by [`static_components`] when the crate
+/// is linked into a binary) and emits its C entry point (found by the host
+/// when the crate is loaded as a `.so`). The entry point's name is
 /// `savant_sdk_plugin_entry_<crate>__<type>`, so several plugin crates can
 /// be linked into one binary.
 ///
@@ -125,11 +144,13 @@ macro_rules! export_source {
     };
 }
 
-/// Exports a [`SinkPlugin`], as [`export_source!`] does for sources.
+/// Exports a [`SinkConfig`](savant_sdk_component::component::SinkConfig),
+/// as [`export_source!`] does for sources.
 ///
 /// ```
+/// use savant_sdk_plugin::component::{BuildContext, SinkConfig};
 /// use savant_sdk_plugin::sink::{Sink, SinkResult};
-/// use savant_sdk_plugin::{async_trait, export_sink, BoxError, SinkPlugin};
+/// use savant_sdk_plugin::{async_trait, export_sink, schemars};
 ///
 /// #[derive(Default)]
 /// struct Count(u64);
@@ -142,13 +163,21 @@ macro_rules! export_source {
 ///     }
 /// }
 ///
-/// impl SinkPlugin for Count {
-///     const NAME: &'static str = "count";
-///     type Config = std::collections::BTreeMap<String, String>;
-///     fn from_config(_: Self::Config) -> Result<Self, BoxError> { Ok(Count(0)) }
+/// /// No settings.
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// #[schemars(crate = "savant_sdk_plugin::schemars")]
+/// #[serde(deny_unknown_fields)]
+/// struct CountConfig {}
+///
+/// impl SinkConfig for CountConfig {
+///     const TYPE: &'static str = "count";
+///     const DESCRIPTION: &'static str = "counts what it receives";
+///     fn build(self, _: &BuildContext) -> savant_sdk_plugin::Result<Box<dyn Sink>> {
+///         Ok(Box::new(Count::default()))
+///     }
 /// }
 ///
-/// export_sink!(Count);
+/// export_sink!(CountConfig);
 /// # fn main() {}
 /// ```
 #[macro_export]

@@ -1,16 +1,20 @@
-//! The static registry: components linked into the binary.
+//! The static registry: components linked into the binary, the built-in
+//! ones of `savant-sdk-sources` and `savant-sdk-sinks` and plugin crates
+//! alike, each registered by its configuration type.
 
+use savant_sdk_component::component::{BuildContext, SinkConfig, SourceConfig};
 use savant_sdk_component::sink::Sink;
 use savant_sdk_component::source::Source;
 
 use crate::config::parse_config;
 use crate::error::PluginError;
-use crate::{SinkPlugin, SourcePlugin};
 
-/// Builds a source from configuration text.
-pub type SourceFactory = fn(&str) -> Result<Box<dyn Source>, PluginError>;
+/// Builds a source from configuration text (TOML, or JSON).
+pub type SourceFactory = fn(&str, &BuildContext) -> Result<Box<dyn Source>, PluginError>;
 /// Builds a sink from configuration text.
-pub type SinkFactory = fn(&str) -> Result<Box<dyn Sink>, PluginError>;
+pub type SinkFactory = fn(&str, &BuildContext) -> Result<Box<dyn Sink>, PluginError>;
+/// Parses and validates configuration text without building anything.
+pub type ValidateFn = fn(&str) -> Result<(), PluginError>;
 
 /// What a statically registered component builds.
 #[derive(Debug, Clone, Copy)]
@@ -21,55 +25,101 @@ pub enum Factory {
     Sink(SinkFactory),
 }
 
-/// A component registered by [`export_source!`](crate::export_source) or
-/// [`export_sink!`](crate::export_sink) in a crate linked into this
-/// binary.
+/// A component registered by [`register_source!`](crate::register_source),
+/// [`export_source!`](crate::export_source) or their sink forms in a crate
+/// linked into this binary.
 #[derive(Debug)]
 pub struct StaticComponent {
-    /// Its name.
+    /// Its name (the configuration type's `TYPE`).
     pub name: &'static str,
+    /// One line saying what it is.
+    pub description: &'static str,
+    /// The JSON Schema of its configuration.
+    pub schema: fn() -> serde_json::Value,
+    /// Parses and validates a configuration.
+    pub validate: ValidateFn,
     /// Its constructor.
     pub factory: Factory,
 }
 
 inventory::collect!(StaticComponent);
 
-fn build_source<T: SourcePlugin>(config: &str) -> Result<Box<dyn Source>, PluginError> {
-    let config = parse_config::<T::Config>(T::NAME, config)?;
-    match T::from_config(config) {
-        Ok(s) => Ok(Box::new(s)),
-        Err(source) => Err(PluginError::Create {
-            plugin: T::NAME.to_string(),
-            source,
-        }),
+fn parse<C: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<C, PluginError> {
+    parse_config::<C>(name, text)
+}
+
+fn invalid(name: &str, e: savant_sdk_component::Error) -> PluginError {
+    PluginError::Config {
+        plugin: name.to_string(),
+        message: e.to_string(),
     }
 }
 
-fn build_sink<T: SinkPlugin>(config: &str) -> Result<Box<dyn Sink>, PluginError> {
-    let config = parse_config::<T::Config>(T::NAME, config)?;
-    match T::from_config(config) {
-        Ok(s) => Ok(Box::new(s)),
-        Err(source) => Err(PluginError::Create {
-            plugin: T::NAME.to_string(),
-            source,
-        }),
+fn create(name: &str, e: savant_sdk_component::Error) -> PluginError {
+    PluginError::Create {
+        plugin: name.to_string(),
+        source: Box::new(e),
     }
+}
+
+/// Parses, validates and builds source configuration `C`.
+pub fn build_source<C: SourceConfig>(
+    text: &str,
+    ctx: &BuildContext,
+) -> Result<Box<dyn Source>, PluginError> {
+    let config = parse::<C>(C::TYPE, text)?;
+    config.validate().map_err(|e| invalid(C::TYPE, e))?;
+    config.build(ctx).map_err(|e| create(C::TYPE, e))
+}
+
+/// Parses, validates and builds sink configuration `C`.
+pub fn build_sink<C: SinkConfig>(
+    text: &str,
+    ctx: &BuildContext,
+) -> Result<Box<dyn Sink>, PluginError> {
+    let config = parse::<C>(C::TYPE, text)?;
+    config.validate().map_err(|e| invalid(C::TYPE, e))?;
+    config.build(ctx).map_err(|e| create(C::TYPE, e))
+}
+
+fn validate_source<C: SourceConfig>(text: &str) -> Result<(), PluginError> {
+    parse::<C>(C::TYPE, text)?
+        .validate()
+        .map_err(|e| invalid(C::TYPE, e))
+}
+
+fn validate_sink<C: SinkConfig>(text: &str) -> Result<(), PluginError> {
+    parse::<C>(C::TYPE, text)?
+        .validate()
+        .map_err(|e| invalid(C::TYPE, e))
+}
+
+/// The JSON Schema of configuration `C`.
+pub fn schema_of<C: savant_sdk_component::schemars::JsonSchema>() -> serde_json::Value {
+    serde_json::to_value(savant_sdk_component::schemars::schema_for!(C)).unwrap_or_default()
 }
 
 impl StaticComponent {
-    /// The registration of source `T` (what `export_source!` submits).
-    pub const fn source<T: SourcePlugin>() -> Self {
+    /// The registration of source configuration `C` (what
+    /// `register_source!` and `export_source!` submit).
+    pub const fn source<C: SourceConfig>() -> Self {
         Self {
-            name: T::NAME,
-            factory: Factory::Source(build_source::<T>),
+            name: C::TYPE,
+            description: C::DESCRIPTION,
+            schema: schema_of::<C>,
+            validate: validate_source::<C>,
+            factory: Factory::Source(build_source::<C>),
         }
     }
 
-    /// The registration of sink `T` (what `export_sink!` submits).
-    pub const fn sink<T: SinkPlugin>() -> Self {
+    /// The registration of sink configuration `C`.
+    pub const fn sink<C: SinkConfig>() -> Self {
         Self {
-            name: T::NAME,
-            factory: Factory::Sink(build_sink::<T>),
+            name: C::TYPE,
+            description: C::DESCRIPTION,
+            schema: schema_of::<C>,
+            validate: validate_sink::<C>,
+            factory: Factory::Sink(build_sink::<C>),
         }
     }
 
@@ -82,9 +132,13 @@ impl StaticComponent {
     }
 
     /// Builds the source from configuration text.
-    pub fn create_source(&self, config: &str) -> Result<Box<dyn Source>, PluginError> {
+    pub fn create_source(
+        &self,
+        config: &str,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn Source>, PluginError> {
         match self.factory {
-            Factory::Source(f) => f(config),
+            Factory::Source(f) => f(config, ctx),
             Factory::Sink(_) => Err(PluginError::WrongKind {
                 plugin: self.name.to_string(),
                 actual: "sink",
@@ -94,9 +148,13 @@ impl StaticComponent {
     }
 
     /// Builds the sink from configuration text.
-    pub fn create_sink(&self, config: &str) -> Result<Box<dyn Sink>, PluginError> {
+    pub fn create_sink(
+        &self,
+        config: &str,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn Sink>, PluginError> {
         match self.factory {
-            Factory::Sink(f) => f(config),
+            Factory::Sink(f) => f(config, ctx),
             Factory::Source(_) => Err(PluginError::WrongKind {
                 plugin: self.name.to_string(),
                 actual: "source",

@@ -22,13 +22,15 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use savant_sdk_plugin::component::{BuildContext, SinkConfig};
 use savant_sdk_plugin::model::MessagePayload;
 use savant_sdk_plugin::sink::{Sink, SinkResult};
-use savant_sdk_plugin::{async_trait, export_sink, BoxError, SinkPlugin};
+use savant_sdk_plugin::{async_trait, export_sink, schemars, Error};
 use serde::{Deserialize, Serialize};
 
 /// The settings of [`FrameCounter`].
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[schemars(crate = "savant_sdk_plugin::schemars")]
 #[serde(deny_unknown_fields)]
 pub struct CounterConfig {
     /// Where the JSON summary is written.
@@ -144,12 +146,21 @@ impl Sink for FrameCounter {
     }
 }
 
-impl SinkPlugin for FrameCounter {
-    const NAME: &'static str = "frame-counter";
-    type Config = CounterConfig;
-    fn from_config(config: CounterConfig) -> Result<Self, BoxError> {
-        Ok(Self::new(config.summary))
+impl SinkConfig for CounterConfig {
+    const TYPE: &'static str = "frame-counter";
+    const DESCRIPTION: &'static str =
+        "counts frames and EOS per source id into a JSON summary (example plugin)";
+
+    fn validate(&self) -> savant_sdk_plugin::Result<()> {
+        if self.summary.as_os_str().is_empty() {
+            return Err(Error::invalid_config("summary", "must name a file"));
+        }
+        Ok(())
+    }
+
+    fn build(self, _ctx: &BuildContext) -> savant_sdk_plugin::Result<Box<dyn Sink>> {
+        Ok(Box::new(FrameCounter::new(self.summary)))
     }
 }
 
-export_sink!(FrameCounter);
+export_sink!(CounterConfig);

@@ -25,13 +25,15 @@
 use bytes::Bytes;
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
+use savant_sdk_plugin::component::{BuildContext, SourceConfig};
 use savant_sdk_plugin::model::{FrameContent, TimeBase, VideoFrame};
 use savant_sdk_plugin::source::{Source, SourceFrame, SourceItem};
-use savant_sdk_plugin::{async_trait, export_source, BoxError, SourcePlugin};
+use savant_sdk_plugin::{async_trait, export_source, schemars, Error};
 use serde::Deserialize;
 
 /// The settings of [`SyntheticSource`].
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[schemars(crate = "savant_sdk_plugin::schemars")]
 #[serde(default, deny_unknown_fields)]
 pub struct SyntheticConfig {
     /// Source id of the frames.
@@ -90,9 +92,10 @@ pub struct SyntheticSource {
     duration: i64,
 }
 
-impl SyntheticSource {
-    /// Checks the settings.
-    pub fn new(config: SyntheticConfig) -> Result<Self, SyntheticError> {
+impl SyntheticConfig {
+    /// Checks the settings (no I/O).
+    pub fn check(&self) -> Result<(), SyntheticError> {
+        let config = self;
         if config.width < 16 || config.height < 16 || config.width > 8192 || config.height > 8192 {
             return Err(SyntheticError::Setting {
                 key: "width/height",
@@ -111,6 +114,14 @@ impl SyntheticSource {
                 reason: "must be 1 to 100",
             });
         }
+        Ok(())
+    }
+}
+
+impl SyntheticSource {
+    /// Checks the settings.
+    pub fn new(config: SyntheticConfig) -> Result<Self, SyntheticError> {
+        config.check()?;
         tracing::info!(source_id = %config.source_id, frames = config.frames, "synthetic source ready");
         Ok(Self {
             duration: 1_000_000_000 / i64::from(config.fps),
@@ -173,15 +184,24 @@ impl Source for SyntheticSource {
     }
 }
 
-impl SourcePlugin for SyntheticSource {
-    const NAME: &'static str = "synthetic";
-    type Config = SyntheticConfig;
-    fn from_config(config: SyntheticConfig) -> Result<Self, BoxError> {
-        Ok(Self::new(config)?)
+impl SourceConfig for SyntheticConfig {
+    const TYPE: &'static str = "synthetic";
+    const DESCRIPTION: &'static str = "generated JPEG frames of a moving box (example plugin)";
+
+    fn validate(&self) -> savant_sdk_plugin::Result<()> {
+        match self.check() {
+            Err(SyntheticError::Setting { key, reason }) => Err(Error::invalid_config(key, reason)),
+            _ => Ok(()),
+        }
+    }
+
+    fn build(self, _ctx: &BuildContext) -> savant_sdk_plugin::Result<Box<dyn Source>> {
+        let source = SyntheticSource::new(self).map_err(|e| Error::source("synthetic", e))?;
+        Ok(Box::new(source))
     }
 }
 
-export_source!(SyntheticSource);
+export_source!(SyntheticConfig);
 
 #[cfg(test)]
 mod tests {

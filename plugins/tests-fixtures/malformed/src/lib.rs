@@ -58,11 +58,21 @@ unsafe extern "C" fn free(buf: PluginBuf) {
     LENT.fetch_sub(1, Ordering::SeqCst);
 }
 
+unsafe extern "C" fn validate(_: BytesRef, _: *mut PluginBuf) -> Status {
+    Status::OK
+}
+
+unsafe extern "C" fn schema(out: *mut PluginBuf, _: *mut PluginBuf) -> Status {
+    unsafe { *out = lend(b"{}") };
+    Status::OK
+}
+
 static DESCRIPTOR: PluginDescriptor = PluginDescriptor {
     abi_version: ABI_VERSION,
     kind: Kind::SOURCE,
     sdk_version: BytesRef::from_static(env!("CARGO_PKG_VERSION")),
     name: BytesRef::from_static("malformed"),
+    description: BytesRef::from_static("test fixture: bytes that are not a message"),
     vtable: PluginVTable {
         create,
         next: Some(next),
@@ -70,6 +80,8 @@ static DESCRIPTOR: PluginDescriptor = PluginDescriptor {
         finish: None,
         close,
         free,
+        validate,
+        schema,
     },
 };
 

@@ -1,8 +1,9 @@
 //! A plugin source (`panicking`) that yields one frame, then panics.
 
+use savant_sdk_plugin::component::{BuildContext, SourceConfig};
 use savant_sdk_plugin::model::VideoFrame;
 use savant_sdk_plugin::source::{Source, SourceFrame, SourceItem};
-use savant_sdk_plugin::{async_trait, export_source, BoxError, SourcePlugin};
+use savant_sdk_plugin::{async_trait, export_source, schemars};
 
 /// Panics on its second `next`.
 pub struct Panicking(u32);
@@ -20,12 +21,20 @@ impl Source for Panicking {
     }
 }
 
-impl SourcePlugin for Panicking {
-    const NAME: &'static str = "panicking";
-    type Config = std::collections::BTreeMap<String, String>;
-    fn from_config(_: Self::Config) -> Result<Self, BoxError> {
-        Ok(Panicking(0))
+/// Takes any keys (they are ignored).
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[schemars(crate = "savant_sdk_plugin::schemars")]
+pub struct PanickingConfig(
+    /// Ignored.
+    pub std::collections::BTreeMap<String, String>,
+);
+
+impl SourceConfig for PanickingConfig {
+    const TYPE: &'static str = "panicking";
+    const DESCRIPTION: &'static str = "test fixture: one frame, then a panic";
+    fn build(self, _: &BuildContext) -> savant_sdk_plugin::Result<Box<dyn Source>> {
+        Ok(Box::new(Panicking(0)))
     }
 }
 
-export_source!(Panicking);
+export_source!(PanickingConfig);
