@@ -50,10 +50,11 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::logs::LogHandle;
 use crate::sink::Sink;
 use crate::source::Source;
@@ -91,12 +92,43 @@ pub trait SinkConfig: serde::de::DeserializeOwned + schemars::JsonSchema + Send 
     fn build(self, ctx: &BuildContext) -> Result<Box<dyn Sink>>;
 }
 
+/// Builds components by their `TYPE` name: what a registry offers to a
+/// component that holds others (a fan-out of sinks).
+pub trait ComponentLookup: Send + Sync {
+    /// Builds source `type_name` from configuration text (TOML or JSON).
+    fn build_source(
+        &self,
+        type_name: &str,
+        config: &str,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn Source>>;
+    /// Builds sink `type_name` from configuration text (TOML or JSON).
+    fn build_sink(
+        &self,
+        type_name: &str,
+        config: &str,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn Sink>>;
+}
+
 /// What a component is built with.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct BuildContext {
     name: String,
     shutdown: Shutdown,
     telemetry: TelemetryHandle,
+    lookup: Option<Arc<dyn ComponentLookup>>,
+}
+
+impl fmt::Debug for BuildContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuildContext")
+            .field("name", &self.name)
+            .field("shutdown", &self.shutdown)
+            .field("telemetry", &self.telemetry)
+            .field("lookup", &self.lookup.is_some())
+            .finish()
+    }
 }
 
 impl BuildContext {
@@ -107,7 +139,42 @@ impl BuildContext {
             name: name.into(),
             shutdown: Shutdown::never(),
             telemetry: TelemetryHandle::current(),
+            lookup: None,
         }
+    }
+
+    /// With a registry to build nested components from.
+    pub fn with_lookup(mut self, lookup: Arc<dyn ComponentLookup>) -> Self {
+        self.lookup = Some(lookup);
+        self
+    }
+
+    /// Builds a nested sink (of a fan-out) through the context's registry,
+    /// with this context renamed `name`.
+    pub fn build_sink(&self, name: &str, type_name: &str, config: &str) -> Result<Box<dyn Sink>> {
+        let lookup = self.lookup.as_ref().ok_or_else(|| {
+            Error::Config(format!(
+                "{}: no registry in the build context to build nested sink {type_name:?} from",
+                self.name
+            ))
+        })?;
+        lookup.build_sink(type_name, config, &self.named(name))
+    }
+
+    /// Builds a nested source through the context's registry.
+    pub fn build_source(
+        &self,
+        name: &str,
+        type_name: &str,
+        config: &str,
+    ) -> Result<Box<dyn Source>> {
+        let lookup = self.lookup.as_ref().ok_or_else(|| {
+            Error::Config(format!(
+                "{}: no registry in the build context to build nested source {type_name:?} from",
+                self.name
+            ))
+        })?;
+        lookup.build_source(type_name, config, &self.named(name))
     }
 
     /// With this shutdown signal.

@@ -339,6 +339,30 @@ impl PluginRegistry {
     }
 }
 
+/// A registry shared by the components it builds: a fan-out builds its
+/// sinks through it (`BuildContext::with_lookup(Arc::new(registry))`).
+impl savant_sdk_plugin::component::ComponentLookup for PluginRegistry {
+    fn build_source(
+        &self,
+        type_name: &str,
+        config: &str,
+        ctx: &BuildContext,
+    ) -> savant_sdk_core::Result<Box<dyn Source>> {
+        PluginRegistry::build_source(self, type_name, config, ctx)
+            .map_err(|e| savant_sdk_core::Error::source(ctx.name(), e))
+    }
+
+    fn build_sink(
+        &self,
+        type_name: &str,
+        config: &str,
+        ctx: &BuildContext,
+    ) -> savant_sdk_core::Result<Box<dyn Sink>> {
+        PluginRegistry::build_sink(self, type_name, config, ctx)
+            .map_err(|e| savant_sdk_core::Error::sink(ctx.name(), e))
+    }
+}
+
 /// Finds a library the build put next to the running executable:
 /// `lib<crate_name>.so` in the executable's folder or its parent (tests
 /// and benchmarks run from `target/<profile>/deps/`, libraries land in
