@@ -137,16 +137,7 @@ fn main() -> ExitCode {
 /// before it is left out, and a context that the next message begins with
 /// gives way to it.
 pub(crate) fn error_text(e: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for link in e.chain() {
-        let text = link.to_string();
-        match parts.last_mut() {
-            Some(last) if last.contains(text.as_str()) => {}
-            Some(last) if text.starts_with(last.as_str()) => *last = text,
-            _ => parts.push(text),
-        }
-    }
-    parts.join(": ")
+    savant_sdk_core::error::report(e.as_ref())
 }
 
 /// Waits for SIGINT (Ctrl-C) or SIGTERM.

@@ -233,5 +233,30 @@ pub enum SocketSpecError {
     SourceOnReader(String),
 }
 
+/// An error and its causes as one line, each cause said once: a cause
+/// whose text the line already holds is skipped (the SDK's errors put
+/// their cause in their own message), one that extends the last part
+/// replaces it.
+///
+/// ```
+/// use savant_sdk_component::error::{report, Error};
+/// let e = Error::source("cam-1", std::io::Error::other("disk gone"));
+/// assert_eq!(report(&e), "source cam-1: disk gone");
+/// ```
+pub fn report(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(link) = next {
+        let text = link.to_string();
+        match parts.last_mut() {
+            Some(last) if last.contains(text.as_str()) => {}
+            Some(last) if text.starts_with(last.as_str()) => *last = text,
+            _ => parts.push(text),
+        }
+        next = link.source();
+    }
+    parts.join(": ")
+}
+
 /// Result with this crate's [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -12,10 +12,13 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod pipeline;
 pub mod telemetry;
 pub mod transport;
 
-pub use savant_sdk_component::{codec, error, model, protocol, seq_id, sink, source};
+pub use savant_sdk_component::{
+    codec, component, error, model, propagation, protocol, seq_id, sink, source,
+};
 
 /// The attribute macro that [`source::Source`] and [`sink::Sink`]
 /// implementations need, re-exported so that a user needs no

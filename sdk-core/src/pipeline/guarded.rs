@@ -1,0 +1,106 @@
+//! A source as the pipeline runs it: it ends (returns `None`) when the
+//! shutdown signal fires, when the inner source fails and when it panics,
+//! so that the runner's end-of-stream handling sends an EOS for every
+//! stream it left open; what ended it is kept for the report.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
+
+use crate::component::Shutdown;
+use crate::error::Result;
+use crate::source::{Source, SourceItem};
+
+use super::report::SourceOutcome;
+
+/// Polls a future inside `catch_unwind`: a panic becomes `Err(message)`.
+pub(crate) struct CatchUnwind<F>(pub(crate) F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = std::result::Result<F::Output, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
+/// What ended a guarded source, shared with the runner.
+pub(crate) type OutcomeSlot = Arc<Mutex<Option<SourceOutcome>>>;
+
+pub(crate) struct GuardedSource {
+    inner: Option<Box<dyn Source>>,
+    shutdown: Shutdown,
+    outcome: OutcomeSlot,
+}
+
+impl GuardedSource {
+    pub(crate) fn new(inner: Box<dyn Source>, shutdown: Shutdown) -> (Self, OutcomeSlot) {
+        let outcome = OutcomeSlot::default();
+        (
+            Self {
+                inner: Some(inner),
+                shutdown,
+                outcome: outcome.clone(),
+            },
+            outcome,
+        )
+    }
+
+    fn end(&mut self, outcome: SourceOutcome) -> Result<Option<SourceItem>> {
+        // not called again; a Drop that panics too is contained
+        let inner = self.inner.take();
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(inner)));
+        *self.outcome.lock().expect("outcome lock") = Some(outcome);
+        Ok(None)
+    }
+}
+
+#[async_trait]
+impl Source for GuardedSource {
+    async fn next(&mut self) -> Result<Option<SourceItem>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Ok(None);
+        };
+        if self.shutdown.is_requested() {
+            return self.end(SourceOutcome::Stopped);
+        }
+        let next = CatchUnwind(inner.next());
+        let shutdown = self.shutdown.clone();
+        let r = tokio::select! {
+            biased;
+            r = next => Some(r),
+            _ = shutdown.requested() => None,
+        };
+        match r {
+            None => self.end(SourceOutcome::Stopped),
+            Some(Ok(Ok(Some(item)))) => Ok(Some(item)),
+            Some(Ok(Ok(None))) => self.end(SourceOutcome::Completed),
+            Some(Ok(Err(e))) => self.end(SourceOutcome::Failed(e.to_string())),
+            Some(Err(panic)) => self.end(SourceOutcome::Panicked(panic)),
+        }
+    }
+
+    fn name(&self) -> &str {
+        self.inner.as_ref().map_or("ended", |s| s.name())
+    }
+}

@@ -1,0 +1,523 @@
+//! The pipeline runner: sources into writers, readers into sinks, and one
+//! shutdown for all of them.
+//!
+//! A [`Pipeline`] runs every source on the writer it was given (several
+//! sources may share one writer: [`SourceRunner`] is a cheap clone) and
+//! every reader into its sinks, all at once, so a module's output is read
+//! while frames are sent. It ends when every source has ended and every
+//! reader has stopped (by its own stop condition or idle timeout), or on
+//! shutdown: SIGINT or SIGTERM (with [`Pipeline::stop_on_signals`]), a
+//! [`ShutdownTrigger`] fired from code, or a source's context seeing it.
+//!
+//! On shutdown the sources stop being pulled at once; every stream a
+//! source left open gets its EOS (within [`Pipeline::eos_budget`]); the
+//! readers go on reading for up to [`Pipeline::drain`] so the module's
+//! answers to those EOS reach the sinks; then every sink is finished
+//! (files flushed). A source that fails or panics ends the same way, its
+//! open streams with EOS and its error reported once in its
+//! [`SourceReport`]; the other sources go on. A sink that fails gets
+//! nothing more (its `finish` is still called); the others go on.
+//!
+//! Every sink's `consume` runs inside the frame's trace span
+//! ([`crate::telemetry::receive_span`]), so what it logs joins the
+//! frame's trace.
+//!
+//! ```no_run
+//! use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
+//! use savant_sdk_core::pipeline::Pipeline;
+//! use savant_sdk_core::sink::{Sink, SinkResult};
+//! use savant_sdk_core::source::IterSource;
+//! # #[derive(Default)] struct Count(u64);
+//! # #[savant_sdk_core::async_trait]
+//! # impl Sink for Count {
+//! #     async fn consume(&mut self, _: SinkResult) -> savant_sdk_core::Result<()> { self.0 += 1; Ok(()) }
+//! # }
+//! # async fn run() -> savant_sdk_core::Result<()> {
+//! let writer = SourceBuilder::new("dealer+connect:ipc:///tmp/savant/input.ipc").build().await?;
+//! let reader = SinkBuilder::new("router+bind:ipc:///tmp/savant/output.ipc")
+//!     .stop_when_all_ended()
+//!     .build()
+//!     .await?;
+//! let mut pipeline = Pipeline::new();
+//! pipeline
+//!     .source("frames", writer, IterSource::new(Vec::new().into_iter()))
+//!     .reader("output", reader, vec![("count".into(), Box::new(Count::default()))])
+//!     .stop_on_signals();
+//! let report = pipeline.run().await;
+//! assert!(!report.has_errors());
+//! # Ok(()) }
+//! ```
+
+mod guarded;
+mod report;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::client::{SinkRunner, SourceResult, SourceRunner};
+use crate::component::{BuildContext, Shutdown, ShutdownTrigger};
+use crate::sink::{Sink, SinkResult};
+use crate::source::Source;
+
+use guarded::{CatchUnwind, GuardedSource};
+pub use report::{
+    PipelineReport, ReaderReport, SinkOutcome, SinkReport, SourceOutcome, SourceReport,
+};
+
+/// Default of [`Pipeline::eos_budget`].
+pub const DEFAULT_EOS_BUDGET: Duration = Duration::from_secs(2);
+/// Default of [`Pipeline::drain`].
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(2);
+/// After shutdown, once every source is done, a reader that received
+/// nothing for this long stops draining early.
+const DRAIN_IDLE: Duration = Duration::from_millis(300);
+
+/// Sees what a pipeline does while it runs (the CLI prints it as JSON
+/// lines). Every method has an empty default.
+pub trait PipelineObserver: Send + Sync {
+    /// A message of source `source` was sent.
+    fn on_sent(&self, _source: &str, _result: &SourceResult) {}
+    /// Source `report.name` ended.
+    fn on_source_done(&self, _report: &SourceReport) {}
+    /// A sink of reader `socket` ended.
+    fn on_sink_done(&self, _socket: &str, _report: &SinkReport) {}
+    /// SIGINT or SIGTERM arrived (with [`Pipeline::stop_on_signals`]).
+    fn on_signal(&self, _signal: &'static str) {}
+}
+
+struct NoObserver;
+impl PipelineObserver for NoObserver {}
+
+struct SourceEntry {
+    name: String,
+    runner: SourceRunner,
+    source: Box<dyn Source>,
+}
+
+struct ReaderEntry {
+    socket: String,
+    runner: SinkRunner,
+    sinks: Vec<(String, Box<dyn Sink>)>,
+}
+
+/// Sources into writers and readers into sinks, run together with one
+/// shutdown (see the [module documentation](self)).
+pub struct Pipeline {
+    trigger: Arc<ShutdownTrigger>,
+    sources: Vec<SourceEntry>,
+    readers: Vec<ReaderEntry>,
+    observer: Arc<dyn PipelineObserver>,
+    signals: bool,
+    eos_budget: Duration,
+    drain: Duration,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pipeline {
+    /// An empty pipeline.
+    pub fn new() -> Self {
+        Self {
+            trigger: Arc::new(ShutdownTrigger::new()),
+            sources: Vec::new(),
+            readers: Vec::new(),
+            observer: Arc::new(NoObserver),
+            signals: false,
+            eos_budget: DEFAULT_EOS_BUDGET,
+            drain: DEFAULT_DRAIN,
+        }
+    }
+
+    /// The receiving end of this pipeline's shutdown signal.
+    pub fn shutdown(&self) -> Shutdown {
+        self.trigger.subscribe()
+    }
+
+    /// What fires this pipeline's shutdown from code.
+    pub fn trigger(&self) -> Arc<ShutdownTrigger> {
+        self.trigger.clone()
+    }
+
+    /// A [`BuildContext`] for component `name` with this pipeline's
+    /// shutdown signal.
+    pub fn context(&self, name: impl Into<String>) -> BuildContext {
+        BuildContext::new(name).with_shutdown(self.shutdown())
+    }
+
+    /// Adds a source sending through `writer`.
+    pub fn source(
+        &mut self,
+        name: impl Into<String>,
+        writer: SourceRunner,
+        source: impl Source + 'static,
+    ) -> &mut Self {
+        self.source_boxed(name, writer, Box::new(source))
+    }
+
+    /// Adds a boxed source (what a registry builds).
+    pub fn source_boxed(
+        &mut self,
+        name: impl Into<String>,
+        writer: SourceRunner,
+        source: Box<dyn Source>,
+    ) -> &mut Self {
+        self.sources.push(SourceEntry {
+            name: name.into(),
+            runner: writer,
+            source,
+        });
+        self
+    }
+
+    /// Adds a reader and the sinks every result it receives goes to (in
+    /// order; each gets each result). `socket` names it in reports.
+    pub fn reader(
+        &mut self,
+        socket: impl Into<String>,
+        runner: SinkRunner,
+        sinks: Vec<(String, Box<dyn Sink>)>,
+    ) -> &mut Self {
+        self.readers.push(ReaderEntry {
+            socket: socket.into(),
+            runner,
+            sinks,
+        });
+        self
+    }
+
+    /// Shuts down on SIGINT and SIGTERM.
+    pub fn stop_on_signals(&mut self) -> &mut Self {
+        self.signals = true;
+        self
+    }
+
+    /// Who sees what happens while it runs.
+    pub fn observer(&mut self, observer: Arc<dyn PipelineObserver>) -> &mut Self {
+        self.observer = observer;
+        self
+    }
+
+    /// After shutdown, how long a source may take to send the EOS of its
+    /// open streams (default 2 s); a source still sending then is reported
+    /// as [`SourceOutcome::SendFailed`].
+    pub fn eos_budget(&mut self, budget: Duration) -> &mut Self {
+        self.eos_budget = budget;
+        self
+    }
+
+    /// After shutdown, how long the readers go on reading, so the module's
+    /// answers to the last frames and EOS reach the sinks (default 2 s; a
+    /// reader idle for 300 ms once every source is done stops sooner).
+    pub fn drain(&mut self, drain: Duration) -> &mut Self {
+        self.drain = drain;
+        self
+    }
+
+    /// Whether it has any sources.
+    pub fn has_sources(&self) -> bool {
+        !self.sources.is_empty()
+    }
+
+    /// Runs everything to the end (see the [module documentation](self)).
+    pub async fn run(self) -> PipelineReport {
+        let shutdown = self.trigger.subscribe();
+        let signal_task = self
+            .signals
+            .then(|| tokio::spawn(wait_for_signal(self.trigger.clone(), self.observer.clone())));
+        let sources_done = Arc::new(ShutdownTrigger::new());
+        let has_sources = !self.sources.is_empty();
+        let readers: Vec<_> = self
+            .readers
+            .into_iter()
+            .map(|entry| {
+                let run = ReaderRun {
+                    shutdown: shutdown.clone(),
+                    sources_done: sources_done.subscribe(),
+                    has_sources,
+                    drain: self.eos_budget + self.drain,
+                    observer: self.observer.clone(),
+                };
+                tokio::spawn(run.run(entry))
+            })
+            .collect();
+        let sources: Vec<_> = self
+            .sources
+            .into_iter()
+            .map(|entry| {
+                let shutdown = shutdown.clone();
+                let observer = self.observer.clone();
+                let budget = self.eos_budget;
+                tokio::spawn(run_source(entry, shutdown, budget, observer))
+            })
+            .collect();
+        let mut report = PipelineReport::default();
+        for task in sources {
+            match task.await {
+                Ok(r) => report.sources.push(r),
+                Err(e) => tracing::error!(error = %e, "a source task failed"),
+            }
+        }
+        sources_done.trigger();
+        for task in readers {
+            match task.await {
+                Ok(r) => report.readers.push(r),
+                Err(e) => tracing::error!(error = %e, "a reader task failed"),
+            }
+        }
+        report.stopped = shutdown.is_requested();
+        if let Some(t) = signal_task {
+            t.abort();
+        }
+        report
+    }
+}
+
+async fn wait_for_signal(trigger: Arc<ShutdownTrigger>, observer: Arc<dyn PipelineObserver>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the pipeline");
+            let _ = tokio::signal::ctrl_c().await;
+            observer.on_signal("SIGINT");
+            trigger.trigger();
+            return;
+        }
+    };
+    let mut int = match signal(SignalKind::interrupt()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGINT; only SIGTERM stops the pipeline");
+            term.recv().await;
+            observer.on_signal("SIGTERM");
+            trigger.trigger();
+            return;
+        }
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::info!(
+        signal = name,
+        "shutting down: ending every open stream with EOS"
+    );
+    observer.on_signal(name);
+    trigger.trigger();
+}
+
+async fn run_source(
+    entry: SourceEntry,
+    shutdown: Shutdown,
+    budget: Duration,
+    observer: Arc<dyn PipelineObserver>,
+) -> SourceReport {
+    let SourceEntry {
+        name,
+        runner,
+        source,
+    } = entry;
+    let (guarded, outcome) = GuardedSource::new(source, shutdown.clone());
+    let send = runner.send_stream_with(guarded, |r| observer.on_sent(&name, r));
+    let late = async {
+        shutdown.requested().await;
+        tokio::time::sleep(budget).await;
+    };
+    let sent = tokio::select! {
+        r = send => Some(r),
+        _ = late => None,
+    };
+    let ended_by = outcome.lock().expect("outcome lock").take();
+    let (summary, outcome) = match sent {
+        Some(Ok(summary)) => (summary, ended_by.unwrap_or(SourceOutcome::Completed)),
+        Some(Err(e)) => (
+            Default::default(),
+            SourceOutcome::SendFailed(crate::error::report(&e)),
+        ),
+        None => (
+            Default::default(),
+            SourceOutcome::SendFailed(format!(
+                "still sending {budget:?} after the shutdown: the EOS of its open streams may be \
+                 missing; check that the module is reading its input"
+            )),
+        ),
+    };
+    if let Some(e) = outcome.error() {
+        tracing::error!(source = %name, outcome = outcome.kind(), error = %e, "source ended with an error; its open streams were ended with EOS");
+    }
+    runner.close().await;
+    let report = SourceReport {
+        name,
+        frames: summary.frames,
+        bytes: summary.bytes,
+        ended: summary.ended,
+        outcome,
+    };
+    observer.on_source_done(&report);
+    report
+}
+
+struct SinkSlot {
+    name: String,
+    sink: Option<Box<dyn Sink>>,
+    consumed: u64,
+    outcome: Option<SinkOutcome>,
+}
+
+impl SinkSlot {
+    async fn consume(&mut self, result: SinkResult) {
+        let Some(sink) = self.sink.as_mut() else {
+            return;
+        };
+        let span = crate::telemetry::receive_span(&result);
+        match CatchUnwind(sink.consume(result)).instrument(span).await {
+            Ok(Ok(())) => self.consumed += 1,
+            Ok(Err(e)) => {
+                let e = crate::error::report(&e);
+                tracing::error!(sink = %self.name, error = %e, "sink failed; it gets nothing more");
+                self.outcome = Some(SinkOutcome::Failed(e));
+                self.finish().await;
+            }
+            Err(panic) => {
+                tracing::error!(sink = %self.name, panic = %panic, "sink panicked; it gets nothing more");
+                self.outcome = Some(SinkOutcome::Panicked(panic));
+                let sink = self.sink.take();
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(sink)));
+            }
+        }
+    }
+
+    async fn finish(&mut self) {
+        let Some(mut sink) = self.sink.take() else {
+            return;
+        };
+        let finished = CatchUnwind(sink.finish()).await;
+        let outcome = match finished {
+            Ok(Ok(())) => SinkOutcome::Finished,
+            Ok(Err(e)) => SinkOutcome::FinishFailed(crate::error::report(&e)),
+            Err(panic) => SinkOutcome::Panicked(panic),
+        };
+        // a consume failure stays the outcome
+        self.outcome.get_or_insert(outcome);
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(sink)));
+    }
+
+    fn running(&self) -> bool {
+        self.sink.is_some()
+    }
+}
+
+struct ReaderRun {
+    shutdown: Shutdown,
+    sources_done: Shutdown,
+    has_sources: bool,
+    drain: Duration,
+    observer: Arc<dyn PipelineObserver>,
+}
+
+impl ReaderRun {
+    async fn run(self, entry: ReaderEntry) -> ReaderReport {
+        let ReaderEntry {
+            socket,
+            mut runner,
+            sinks,
+        } = entry;
+        let mut slots: Vec<SinkSlot> = sinks
+            .into_iter()
+            .map(|(name, sink)| SinkSlot {
+                name,
+                sink: Some(sink),
+                consumed: 0,
+                outcome: None,
+            })
+            .collect();
+        let mut received = 0u64;
+        let mut error = None;
+        // set on shutdown: read until then at the latest
+        let mut deadline: Option<Instant> = None;
+        let mut last = Instant::now();
+        loop {
+            let tick = async {
+                match deadline {
+                    Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                next = runner.next() => match next {
+                    None => break,
+                    Some(Err(e)) => {
+                        error = Some(crate::error::report(&e));
+                        break;
+                    }
+                    Some(Ok(result)) => {
+                        received += 1;
+                        last = Instant::now();
+                        dispatch(&mut slots, result).await;
+                        if !slots.iter().any(SinkSlot::running) {
+                            tracing::error!(socket = %socket, "every sink of this reader failed; it stops reading");
+                            break;
+                        }
+                    }
+                },
+                _ = self.shutdown.requested(), if deadline.is_none() => {
+                    // with no source of ours, nothing more is owed to this reader
+                    let drain = if self.has_sources { self.drain } else { Duration::from_millis(200) };
+                    deadline = Some(Instant::now() + drain);
+                }
+                _ = tick => {
+                    let now = Instant::now();
+                    let idle = self.sources_done.is_requested() && now - last >= DRAIN_IDLE;
+                    if deadline.is_some_and(|d| now >= d) || idle {
+                        break;
+                    }
+                }
+            }
+        }
+        for slot in &mut slots {
+            slot.finish().await;
+        }
+        let stats = runner.stats();
+        runner.close().await;
+        let sinks: Vec<SinkReport> = slots
+            .into_iter()
+            .map(|s| SinkReport {
+                name: s.name,
+                consumed: s.consumed,
+                outcome: s.outcome.unwrap_or(SinkOutcome::Finished),
+            })
+            .collect();
+        for s in &sinks {
+            self.observer.on_sink_done(&socket, s);
+        }
+        ReaderReport {
+            socket,
+            received,
+            malformed: stats.malformed(),
+            version_refused: stats.version_refused,
+            sinks,
+            error,
+        }
+    }
+}
+
+/// Hands `result` to every running sink: a clone to each but the last,
+/// which takes it.
+async fn dispatch(slots: &mut [SinkSlot], result: SinkResult) {
+    let last = slots.iter().rposition(SinkSlot::running);
+    let Some(last) = last else {
+        return;
+    };
+    for slot in slots[..last].iter_mut().filter(|s| s.running()) {
+        slot.consume(result.clone()).await;
+    }
+    slots[last].consume(result).await;
+}
