@@ -13,7 +13,10 @@
 //! source left open gets its EOS (within [`Pipeline::eos_budget`]); the
 //! readers go on reading for up to [`Pipeline::drain`] so the module's
 //! answers to those EOS reach the sinks; then every sink is finished
-//! (files flushed). A source that fails or panics ends the same way, its
+//! (files flushed). Without a shutdown, a reader of a pipeline with
+//! sources stops once every source is done and every stream they ended
+//! has come back with its EOS (or by its own stop condition or idle
+//! timeout: a module that renames streams never sends those EOS back). A source that fails or panics ends the same way, its
 //! open streams with EOS and its error reported once in its
 //! [`SourceReport`]; the other sources go on. A sink that fails gets
 //! nothing more (its `finish` is still called); the others go on.
@@ -51,7 +54,8 @@
 mod guarded;
 mod report;
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -233,6 +237,7 @@ impl Pipeline {
             .then(|| tokio::spawn(wait_for_signal(self.trigger.clone(), self.observer.clone())));
         let sources_done = Arc::new(ShutdownTrigger::new());
         let has_sources = !self.sources.is_empty();
+        let ended = EndedStreams::default();
         let readers: Vec<_> = self
             .readers
             .into_iter()
@@ -241,6 +246,7 @@ impl Pipeline {
                     shutdown: shutdown.clone(),
                     sources_done: sources_done.subscribe(),
                     has_sources,
+                    ended: ended.clone(),
                     drain: self.eos_budget + self.drain,
                     observer: self.observer.clone(),
                 };
@@ -254,7 +260,8 @@ impl Pipeline {
                 let shutdown = shutdown.clone();
                 let observer = self.observer.clone();
                 let budget = self.eos_budget;
-                tokio::spawn(run_source(entry, shutdown, budget, observer))
+                let ended = ended.clone();
+                tokio::spawn(run_source(entry, shutdown, budget, observer, ended))
             })
             .collect();
         let mut report = PipelineReport::default();
@@ -313,11 +320,15 @@ async fn wait_for_signal(trigger: Arc<ShutdownTrigger>, observer: Arc<dyn Pipeli
     trigger.trigger();
 }
 
+/// The source ids the pipeline's sources ended with an EOS.
+type EndedStreams = Arc<Mutex<BTreeSet<String>>>;
+
 async fn run_source(
     entry: SourceEntry,
     shutdown: Shutdown,
     budget: Duration,
     observer: Arc<dyn PipelineObserver>,
+    ended: EndedStreams,
 ) -> SourceReport {
     let SourceEntry {
         name,
@@ -353,6 +364,10 @@ async fn run_source(
         tracing::error!(source = %name, outcome = outcome.kind(), error = %e, "source ended with an error; its open streams were ended with EOS");
     }
     runner.close().await;
+    ended
+        .lock()
+        .expect("ended lock")
+        .extend(summary.ended.iter().cloned());
     let report = SourceReport {
         name,
         frames: summary.frames,
@@ -418,11 +433,22 @@ struct ReaderRun {
     shutdown: Shutdown,
     sources_done: Shutdown,
     has_sources: bool,
+    ended: EndedStreams,
     drain: Duration,
     observer: Arc<dyn PipelineObserver>,
 }
 
 impl ReaderRun {
+    /// Whether every source is done and every stream they ended came back
+    /// with its EOS.
+    fn all_came_back(&self, eos_seen: &BTreeSet<String>) -> bool {
+        if !self.has_sources || !self.sources_done.is_requested() {
+            return false;
+        }
+        let ended = self.ended.lock().expect("ended lock");
+        !ended.is_empty() && ended.is_subset(eos_seen)
+    }
+
     async fn run(self, entry: ReaderEntry) -> ReaderReport {
         let ReaderEntry {
             socket,
@@ -443,11 +469,16 @@ impl ReaderRun {
         // set on shutdown: read until then at the latest
         let mut deadline: Option<Instant> = None;
         let mut last = Instant::now();
+        // EOS seen per source id: once every stream the sources ended has
+        // come back ended, nothing more is owed to this reader
+        let mut eos_seen: BTreeSet<String> = BTreeSet::new();
+        let ticking = self.has_sources;
         loop {
             let tick = async {
-                match deadline {
-                    Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-                    None => std::future::pending().await,
+                if ticking || deadline.is_some() {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                } else {
+                    std::future::pending().await
                 }
             };
             tokio::select! {
@@ -461,7 +492,13 @@ impl ReaderRun {
                     Some(Ok(result)) => {
                         received += 1;
                         last = Instant::now();
+                        if self.has_sources && result.is_end_of_stream() {
+                            eos_seen.insert(result.source_id().to_string());
+                        }
                         dispatch(&mut slots, result).await;
+                        if self.all_came_back(&eos_seen) {
+                            break;
+                        }
                         if !slots.iter().any(SinkSlot::running) {
                             tracing::error!(socket = %socket, "every sink of this reader failed; it stops reading");
                             break;
@@ -475,8 +512,10 @@ impl ReaderRun {
                 }
                 _ = tick => {
                     let now = Instant::now();
-                    let idle = self.sources_done.is_requested() && now - last >= DRAIN_IDLE;
-                    if deadline.is_some_and(|d| now >= d) || idle {
+                    let idle = deadline.is_some()
+                        && self.sources_done.is_requested()
+                        && now - last >= DRAIN_IDLE;
+                    if deadline.is_some_and(|d| now >= d) || idle || self.all_came_back(&eos_seen) {
                         break;
                     }
                 }
