@@ -77,39 +77,18 @@ pub fn parse_savant(s: &str) -> Result<ProtocolVersion, String> {
 
 /// Parses what `--accept-version` takes.
 pub fn parse_accept(s: &str) -> Result<VersionPolicy, String> {
-    match s {
-        "known" => return Ok(VersionPolicy::Known),
-        "any" => return Ok(VersionPolicy::Any),
-        _ => {}
-    }
-    if let Some(g) = Generation::ALL.into_iter().find(|g| g.name() == s) {
-        return Ok(VersionPolicy::Generation(g));
-    }
-    match ProtocolVersion::parse(s) {
-        Ok(v) => Ok(VersionPolicy::Exact(v.as_str().to_string())),
-        Err(_) => Err(format!(
-            "expected known, any, a generation ({}) or a protocol version such as 1.15.1, got {s:?}",
-            Generation::ALL.map(Generation::name).join(", ")
-        )),
-    }
+    s.parse().map_err(|e| format!("{e}"))
 }
 
-/// A version from a pipeline file's `protocol_version` or `savant` key
-/// (at most one of them).
 pub fn from_keys(
     protocol_version: Option<&str>,
     savant: Option<&str>,
 ) -> Result<Option<ProtocolVersion>, String> {
-    match (protocol_version, savant) {
-        (Some(_), Some(_)) => Err("give `protocol_version` or `savant`, not both".into()),
-        (Some(v), None) => parse_version(v)
-            .map(Some)
-            .map_err(|e| format!("protocol_version: {e}")),
-        (None, Some(r)) => parse_savant(r)
-            .map(Some)
-            .map_err(|e| format!("savant: {e}")),
-        (None, None) => Ok(None),
-    }
+    ProtocolVersion::from_keys(protocol_version, savant).map_err(|e| match (protocol_version, e) {
+        (_, e @ savant_sdk_core::protocol::ProtocolError::BothKeys) => e.to_string(),
+        (Some(_), e) => format!("protocol_version: {e}"),
+        (None, e) => format!("savant: {e}"),
+    })
 }
 
 #[cfg(test)]

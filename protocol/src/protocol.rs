@@ -133,6 +133,15 @@ pub enum ProtocolError {
         /// The release lines known.
         known: String,
     },
+    /// A configuration gives both `protocol_version` and `savant`.
+    #[error("give `protocol_version` or `savant`, not both")]
+    BothKeys,
+    /// Not a version policy (`known`, `any`, a generation, a version).
+    #[error(
+        "expected known, any, a generation (0.2.x, 1.x, 1.15+, 2.x) or a protocol version \
+         such as 1.15.1, got {0:?}"
+    )]
+    UnknownPolicy(String),
 }
 
 /// A protocol version string with the generation it belongs to.
@@ -153,6 +162,27 @@ impl Default for ProtocolVersion {
 }
 
 impl ProtocolVersion {
+    /// The version a configuration names with one of its two keys:
+    /// `protocol_version` (the string itself) or `savant` (a release line
+    /// of [`SAVANT_RELEASES`]); `None` when it gives neither.
+    ///
+    /// ```
+    /// use savant_sdk_protocol::protocol::ProtocolVersion;
+    /// assert_eq!(ProtocolVersion::from_keys(None, Some("0.4")).unwrap().unwrap().as_str(), "0.2.0");
+    /// assert!(ProtocolVersion::from_keys(Some("1.15.1"), Some("0.6.1")).is_err());
+    /// ```
+    pub fn from_keys(
+        protocol_version: Option<&str>,
+        savant: Option<&str>,
+    ) -> Result<Option<Self>, ProtocolError> {
+        match (protocol_version, savant) {
+            (Some(_), Some(_)) => Err(ProtocolError::BothKeys),
+            (Some(v), None) => v.parse().map(Some),
+            (None, Some(r)) => Self::for_savant(r).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
     /// The generation of `text`, if it has one.
     ///
     /// `"0.2.0"` and `"0.2.2"` are [`Generation::V0_2`]; `0.4.13` and later

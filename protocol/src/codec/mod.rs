@@ -58,6 +58,36 @@ pub enum VersionPolicy {
     Any,
 }
 
+impl std::str::FromStr for VersionPolicy {
+    type Err = ProtocolError;
+
+    /// `known`, `any`, a generation's name (`0.2.x`, `1.x`, `1.15+`,
+    /// `2.x`) or an exact version (`1.15.1`): what `--accept-version` and
+    /// a pipeline file's `accept_version` take.
+    ///
+    /// ```
+    /// use savant_sdk_protocol::codec::VersionPolicy;
+    /// use savant_sdk_protocol::protocol::Generation;
+    /// assert_eq!("1.15+".parse::<VersionPolicy>().unwrap(), VersionPolicy::Generation(Generation::V1_15));
+    /// assert_eq!("1.15.1".parse::<VersionPolicy>().unwrap(), VersionPolicy::Exact("1.15.1".into()));
+    /// assert!("9.9.9".parse::<VersionPolicy>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "known" => return Ok(VersionPolicy::Known),
+            "any" => return Ok(VersionPolicy::Any),
+            _ => {}
+        }
+        if let Some(g) = Generation::ALL.into_iter().find(|g| g.name() == s) {
+            return Ok(VersionPolicy::Generation(g));
+        }
+        match ProtocolVersion::parse(s) {
+            Ok(v) => Ok(VersionPolicy::Exact(v.as_str().to_string())),
+            Err(_) => Err(ProtocolError::UnknownPolicy(s.to_string())),
+        }
+    }
+}
+
 impl VersionPolicy {
     /// Checks `got`, whose generation is `generation` (`None`: unknown).
     pub fn check(&self, got: &str, generation: Option<Generation>) -> Result<(), DecodeError> {
