@@ -7,16 +7,39 @@
 use std::time::Duration;
 
 use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
-use savant_sdk_plugin_host::{library_next_to_executable, PluginRegistry};
+use savant_sdk_plugin_host::PluginRegistry;
 use savant_sdk_tests::{peer_tests, SavantRs};
 use serde_json::Value;
 
 peer_tests!(plugin_source_through_savant_rs_standin_into_plugin_sink);
 
+#[path = "support/cargo_build.rs"]
+mod cargo_build;
+
+/// `lib<name>.so` of one of the plugins, all built (in a target folder
+/// of their own, see `cargo_build`) the first time a test asks. The
+/// same six packages as plugins/host/tests/support/mod.rs: one command,
+/// one feature resolution, so the two never rebuild each other's `.so`.
 fn library(name: &str) -> std::path::PathBuf {
-    library_next_to_executable(name).unwrap_or_else(|| {
-        panic!("lib{name}.so was not built next to the test (run cargo test --workspace)")
-    })
+    const PLUGINS: [&str; 6] = [
+        "savant-sdk-example-synthetic-source",
+        "savant-sdk-example-frame-counter",
+        "savant-sdk-fixture-no-entry",
+        "savant-sdk-fixture-wrong-abi",
+        "savant-sdk-fixture-panicking",
+        "savant-sdk-fixture-malformed",
+    ];
+    static BUILT: std::sync::OnceLock<Vec<cargo_build::Artifact>> = std::sync::OnceLock::new();
+    let artifacts = BUILT.get_or_init(|| {
+        let mut args = Vec::new();
+        for p in PLUGINS {
+            args.extend(["-p", p]);
+        }
+        args.push("--lib");
+        cargo_build::cargo_build_apart("plugins", &args)
+    });
+    cargo_build::cdylib(artifacts, name)
+        .unwrap_or_else(|| panic!("cargo built no lib{name}.so: {artifacts:?}"))
 }
 
 fn plugin_source_through_savant_rs_standin_into_plugin_sink(savant: SavantRs) {

@@ -5,22 +5,10 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use savant_sdk_example_frame_counter::Summary;
-use support::{library, SINK_LIB, SOURCE_LIB};
-
-/// The `savant-sdk` binary of this build (`cargo test --workspace` builds it).
-fn savant_sdk() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors()
-        .skip(1)
-        .take(2)
-        .map(|d| d.join("savant-sdk"))
-        .find(|p| p.is_file())
-        .expect("the savant-sdk binary was not built next to the test (run cargo test --workspace)")
-}
+use support::{library, savant_sdk, SINK_LIB, SOURCE_LIB};
 
 fn jpeg(path: &std::path::Path, shade: u8) {
     let img = image::RgbImage::from_pixel(32, 24, image::Rgb([shade, 80, 160]));

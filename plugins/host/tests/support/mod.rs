@@ -1,11 +1,13 @@
-//! Shared by the plugin tests: locating the built libraries and capturing
-//! tracing events with the spans they happened in.
+//! Shared by the plugin tests: building the plugin libraries and the
+//! `savant-sdk` binary they load or run (so that `cargo test -p
+//! savant-sdk-plugin-host` alone has them), and capturing tracing events
+//! with the spans they happened in.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
@@ -13,11 +15,58 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-/// `lib<name>.so` from this build; fails the test when missing.
+mod cargo_build;
+
+/// The plugin libraries the tests load: their `[lib] name`s; each one's
+/// package is the name with `-` for `_`.
+pub const PLUGINS: [&str; 6] = [
+    SOURCE_LIB,
+    SINK_LIB,
+    "savant_sdk_fixture_no_entry",
+    "savant_sdk_fixture_wrong_abi",
+    "savant_sdk_fixture_panicking",
+    "savant_sdk_fixture_malformed",
+];
+
+/// `lib<crate_name>.so` (one of [`PLUGINS`]), built for this test
+/// executable's profile the first time a test of it asks for one: all
+/// of them in one build in a target folder of their own (the same
+/// command from every test binary, so after the first it is fresh).
 pub fn library(crate_name: &str) -> PathBuf {
-    savant_sdk_plugin_host::library_next_to_executable(crate_name).unwrap_or_else(|| {
-        panic!("lib{crate_name}.so was not built next to the test executable (run cargo test --workspace)")
+    static BUILT: OnceLock<Vec<cargo_build::Artifact>> = OnceLock::new();
+    assert!(
+        PLUGINS.contains(&crate_name),
+        "{crate_name} is not among the plugins the tests build: {PLUGINS:?}"
+    );
+    let artifacts = BUILT.get_or_init(|| {
+        let packages: Vec<String> = PLUGINS.iter().map(|p| p.replace('_', "-")).collect();
+        let mut args = Vec::new();
+        for p in &packages {
+            args.extend(["-p", p.as_str()]);
+        }
+        args.extend(["--lib"]);
+        cargo_build::cargo_build_apart("plugins", &args)
+    });
+    cargo_build::cdylib(artifacts, crate_name).unwrap_or_else(|| {
+        panic!("cargo built {crate_name} but reported no lib{crate_name}.so: {artifacts:?}")
     })
+}
+
+/// The `savant-sdk` binary (package savant-sdk-cli, its default
+/// features), built the first time a test of this executable asks.
+pub fn savant_sdk() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let artifacts =
+                cargo_build::cargo_build(&["-p", "savant-sdk-cli", "--bin", "savant-sdk"]);
+            cargo_build::executable(&artifacts, "savant-sdk").unwrap_or_else(|| {
+                panic!(
+                    "cargo built savant-sdk-cli but reported no savant-sdk binary: {artifacts:?}"
+                )
+            })
+        })
+        .clone()
 }
 
 pub const SOURCE_LIB: &str = "savant_sdk_example_synthetic_source";
