@@ -137,6 +137,25 @@ pub enum PluginHostError {
         /// What is wrong.
         reason: String,
     },
+    /// A pipeline file that does not parse or check.
+    #[error("{path} line {line}: {message}")]
+    PipelineFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The SDK failed while building a pipeline (a socket, telemetry, the
+    /// loopback module).
+    #[error("{what}: {source}")]
+    Sdk {
+        /// What was being built.
+        what: String,
+        /// The SDK's error.
+        source: savant_sdk_core::Error,
+    },
     /// Called again after it panicked.
     #[error("plugin {plugin}: not called after its earlier panic")]
     Poisoned {

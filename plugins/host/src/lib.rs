@@ -37,8 +37,10 @@ mod elf;
 mod error;
 mod instance;
 mod library;
+pub mod pipeline_file;
 mod registry;
 
 pub use error::PluginHostError;
 pub use instance::{PluginSink, PluginSource};
+pub use pipeline_file::{BuiltPipeline, PipelineFile};
 pub use registry::{library_next_to_executable, ComponentInfo, LoadReport, Origin, PluginRegistry};
