@@ -67,7 +67,8 @@ impl Command {
             Command::Demo(a) => a.telemetry.build(Some(a.trace.propagation())),
             Command::Receive(a) => a.telemetry.build(Some(Propagation::Jaeger)),
             Command::Loopback(a) => a.telemetry.build(Some(Propagation::Jaeger)),
-            Command::Run(_) | Command::Probe(_) => Ok(Telemetry::off()),
+            Command::Run(a) => run::telemetry(a),
+            Command::Probe(_) => Ok(Telemetry::off()),
         }
     }
 }
@@ -115,7 +116,7 @@ fn main() -> ExitCode {
             Command::Receive(a) => receive::run(a, t).await,
             Command::Loopback(a) => loopback::run(a, t).await,
             Command::Demo(a) => demo::run(a, t).await,
-            Command::Run(a) => run::run(a).await,
+            Command::Run(a) => run::run(a, t).await,
             Command::Probe(a) => probe::run(a).await,
         }
     });

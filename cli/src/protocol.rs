@@ -4,7 +4,7 @@
 
 use clap::Args;
 use savant_sdk_core::codec::VersionPolicy;
-use savant_sdk_core::protocol::{Generation, ProtocolVersion, SAVANT_RELEASES};
+use savant_sdk_core::protocol::{ProtocolVersion, SAVANT_RELEASES};
 
 /// `--protocol-version VERSION` or `--savant RELEASE` (one of them).
 #[derive(Debug, Clone, Default, Args)]
@@ -80,20 +80,10 @@ pub fn parse_accept(s: &str) -> Result<VersionPolicy, String> {
     s.parse().map_err(|e| format!("{e}"))
 }
 
-pub fn from_keys(
-    protocol_version: Option<&str>,
-    savant: Option<&str>,
-) -> Result<Option<ProtocolVersion>, String> {
-    ProtocolVersion::from_keys(protocol_version, savant).map_err(|e| match (protocol_version, e) {
-        (_, e @ savant_sdk_core::protocol::ProtocolError::BothKeys) => e.to_string(),
-        (Some(_), e) => format!("protocol_version: {e}"),
-        (None, e) => format!("savant: {e}"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use savant_sdk_core::protocol::Generation;
 
     #[test]
     fn accept_takes_names_generations_and_versions() {
@@ -113,28 +103,6 @@ mod tests {
         );
         let e = parse_accept("9.9.9").unwrap_err();
         assert!(e.contains("1.15+") && e.contains("9.9.9"), "{e}");
-    }
-
-    #[test]
-    fn pipeline_keys_take_one_of_the_two() {
-        assert_eq!(from_keys(None, None).unwrap(), None);
-        assert_eq!(
-            from_keys(Some("1.15.1"), None).unwrap().unwrap().as_str(),
-            "1.15.1"
-        );
-        assert_eq!(
-            from_keys(None, Some("0.4")).unwrap().unwrap().as_str(),
-            "0.2.0"
-        );
-        assert!(from_keys(Some("1.15.1"), Some("0.6.1"))
-            .unwrap_err()
-            .contains("not both"));
-        assert!(from_keys(Some("7.0.0"), None)
-            .unwrap_err()
-            .contains("protocol_version"));
-        assert!(from_keys(None, Some("0.5.9"))
-            .unwrap_err()
-            .contains("savant"));
     }
 
     #[test]

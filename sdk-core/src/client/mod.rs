@@ -13,5 +13,5 @@ pub use health::HealthCheck;
 pub use matching::{MatchReport, MatchedFrame, TraceMatcher};
 pub use sink_runner::{BlockingSinkRunner, SinkBuilder, SinkRunner, SinkTask};
 pub use source_runner::{
-    BlockingSourceRunner, SourceBuilder, SourceResult, SourceRunner, StreamSummary,
+    BlockingSourceRunner, FinalEos, SourceBuilder, SourceResult, SourceRunner, StreamSummary,
 };

@@ -51,6 +51,7 @@ pub struct SinkBuilder {
 /// is still delivered; the stream ends after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct StopConditions {
+    messages: Option<u64>,
     frames: Option<u64>,
     eos: Option<u64>,
     all_ended: bool,
@@ -59,6 +60,7 @@ struct StopConditions {
 /// What a [`SinkRunner`] counts to apply its [`StopConditions`].
 #[derive(Debug, Default)]
 struct StopState {
+    messages: u64,
     frames: u64,
     eos: u64,
     /// Source ids with a frame (or batch, or user data) and no EOS since.
@@ -69,6 +71,7 @@ impl StopState {
     /// Counts `r`; whether the stream ends after it.
     fn after(&mut self, stop: &StopConditions, r: &SinkResult) -> bool {
         use crate::model::MessagePayload;
+        self.messages += 1;
         match &r.message.payload {
             MessagePayload::VideoFrame(_) => {
                 self.frames += 1;
@@ -91,7 +94,9 @@ impl StopState {
             }
             _ => {}
         }
-        stop.frames.is_some_and(|n| self.frames >= n) || stop.eos.is_some_and(|n| self.eos >= n)
+        stop.messages.is_some_and(|n| self.messages >= n)
+            || stop.frames.is_some_and(|n| self.frames >= n)
+            || stop.eos.is_some_and(|n| self.eos >= n)
     }
 
     /// Keeps `id` open, only where a stop condition needs the open set (no
@@ -118,6 +123,12 @@ impl SinkBuilder {
             version: VersionPolicy::Known,
             stop: StopConditions::default(),
         }
+    }
+
+    /// End the stream after `n` messages of any kind.
+    pub fn stop_after_messages(mut self, n: u64) -> Self {
+        self.stop.messages = Some(n);
+        self
     }
 
     /// End the stream after `n` frames (the frames of a batch count each).

@@ -42,6 +42,16 @@ impl SourceResult {
     }
 }
 
+/// Whether a stream a source leaves open gets an EOS when the source ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FinalEos {
+    /// Send it (the default: a module keeps a stream's state until its EOS).
+    #[default]
+    Send,
+    /// Leave the streams open (what `send --no-eos` does).
+    Skip,
+}
+
 /// Totals of [`SourceRunner::send_stream`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamSummary {
@@ -362,9 +372,21 @@ impl SourceRunner {
 
     /// Sends everything `source` produces, then an EOS for every source id
     /// that did not end with one. `on_result` sees each result as it comes.
-    pub async fn send_stream_with<S, F>(
+    pub async fn send_stream_with<S, F>(&self, source: S, on_result: F) -> Result<StreamSummary>
+    where
+        S: Source,
+        F: FnMut(&SourceResult) + Send,
+    {
+        self.send_stream_ending(source, FinalEos::Send, on_result)
+            .await
+    }
+
+    /// [`SourceRunner::send_stream_with`], with the EOS of the streams the
+    /// source leaves open sent or not (`--no-eos`).
+    pub async fn send_stream_ending<S, F>(
         &self,
         mut source: S,
+        final_eos: FinalEos,
         mut on_result: F,
     ) -> Result<StreamSummary>
     where
@@ -416,6 +438,9 @@ impl SourceRunner {
                 other => self.send_item(other).await?,
             };
             on_result(&r);
+        }
+        if final_eos == FinalEos::Skip {
+            return Ok(summary);
         }
         for s in open {
             let r = self.send_eos(&s).await?;

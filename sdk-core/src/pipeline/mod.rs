@@ -61,7 +61,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::client::{SinkRunner, SourceResult, SourceRunner};
+use crate::client::{FinalEos, SinkRunner, SourceResult, SourceRunner};
 use crate::component::{BuildContext, Shutdown, ShutdownTrigger};
 use crate::sink::{Sink, SinkResult};
 use crate::source::Source;
@@ -99,6 +99,7 @@ struct SourceEntry {
     name: String,
     runner: SourceRunner,
     source: Box<dyn Source>,
+    final_eos: FinalEos,
 }
 
 struct ReaderEntry {
@@ -172,10 +173,23 @@ impl Pipeline {
         writer: SourceRunner,
         source: Box<dyn Source>,
     ) -> &mut Self {
+        self.source_ending(name, writer, source, FinalEos::Send)
+    }
+
+    /// Adds a boxed source whose open streams get an EOS at its end or
+    /// not ([`FinalEos::Skip`], for `send --no-eos`; on shutdown too).
+    pub fn source_ending(
+        &mut self,
+        name: impl Into<String>,
+        writer: SourceRunner,
+        source: Box<dyn Source>,
+        final_eos: FinalEos,
+    ) -> &mut Self {
         self.sources.push(SourceEntry {
             name: name.into(),
             runner: writer,
             source,
+            final_eos,
         });
         self
     }
@@ -334,9 +348,10 @@ async fn run_source(
         name,
         runner,
         source,
+        final_eos,
     } = entry;
     let (guarded, outcome) = GuardedSource::new(source, shutdown.clone());
-    let send = runner.send_stream_with(guarded, |r| observer.on_sent(&name, r));
+    let send = runner.send_stream_ending(guarded, final_eos, |r| observer.on_sent(&name, r));
     let late = async {
         shutdown.requested().await;
         tokio::time::sleep(budget).await;

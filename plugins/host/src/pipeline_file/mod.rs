@@ -187,6 +187,21 @@ pub struct SinkKeys {
 
 type Section = BTreeMap<String, Spanned<toml::Value>>;
 
+/// The second look at the file: `settings` tables with a span per key
+/// (the first look keeps one span per top-level key only).
+#[derive(Debug, Default, Deserialize)]
+struct SettingsPass {
+    #[serde(default, rename = "source")]
+    sources: Vec<SettingsOf>,
+    #[serde(default, rename = "sink")]
+    sinks: Vec<SettingsOf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SettingsOf {
+    settings: Option<Section>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
@@ -216,6 +231,8 @@ pub struct SourceSpec {
     pub socket: String,
     /// The version it stamps.
     pub version: ProtocolVersion,
+    /// Whether the section names its version itself.
+    pub own_version: bool,
     config: ConfigText,
 }
 
@@ -284,25 +301,30 @@ fn take_str(
     }
 }
 
-/// Takes `settings = { ... }` out and merges its keys into the section.
-fn merge_settings(section: &mut Section, path: &Path, text: &str) -> Result<(), PluginHostError> {
+/// Takes `settings = { ... }` out and merges its keys (each with its own
+/// span, from `spanned`) into the section.
+fn merge_settings(
+    section: &mut Section,
+    spanned: Option<Section>,
+    path: &Path,
+    text: &str,
+) -> Result<(), PluginHostError> {
     let Some(settings) = section.remove("settings") else {
         return Ok(());
     };
     let line = line_of(text, settings.span().start);
-    let toml::Value::Table(table) = settings.get_ref() else {
+    let (toml::Value::Table(_), Some(table)) = (settings.get_ref(), spanned) else {
         return Err(error(path, line, "`settings` must be a table"));
     };
     for (k, v) in table {
-        if section.contains_key(k) {
+        if section.contains_key(&k) {
             return Err(error(
                 path,
-                line,
+                line_of(text, v.span().start),
                 format!("`{k}` is given both in `settings` and beside it"),
             ));
         }
-        // the keys of the table share its line
-        section.insert(k.clone(), Spanned::new(settings.span(), v.clone()));
+        section.insert(k, v);
     }
     Ok(())
 }
@@ -328,6 +350,8 @@ impl PipelineFile {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
             error(path, line, e.message().trim_end())
         })?;
+        // a settings table that is not a table fails in merge_settings
+        let mut settings: SettingsPass = toml::from_str(text).unwrap_or_default();
         let base = path.parent().unwrap_or(Path::new("."));
         let key_line =
             |s: &Option<Spanned<String>>| s.as_ref().map(|s| line_of(text, s.span().start));
@@ -377,16 +401,19 @@ impl PipelineFile {
                 .ok_or_else(|| at("`socket` is missing and no [module] input is given".into()))?;
             let pv = take_str(&mut section, "protocol_version", path, text)?;
             let sv = take_str(&mut section, "savant", path, text)?;
-            let version = ProtocolVersion::from_keys(pv.as_deref(), sv.as_deref())
-                .map_err(|e| at(e.to_string()))?
-                .unwrap_or_else(|| file_version.clone());
-            merge_settings(&mut section, path, text)?;
+            let own = ProtocolVersion::from_keys(pv.as_deref(), sv.as_deref())
+                .map_err(|e| at(e.to_string()))?;
+            let own_version = own.is_some();
+            let version = own.unwrap_or_else(|| file_version.clone());
+            let own = settings.sources.get_mut(i).and_then(|s| s.settings.take());
+            merge_settings(&mut section, own, path, text)?;
             sources.push(SourceSpec {
                 line,
                 type_name,
                 name,
                 socket,
                 version,
+                own_version,
                 config: ConfigText::new(&section, text),
             });
         }
@@ -452,7 +479,8 @@ impl PipelineFile {
             if accept_text.is_some() {
                 entry.1 = accept_text;
             }
-            merge_settings(&mut section, path, text)?;
+            let own = settings.sinks.get_mut(i).and_then(|s| s.settings.take());
+            merge_settings(&mut section, own, path, text)?;
             sinks.push(SinkSpec {
                 line,
                 type_name,
@@ -494,6 +522,14 @@ impl PipelineFile {
             sources,
             sinks,
         })
+    }
+
+    /// Stamps `version` on every source that does not name its own (a
+    /// command line's `--protocol-version` over the file's).
+    pub fn set_default_version(&mut self, version: &ProtocolVersion) {
+        for s in self.sources.iter_mut().filter(|s| !s.own_version) {
+            s.version = version.clone();
+        }
     }
 
     /// Checks every component's keys with its `validate()`, which does no

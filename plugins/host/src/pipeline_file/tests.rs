@@ -89,6 +89,8 @@ fn errors_name_their_line() {
     );
     let e = err("[[source]]\ntype = 'x'\nsocket = 's'\nk = 1\nsettings = { k = 2 }\n");
     assert!(e.contains("`k` is given both"), "{e}");
+    let e = err("[[source]]\ntype = 'x'\nsocket = 's'\nsettings = 3\n");
+    assert!(e.contains("line 4") && e.contains("must be a table"), "{e}");
 }
 
 #[test]
@@ -123,6 +125,14 @@ fn component_keys_are_checked_by_the_component_with_their_line() {
     );
     let p = parse("[[sink]]\ntype = 'frame-counter'\nsocket = 's'\nsummary = 'x.json'\n").unwrap();
     p.validate(&registry).unwrap();
+    // a settings table of its own: each key keeps its line
+    let p = parse("[[source]]\ntype = 'synthetic'\nsocket = 's'\n\n[source.settings]\nsource_id = 'cam'\nframes = 'many'\n").unwrap();
+    let e = p.validate(&registry).unwrap_err().to_string();
+    assert!(e.contains("line 7") && e.contains("`frames`"), "{e}");
+    assert!(
+        !e.contains("column"),
+        "no position inside the generated text: {e}"
+    );
 }
 
 #[test]
