@@ -16,8 +16,8 @@
 //!
 //! ```
 //! use savant_sdk_plugin::component::SourceConfig;
-//! use savant_sdk_sources::config::ImageFileConfig;
-//! let c: ImageFileConfig = savant_sdk_plugin::parse_config(
+//! use savant_sdk_sources::config::JpegFileConfig;
+//! let c: JpegFileConfig = savant_sdk_plugin::parse_config(
 //!     "jpeg_file",
 //!     "source_id = 'cam-1'\npath = 'frame.jpeg'\nrepeat = 10",
 //! )?;
@@ -156,90 +156,78 @@ fn source_error(ctx: &BuildContext, e: SourceError) -> Error {
     Error::source(ctx.name(), e)
 }
 
-/// The settings of `jpeg_file` and `png_file`: one image file as one frame
-/// (size from its header, bytes unchanged), optionally repeated and paced.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
-#[schemars(crate = "savant_sdk_plugin::schemars")]
-#[serde(deny_unknown_fields)]
-pub struct ImageFileConfig {
-    /// Source id of the frames.
-    pub source_id: String,
-    /// The image file; its location becomes the frame's `default/location` attribute.
-    pub path: PathBuf,
-    /// pts of the (first) frame, nanoseconds.
-    #[serde(default)]
-    pub pts: i64,
-    /// Frame rate, "N/D" or "N" (sets the frame's framerate and duration).
-    #[serde(default = "default_framerate")]
-    pub framerate: String,
-    /// Rounds: 1 sends the image once, N sends it N times with timestamps continuing, 0 forever.
-    #[serde(default = "default_repeat")]
-    pub repeat: u64,
-    /// Release the frames in real time by their pts instead of as fast as they are taken.
-    #[serde(default)]
-    pub pace: bool,
+macro_rules! image_file_config {
+    ($(#[$doc:meta])* $name:ident, $type:literal, $description:literal, $source:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+        #[schemars(crate = "savant_sdk_plugin::schemars")]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Source id of the frames.
+            pub source_id: String,
+            /// The image file; its location becomes the frame's `default/location` attribute.
+            pub path: PathBuf,
+            /// pts of the (first) frame, nanoseconds.
+            #[serde(default)]
+            pub pts: i64,
+            /// Frame rate, "N/D" or "N" (sets the frame's framerate and duration).
+            #[serde(default = "default_framerate")]
+            pub framerate: String,
+            /// Rounds: 1 sends the image once, N sends it N times with timestamps continuing, 0 forever.
+            #[serde(default = "default_repeat")]
+            pub repeat: u64,
+            /// Release the frames in real time by their pts instead of as fast as they are taken.
+            #[serde(default)]
+            pub pace: bool,
+        }
+
+        impl $name {
+            fn check(&self) -> Result<(i64, i64)> {
+                check_source_id(&self.source_id)?;
+                check_path("path", &self.path)?;
+                check_framerate(&self.framerate)
+            }
+        }
+
+        impl SourceConfig for $name {
+            const TYPE: &'static str = $type;
+            const DESCRIPTION: &'static str = $description;
+
+            fn validate(&self) -> Result<()> {
+                self.check().map(|_| ())
+            }
+
+            fn build(self, ctx: &BuildContext) -> Result<Box<dyn Source>> {
+                let (n, d) = self.check()?;
+                let source = $source::from_path(self.source_id, &self.path)
+                    .map_err(|e| source_error(ctx, e))?
+                    .with_pts(self.pts)
+                    .with_framerate(n, d);
+                Ok(finish(source, self.repeat, self.pace, ctx))
+            }
+        }
+
+        savant_sdk_plugin::register_source!($name);
+    };
 }
 
-impl ImageFileConfig {
-    fn check(&self) -> Result<(i64, i64)> {
-        check_source_id(&self.source_id)?;
-        check_path("path", &self.path)?;
-        check_framerate(&self.framerate)
-    }
-}
+image_file_config!(
+    /// `jpeg_file`: one JPEG file as one frame ([`JpegSource`]: size from
+    /// its header, bytes unchanged), optionally repeated and paced.
+    JpegFileConfig,
+    "jpeg_file",
+    "one JPEG file as one frame (optionally repeated and paced)",
+    JpegSource
+);
 
-/// `jpeg_file`: [`ImageFileConfig`] building a [`JpegSource`].
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
-#[schemars(crate = "savant_sdk_plugin::schemars")]
-#[serde(transparent)]
-pub struct JpegFileConfig(pub ImageFileConfig);
-
-/// `png_file`: [`ImageFileConfig`] building a [`PngSource`].
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
-#[schemars(crate = "savant_sdk_plugin::schemars")]
-#[serde(transparent)]
-pub struct PngFileConfig(pub ImageFileConfig);
-
-impl SourceConfig for JpegFileConfig {
-    const TYPE: &'static str = "jpeg_file";
-    const DESCRIPTION: &'static str = "one JPEG file as one frame (optionally repeated and paced)";
-
-    fn validate(&self) -> Result<()> {
-        self.0.check().map(|_| ())
-    }
-
-    fn build(self, ctx: &BuildContext) -> Result<Box<dyn Source>> {
-        let c = self.0;
-        let (n, d) = c.check()?;
-        let source = JpegSource::from_path(c.source_id, &c.path)
-            .map_err(|e| source_error(ctx, e))?
-            .with_pts(c.pts)
-            .with_framerate(n, d);
-        Ok(finish(source, c.repeat, c.pace, ctx))
-    }
-}
-
-impl SourceConfig for PngFileConfig {
-    const TYPE: &'static str = "png_file";
-    const DESCRIPTION: &'static str = "one PNG file as one frame (optionally repeated and paced)";
-
-    fn validate(&self) -> Result<()> {
-        self.0.check().map(|_| ())
-    }
-
-    fn build(self, ctx: &BuildContext) -> Result<Box<dyn Source>> {
-        let c = self.0;
-        let (n, d) = c.check()?;
-        let source = PngSource::from_path(c.source_id, &c.path)
-            .map_err(|e| source_error(ctx, e))?
-            .with_pts(c.pts)
-            .with_framerate(n, d);
-        Ok(finish(source, c.repeat, c.pace, ctx))
-    }
-}
-
-savant_sdk_plugin::register_source!(JpegFileConfig);
-savant_sdk_plugin::register_source!(PngFileConfig);
+image_file_config!(
+    /// `png_file`: one PNG file as one frame ([`PngSource`]), optionally
+    /// repeated and paced.
+    PngFileConfig,
+    "png_file",
+    "one PNG file as one frame (optionally repeated and paced)",
+    PngSource
+);
 
 /// `image_folder`: the JPEG and PNG files of a folder, sorted by name, as
 /// frames of one source id ([`ImageDirectorySource`]).
@@ -573,10 +561,7 @@ mod tests {
         let text = format!("source_id = 'cam'\npath = '{}'", toml_path(&jpeg));
         let c: JpegFileConfig = parse_config("jpeg_file", &text).unwrap();
         c.validate().unwrap();
-        assert_eq!(
-            (c.0.repeat, c.0.pts, c.0.framerate.as_str()),
-            (1, 0, "30/1")
-        );
+        assert_eq!((c.repeat, c.pts, c.framerate.as_str()), (1, 0, "30/1"));
         assert_eq!(
             drain(c.build(&BuildContext::new("x")).unwrap()).await.len(),
             1
@@ -694,8 +679,12 @@ mod tests {
                 .unwrap_or_else(|| panic!("{name} is not registered"));
             assert_eq!(c.kind(), "source");
             assert!(!c.description.is_empty());
-            let schema = (c.schema)().to_string();
-            assert!(schema.contains("\"source_id\""), "{name}: {schema}");
+            let schema = (c.schema)();
+            let props = schema["properties"].as_object();
+            assert!(
+                props.is_some_and(|p| p.contains_key("source_id")),
+                "{name}: {schema}"
+            );
         }
     }
 
