@@ -6,8 +6,13 @@
 //! [`AnnotatedFrameSink`] (frames with the detected objects drawn on them).
 //! With the `gstreamer` feature, `VideoFileSink` muxes encoded video
 //! frames into MP4 or MKV files.
+//!
+//! Each is also a registered component with a serde configuration
+//! ([`config`]): `image_files`, `metadata_json`, `annotated`, `fan_out`,
+//! and with `gstreamer` `video_files`.
 
 mod annotated;
+pub mod config;
 pub mod draw;
 mod error;
 mod fan_out;

@@ -368,9 +368,20 @@ fn error_text(e: &gst::message::Error) -> String {
 /// stream), or without content is skipped and counted in
 /// [`VideoFileSink::skipped`], with one warning per source and codec; the
 /// other frames and sources go on. Closing a file sends EOS through its pipeline and waits (up to
-/// [`VideoFileSinkBuilder::close_timeout`], blocking the calling thread)
-/// until the muxer has written it, so MP4 files get their index and play
-/// to the end; [`Sink::finish`] and `Drop` close every open file.
+/// [`VideoFileSinkBuilder::close_timeout`]) until the muxer has written
+/// it, so MP4 files get their index and play to the end; [`Sink::finish`]
+/// and `Drop` close every open file.
+///
+/// **Blocking.** Pushing a frame (which waits while the file's queue is
+/// full), EOS and waiting for the muxer block the calling thread in the
+/// synchronous methods ([`write`](Self::write),
+/// [`close_source`](Self::close_source), [`close_all`](Self::close_all)).
+/// The [`Sink`] methods never block the async runtime: `consume` and
+/// `finish` move the sink's state to a blocking thread
+/// (`tokio::task::spawn_blocking`) for the call and only await it. A
+/// `consume` or `finish` future dropped before it completes leaves the
+/// sink empty (its open files are closed on that thread; the list of
+/// written files and the counters start over).
 ///
 /// [`VideoFileSource`]: https://docs.rs/savant-sdk-sources
 ///
@@ -649,20 +660,64 @@ impl Drop for VideoFileSink {
     }
 }
 
+impl VideoFileSink {
+    /// A sink with the same settings and nothing open: what `self` holds
+    /// while its state is on a blocking thread.
+    fn detached(&self) -> Self {
+        VideoFileSink {
+            settings: self.settings.clone(),
+            open: HashMap::new(),
+            waiting: HashMap::new(),
+            written: Vec::new(),
+            skipped: 0,
+            not_taken: Skipped::default(),
+        }
+    }
+
+    /// Runs `f` on this sink's state on a blocking thread of the tokio
+    /// runtime, so that GStreamer's waits never block an async worker.
+    async fn off_runtime<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut VideoFileSink) -> Result<T, SinkError> + Send + 'static,
+    ) -> Result<T, SinkError> {
+        let detached = self.detached();
+        let mut state = std::mem::replace(self, detached);
+        let joined = tokio::task::spawn_blocking(move || {
+            let out = f(&mut state);
+            (state, out)
+        })
+        .await;
+        match joined {
+            Ok((state, out)) => {
+                // the placeholder has nothing open: dropping it is cheap
+                drop(std::mem::replace(self, state));
+                out
+            }
+            Err(e) => Err(SinkError::Gstreamer {
+                path: self.settings.dir.clone(),
+                message: format!("the writing thread failed: {e}"),
+            }),
+        }
+    }
+}
+
 #[async_trait]
 impl Sink for VideoFileSink {
     async fn consume(&mut self, result: SinkResult) -> savant_sdk_core::Result<()> {
-        if result.is_end_of_stream() {
-            self.not_taken.end_of_stream(result.source_id());
-            self.close_source(result.source_id())?;
-        } else {
-            self.write(&result)?;
-        }
+        self.off_runtime(move |sink| {
+            if result.is_end_of_stream() {
+                sink.not_taken.end_of_stream(result.source_id());
+                sink.close_source(result.source_id())
+            } else {
+                sink.write(&result)
+            }
+        })
+        .await?;
         Ok(())
     }
 
     async fn finish(&mut self) -> savant_sdk_core::Result<()> {
-        Ok(self.close_all()?)
+        Ok(self.off_runtime(|sink| sink.close_all()).await?)
     }
 
     fn name(&self) -> &str {

@@ -10,8 +10,13 @@
 //! With the `gstreamer` feature: [`VideoFileSource`] (MP4/MOV, MKV/WebM,
 //! MPEG-TS, AVI; H.264, HEVC, VP8, VP9, AV1, MJPEG passed through
 //! untouched) and [`RtspSource`] (cameras, with reconnection).
+//!
+//! Each is also a registered component with a serde configuration
+//! ([`config`]): `jpeg_file`, `png_file`, `image_folder`, and with
+//! `gstreamer` `video_file` and `rtsp`.
 
 pub mod combinators;
+pub mod config;
 mod directory;
 mod error;
 mod image;

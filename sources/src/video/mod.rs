@@ -13,5 +13,6 @@ mod video_file;
 
 pub use bridge::StreamParams;
 pub use elements::redact_url;
+pub(crate) use rtsp::host_port as rtsp_host_port;
 pub use rtsp::{RtspReconnect, RtspSource, RtspSourceBuilder, RtspTransport};
 pub use video_file::{VideoFileSource, VideoFileSourceBuilder};

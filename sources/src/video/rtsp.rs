@@ -688,7 +688,7 @@ fn on_pad_added(
 }
 
 /// The host and port of an RTSP URL (port 554, or 322 for `rtsps`).
-fn host_port(url: &str) -> Option<(String, u16)> {
+pub(crate) fn host_port(url: &str) -> Option<(String, u16)> {
     let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next()?;
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
