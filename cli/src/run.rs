@@ -5,6 +5,8 @@
 //! the sources end and the readers are done, or SIGINT/SIGTERM (every
 //! open stream then gets its EOS and every sink is finished).
 //!
+//! Relative paths in the file are relative to its folder.
+//!
 //! Prints one JSON line per finished source (`source_done`) and sink
 //! (`sink_done`), each with its outcome; a source or sink that failed is
 //! also one error line on stderr, and the exit status is 1.
@@ -130,8 +132,16 @@ pub async fn run(a: RunArgs, telemetry: Telemetry) -> Result<()> {
         }
         return Ok(());
     }
-    let path = a.pipeline.as_ref().expect("clap requires it");
+    let given = a.pipeline.as_ref().expect("clap requires it");
+    let path = &std::fs::canonicalize(given)
+        .with_context(|| format!("cannot read {}", given.display()))?;
     let mut file = PipelineFile::load(path)?;
+    // relative paths in the file (media, output folders, ipc sockets) are
+    // relative to its folder, as its plugins are
+    if let Some(dir) = path.parent() {
+        std::env::set_current_dir(dir)
+            .with_context(|| format!("cannot enter {}", dir.display()))?;
+    }
     if let Some(v) = a.protocol.given() {
         file.set_default_version(&v);
     }

@@ -403,8 +403,8 @@ fn run_stamps_the_version_of_the_source_the_command_line_or_the_file() {
             &pipeline,
             format!(
                 "protocol_version = '1.15.1'\n\
-                 [[source]]\nimages = 'a.jpg'\nsource_id = 'old'\nsavant = '0.4'\nsocket = 'dealer+connect:{ep}'\n\
-                 [[source]]\nimages = 'a.jpg'\nsource_id = 'plain'\nsocket = 'dealer+connect:{ep}'\n"
+                 [[source]]\ntype = 'jpeg_file'\npath = 'a.jpg'\nsource_id = 'old'\nsavant = '0.4'\nsocket = 'dealer+connect:{ep}'\n\
+                 [[source]]\ntype = 'jpeg_file'\npath = 'a.jpg'\nsource_id = 'plain'\nsocket = 'dealer+connect:{ep}'\n"
             ),
         )
         .unwrap();

@@ -37,20 +37,25 @@ fn pipeline_of_plugins_and_builtin_images() {
 input = "router+bind:ipc://{d}/in.ipc"
 output = "dealer+connect:ipc://{d}/out.ipc"
 
-[[source]]
-plugin = "synthetic"
-socket = "dealer+connect:ipc://{d}/in.ipc"
-settings = {{ frames = 5, source_id = "cam-1", width = 64, height = 48 }}
+[module]
+input = "dealer+connect:ipc://{d}/in.ipc"
+output = "router+bind:ipc://{d}/out.ipc"
 
 [[source]]
-images = "frames"
+type = "synthetic"
+frames = 5
+source_id = "cam-1"
+width = 64
+height = 48
+
+[[source]]
+type = "image_folder"           # a built-in, relative to this file
+path = "frames"
 source_id = "cam-2"
-socket = "dealer+connect:ipc://{d}/in.ipc"
 
 [[sink]]
-plugin = "frame-counter"
-socket = "router+bind:ipc://{d}/out.ipc"
-idle_timeout = 1.5
+type = "frame-counter"
+idle_timeout = 30               # the pipeline ends the reader when every stream came back
 settings = {{ summary = "{summary}" }}
 "#,
         d = d.display(),
@@ -76,9 +81,13 @@ settings = {{ summary = "{summary}" }}
             .unwrap_or_else(|| panic!("no {event} for {name}: {stdout}"))
             .clone()
     };
-    assert_eq!(done("source_done", "source", "synthetic")["frames"], 5);
-    assert_eq!(done("source_done", "source", "images#1")["frames"], 2);
-    assert_eq!(done("sink_done", "sink", "frame-counter")["messages"], 9);
+    assert_eq!(done("source_done", "source", "synthetic#1")["frames"], 5);
+    assert_eq!(done("source_done", "source", "image_folder#2")["frames"], 2);
+    let sink = done("sink_done", "sink", "frame-counter#1");
+    assert_eq!(
+        (sink["messages"].clone(), sink["outcome"].clone()),
+        (9.into(), "finished".into())
+    );
 
     let s: Summary = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
     assert_eq!(s.total_frames, 7);
@@ -93,7 +102,10 @@ fn unknown_key_fails_with_its_line() {
     let path = dir.path().join("bad.toml");
     std::fs::write(
         &path,
-        "[[source]]\nplugin = \"synthetic\"\nsocket = \"ipc:///tmp/x.ipc\"\nframes = 3\n",
+        format!(
+            "plugins = [{:?}]\n[[source]]\ntype = \"synthetic\"\nsocket = \"ipc:///tmp/x.ipc\"\nframs = 3\n",
+            library(SOURCE_LIB)
+        ),
     )
     .unwrap();
     let out = Command::new(savant_sdk())
@@ -104,7 +116,7 @@ fn unknown_key_fails_with_its_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        stderr.contains("line 4") && stderr.contains("frames"),
+        stderr.contains("line 5") && stderr.contains("frams"),
         "{stderr}"
     );
     assert!(stderr.contains("bad.toml"), "{stderr}");
@@ -117,7 +129,7 @@ fn bad_plugin_settings_fail_before_anything_runs() {
     std::fs::write(
         &path,
         format!(
-            "plugins = [{:?}]\n\n[[source]]\nplugin = \"synthetic\"\nsocket = \"ipc://{}/x.ipc\"\nsettings = {{ frams = 3 }}\n",
+            "plugins = [{:?}]\n\n[[source]]\ntype = \"synthetic\"\nsocket = \"ipc://{}/x.ipc\"\nsettings = {{ frams = 3 }}\n",
             library(SOURCE_LIB),
             dir.path().display()
         ),
@@ -131,7 +143,7 @@ fn bad_plugin_settings_fail_before_anything_runs() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        stderr.contains("line 3") && stderr.contains("synthetic") && stderr.contains("frams"),
+        stderr.contains("line 6") && stderr.contains("synthetic") && stderr.contains("frams"),
         "{stderr}"
     );
 }
@@ -149,12 +161,12 @@ input = "router+bind:ipc://{d}/in.ipc"
 output = "dealer+connect:ipc://{d}/out.ipc"
 
 [[source]]
-plugin = "synthetic"
+type = "synthetic"
 socket = "dealer+connect:ipc://{d}/in.ipc"
 settings = {{ frames = 0, fps = 50, width = 32, height = 32 }}
 
 [[sink]]
-plugin = "frame-counter"
+type = "frame-counter"
 socket = "router+bind:ipc://{d}/out.ipc"
 idle_timeout = 0
 settings = {{ summary = "{summary}" }}
@@ -217,7 +229,7 @@ fn run_pipeline(dir: &tempfile::TempDir, pipeline: &str) -> (bool, String) {
 fn a_wrong_settings_value_names_its_key_and_line_in_the_pipeline_file() {
     let dir = tempfile::tempdir().unwrap();
     let head = format!(
-        "plugins = [{:?}]\n\n[[source]]\nplugin = \"synthetic\"\nsocket = \"dealer+connect:ipc://{}/x.ipc\"\n",
+        "plugins = [{:?}]\n\n[[source]]\ntype = \"synthetic\"\nsocket = \"dealer+connect:ipc://{}/x.ipc\"\n",
         library(SOURCE_LIB),
         dir.path().display()
     );
@@ -227,10 +239,7 @@ fn a_wrong_settings_value_names_its_key_and_line_in_the_pipeline_file() {
         &format!("{head}\n[source.settings]\nsource_id = \"cam\"\nframes = \"many\"\nwidth = 64\n"),
     );
     assert!(!ok);
-    assert!(
-        err.contains("line 3") && err.contains("settings `frames` at line 9"),
-        "{err}"
-    );
+    assert!(err.contains("line 9") && err.contains("`frames`"), "{err}");
     assert!(
         !err.contains("column"),
         "no position inside re-serialised settings: {err}"
@@ -241,29 +250,80 @@ fn a_wrong_settings_value_names_its_key_and_line_in_the_pipeline_file() {
         &format!("{head}settings = {{ width = 64, frames = -3 }}\n"),
     );
     assert!(!ok);
-    assert!(err.contains("settings `frames` at line 6"), "{err}");
+    assert!(err.contains("line 6") && err.contains("frames"), "{err}");
 }
 
 #[test]
-fn a_panicking_plugin_source_is_named_once_in_the_error() {
+fn a_panicking_plugin_ends_its_stream_with_eos_is_reported_once_and_the_others_complete() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, err) = run_pipeline(
-        &dir,
-        &format!(
-            "plugins = [{:?}]\n\n[[source]]\nplugin = \"panicking\"\nsocket = \"dealer+connect:ipc://{}/x.ipc\"\n",
-            library("savant_sdk_fixture_panicking"),
-            dir.path().display()
-        ),
+    let d = dir.path();
+    let summary = d.join("summary.json");
+    let pipeline = format!(
+        r#"plugins = [{panicking:?}, {source:?}, {sink:?}]
+
+[loopback]
+input = "router+bind:ipc://{d}/in.ipc"
+output = "dealer+connect:ipc://{d}/out.ipc"
+
+[module]
+input = "dealer+connect:ipc://{d}/in.ipc"
+output = "router+bind:ipc://{d}/out.ipc"
+
+[[source]]
+type = "panicking"
+
+[[source]]
+type = "synthetic"
+frames = 20
+source_id = "healthy"
+width = 32
+height = 32
+
+[[sink]]
+type = "frame-counter"
+idle_timeout = 30
+summary = "{summary}"
+"#,
+        panicking = library("savant_sdk_fixture_panicking"),
+        source = library(SOURCE_LIB),
+        sink = library(SINK_LIB),
+        d = d.display(),
+        summary = summary.display()
     );
-    assert!(!ok);
-    // each line (the run's log, the exit line) names the source once
-    let lines: Vec<&str> = err
+    let path = d.join("p.toml");
+    std::fs::write(&path, pipeline).unwrap();
+    let out = Command::new(savant_sdk())
+        .arg("run")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let (stdout, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        !out.status.success(),
+        "a failed source fails the run: {err}"
+    );
+    // one error line for the panic, saying it once
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("boom in next")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert_eq!(lines[0].matches("boom in next").count(), 1, "{err}");
+    let panicked = stdout
         .lines()
-        .filter(|l| l.contains("source panicking"))
-        .collect();
-    assert!(!lines.is_empty(), "{err}");
-    for line in lines {
-        assert_eq!(line.matches("source panicking").count(), 1, "{err}");
-        assert_eq!(line.matches("boom in next").count(), 1, "{err}");
-    }
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["source"] == "panicking#1")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(panicked["outcome"], "failed", "{stdout}");
+    // its stream ended with an EOS, the other source completed
+    let s: Summary = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(
+        (s.sources["p"].frames, s.sources["p"].eos),
+        (1, 1),
+        "{stdout}"
+    );
+    assert_eq!(
+        (s.sources["healthy"].frames, s.sources["healthy"].eos),
+        (20, 1)
+    );
 }

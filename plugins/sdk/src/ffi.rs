@@ -135,12 +135,16 @@ unsafe extern "C" fn free(buf: PluginBuf) {
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
+    let text = if let Some(s) = payload.downcast_ref::<&str>() {
         format!("panicked: {s}")
     } else if let Some(s) = payload.downcast_ref::<String>() {
         format!("panicked: {s}")
     } else {
         "panicked".to_string()
+    };
+    match forward::take_panic_location() {
+        Some(at) => format!("{text} (at {at})"),
+        None => text,
     }
 }
 

@@ -21,11 +21,20 @@ static INSTALL: Once = Once::new();
 
 thread_local! {
     static CURRENT: Cell<Option<HostApi>> = const { Cell::new(None) };
+    /// Where the last panic inside a vtable call happened: the call
+    /// reports it with the panic's message, once.
+    static PANIC_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Where the last panic on this thread inside a vtable call happened.
+pub(crate) fn take_panic_location() -> Option<String> {
+    PANIC_AT.with(|p| p.borrow_mut().take())
 }
 
 /// Makes `host` the fallback for events outside vtable calls and, the
-/// first time, installs the forwarding subscriber and a panic hook that
-/// logs panics through it.
+/// first time, installs the forwarding subscriber and a panic hook: a
+/// panic inside a vtable call is reported by that call's error (with its
+/// location), any other panic is logged through the host.
 pub(crate) fn install(host: HostApi) {
     if let Ok(mut g) = GLOBAL.write() {
         *g = Some(host);
@@ -33,7 +42,12 @@ pub(crate) fn install(host: HostApi) {
     INSTALL.call_once(|| {
         let _ = tracing::subscriber::set_global_default(Forward);
         std::panic::set_hook(Box::new(|info| {
-            tracing::error!(target: "panic", "{info}");
+            if CURRENT.with(|c| c.get().is_some()) {
+                let at = info.location().map(|l| l.to_string());
+                PANIC_AT.with(|p| *p.borrow_mut() = at);
+            } else {
+                tracing::error!(target: "panic", "{info}");
+            }
         }));
     });
 }
