@@ -3,15 +3,19 @@
 //! receives them, and prints each frame's trace id and round-trip latency,
 //! then a summary.
 
+use std::collections::HashMap;
 use std::io::Cursor;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use bytes::Bytes;
 use clap::Args;
 use image::{Rgb, RgbImage};
-use savant_sdk_core::client::{SinkBuilder, SourceBuilder, TraceMatcher};
+use savant_sdk_core::client::{SinkBuilder, SourceBuilder, SourceResult, TraceMatcher};
+use savant_sdk_core::pipeline::{Pipeline, PipelineObserver};
+use savant_sdk_core::sink::{Sink, SinkResult};
+use savant_sdk_core::source::{Source, SourceItem};
 use savant_sdk_core::telemetry::Telemetry;
 use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_sources::JpegSource;
@@ -75,12 +79,92 @@ fn sample_jpeg(i: u32) -> Result<Bytes> {
     Ok(Bytes::from(buf.into_inner()))
 }
 
+/// The demo's frames: generated pictures, `interval` apart; each frame's
+/// moment of creation is kept by pts for the round trip.
+struct DemoFrames {
+    next: u32,
+    frames: u32,
+    interval: Duration,
+    made_at: Arc<Mutex<HashMap<i64, Instant>>>,
+}
+
+#[savant_sdk_core::async_trait]
+impl Source for DemoFrames {
+    async fn next(&mut self) -> savant_sdk_core::Result<Option<SourceItem>> {
+        if self.next == self.frames {
+            return Ok(None);
+        }
+        if self.next > 0 {
+            tokio::time::sleep(self.interval).await;
+        }
+        let i = self.next;
+        self.next += 1;
+        let error = |e: &dyn std::fmt::Display| {
+            savant_sdk_core::Error::source("demo", std::io::Error::other(e.to_string()))
+        };
+        let jpeg = sample_jpeg(i).map_err(|e| error(&e))?;
+        let pts = i64::from(i) * 33_333_333;
+        let frame = JpegSource::from_bytes("demo", jpeg)
+            .map_err(|e| error(&e))?
+            .with_pts(pts)
+            .frame()
+            .map_err(|e| error(&e))?;
+        self.made_at
+            .lock()
+            .expect("not poisoned")
+            .insert(pts, Instant::now());
+        Ok(Some(frame.into()))
+    }
+}
+
+/// Records each sent frame's trace id with its moment of creation.
+struct Sent {
+    matcher: TraceMatcher,
+    made_at: Arc<Mutex<HashMap<i64, Instant>>>,
+}
+
+impl PipelineObserver for Sent {
+    fn on_sent(&self, _source: &str, r: &SourceResult) {
+        let (Some(trace), Some(pts)) = (r.trace_id, r.pts) else {
+            return;
+        };
+        let at = self.made_at.lock().expect("not poisoned").remove(&pts);
+        self.matcher
+            .sent_at(trace, "demo", r.pts, at.unwrap_or_else(Instant::now));
+    }
+}
+
+/// Checks what comes back: the loopback's mark, the version sent.
+struct Received {
+    matcher: TraceMatcher,
+    sent_version: String,
+    counts: Arc<Mutex<(u32, u32)>>,
+}
+
+#[savant_sdk_core::async_trait]
+impl Sink for Received {
+    async fn consume(&mut self, r: SinkResult) -> savant_sdk_core::Result<()> {
+        let mut counts = self.counts.lock().expect("not poisoned");
+        // the module re-encodes marked frames in the version they came with
+        counts.1 += u32::from(r.message.protocol_version != self.sent_version);
+        if let Some(t) = r.trace_id {
+            self.matcher.received(t);
+        }
+        if r.frame()
+            .is_some_and(|f| f.attribute("demo", "loopback").is_none())
+        {
+            counts.0 += 1;
+        }
+        Ok(())
+    }
+}
+
 pub async fn run(a: DemoArgs, telemetry: Telemetry) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("savant-sdk-demo-{}", std::process::id()));
     let input = format!("ipc://{}/input-video.ipc", dir.display());
     let output = format!("ipc://{}/output-video.ipc", dir.display());
 
-    let mut sink = SinkBuilder::new(format!("router+bind:{output}"))
+    let sink = SinkBuilder::new(format!("router+bind:{output}"))
         .idle_timeout(Duration::from_secs(5))
         .build()
         .await?;
@@ -102,52 +186,38 @@ pub async fn run(a: DemoArgs, telemetry: Telemetry) -> Result<()> {
         a.frames
     );
 
-    let matcher = Arc::new(Mutex::new(TraceMatcher::new()));
-    let m = matcher.clone();
-    let sent_version = version.as_str().to_string();
-    let receiver = tokio::spawn(async move {
-        let (mut unmarked, mut other_version) = (0, 0);
-        while let Some(r) = sink.next().await {
-            let r = r?;
-            // the module re-encodes marked frames in the version they came with
-            other_version += u32::from(r.message.protocol_version != sent_version);
-            if r.is_end_of_stream() {
-                break;
-            }
-            if let Some(t) = r.trace_id {
-                m.lock().expect("not poisoned").received(t);
-            }
-            if r.frame()
-                .is_some_and(|f| f.attribute("demo", "loopback").is_none())
-            {
-                unmarked += 1;
-            }
-        }
-        sink.close().await;
-        anyhow::Ok((unmarked, other_version))
-    });
-
-    for i in 0..a.frames {
-        let jpeg = sample_jpeg(i)?;
-        let frame = JpegSource::from_bytes("demo", jpeg)?
-            .with_pts(i64::from(i) * 33_333_333)
-            .frame()?;
-        let at = Instant::now();
-        let r = source.send(frame).await?;
-        let trace = r.trace_id.context("telemetry is on")?;
-        matcher
-            .lock()
-            .expect("not poisoned")
-            .sent_at(trace, "demo", r.pts, at);
-        tokio::time::sleep(Duration::from_millis(a.interval_ms)).await;
-    }
-    source.send_eos("demo").await?;
-    let (unmarked, other_version) = receiver.await??;
-    source.close().await;
+    let matcher = TraceMatcher::new();
+    let made_at = Arc::new(Mutex::new(HashMap::new()));
+    let counts = Arc::new(Mutex::new((0u32, 0u32)));
+    let frames = DemoFrames {
+        next: 0,
+        frames: a.frames,
+        interval: Duration::from_millis(a.interval_ms),
+        made_at: made_at.clone(),
+    };
+    let received = Received {
+        matcher: matcher.clone(),
+        sent_version: version.as_str().to_string(),
+        counts: counts.clone(),
+    };
+    let mut pipeline = Pipeline::new();
+    pipeline
+        .source("demo", source, frames)
+        .reader("output", sink, vec![("demo".into(), Box::new(received))])
+        .observer(Arc::new(Sent {
+            matcher: matcher.clone(),
+            made_at,
+        }))
+        .stop_on_signals();
+    let run = pipeline.run().await;
     let stats = tokio::task::spawn_blocking(move || module.stop()).await??;
     let _ = std::fs::remove_dir_all(&dir);
+    if let Some(e) = run.sources[0].outcome.error() {
+        bail!("{e}");
+    }
+    let (unmarked, other_version) = *counts.lock().expect("not poisoned");
 
-    let report = matcher.lock().expect("not poisoned").report();
+    let report = matcher.report();
     for (i, f) in report.frames.iter().enumerate() {
         match f.latency {
             Some(d) => println!(

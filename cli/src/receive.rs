@@ -1,17 +1,21 @@
 //! `savant-sdk receive`: one JSON line per message received, and
 //! optionally the images, metadata, annotated frames and video files on
-//! disk.
+//! disk. A thin layer over the SDK's pipeline runner: every sink runs in
+//! the frame's trace span, and SIGINT or SIGTERM finishes every sink
+//! (files flushed) before the exit.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use savant_sdk_core::client::{SinkBuilder, TraceMatcher};
 use savant_sdk_core::model::MessagePayload;
+use savant_sdk_core::pipeline::{Pipeline, PipelineObserver};
 use savant_sdk_core::sink::{Sink, SinkResult};
 use savant_sdk_core::telemetry::TraceId;
-use savant_sdk_sinks::{AnnotatedFrameSink, FanOut, ImageFilesSink, MetadataJsonSink};
+use savant_sdk_sinks::{AnnotatedFrameSink, ImageFilesSink, MetadataJsonSink};
 use serde_json::json;
 
 use crate::emit;
@@ -148,7 +152,7 @@ fn millis(d: Option<std::time::Duration>) -> Option<f64> {
     d.map(|d| d.as_micros() as f64 / 1e3)
 }
 
-fn report(matcher: &TraceMatcher) {
+fn report_matches(matcher: &TraceMatcher) {
     let r = matcher.report();
     for f in &r.frames {
         emit(json!({
@@ -188,17 +192,68 @@ fn match_sent(path: &std::path::Path, arrivals: &[(TraceId, u64)]) -> Result<Tra
     Ok(m)
 }
 
+/// Failures are reported by the exit line, once.
+struct Quiet;
+impl PipelineObserver for Quiet {}
+
+/// Arrivals (trace id, unix us), recorded as they come: the sent file is
+/// read at the end, so `send` may write it while this runs.
+type Arrivals = Arc<Mutex<Vec<(TraceId, u64)>>>;
+
+/// The per-message JSON lines, the arrivals for `--match-sent` and the
+/// progress line, as a sink (the first of the reader's).
+struct ReceiveLines {
+    print: bool,
+    arrivals: Option<Arrivals>,
+    progress: Progress,
+}
+
+#[savant_sdk_core::async_trait]
+impl Sink for ReceiveLines {
+    async fn consume(&mut self, r: SinkResult) -> savant_sdk_core::Result<()> {
+        if self.print {
+            emit(describe(&r));
+        }
+        if let (Some(arrivals), Some(t)) = (&self.arrivals, r.trace_id) {
+            arrivals
+                .lock()
+                .expect("not poisoned")
+                .push((t, crate::send::unix_micros()));
+        }
+        if r.frame().is_some() {
+            self.progress
+                .frame(r.content.as_ref().map_or(0, |c| c.len()));
+        }
+        Ok(())
+    }
+
+    async fn finish(&mut self) -> savant_sdk_core::Result<()> {
+        self.progress.finish();
+        Ok(())
+    }
+
+    fn name(&self) -> &str {
+        "lines"
+    }
+}
+
 pub async fn run(a: ReceiveArgs, _telemetry: savant_sdk_core::telemetry::Telemetry) -> Result<()> {
-    // arrivals are recorded as they come; the sent file is read at the end,
-    // so `send` may write it while this runs
-    let mut arrivals: Vec<(TraceId, u64)> = Vec::new();
     // Output folders are checked before anything is received.
-    let mut sinks = FanOut::new();
+    let json_to_stdout = a.out_json.as_deref() == Some("-");
+    let arrivals = a.match_sent.as_ref().map(|_| Arrivals::default());
+    let mut sinks: Vec<(String, Box<dyn Sink>)> = vec![(
+        "lines".into(),
+        Box::new(ReceiveLines {
+            print: !json_to_stdout,
+            arrivals: arrivals.clone(),
+            progress: Progress::new("received"),
+        }),
+    )];
     if let Some(dir) = &a.out_images {
-        sinks = sinks.with(ImageFilesSink::new(dir)?);
+        sinks.push(("images".into(), Box::new(ImageFilesSink::new(dir)?)));
     }
     if let Some(dir) = &a.out_annotated {
-        sinks = sinks.with(AnnotatedFrameSink::new(dir)?);
+        sinks.push(("annotated".into(), Box::new(AnnotatedFrameSink::new(dir)?)));
     }
     #[cfg(feature = "gstreamer")]
     if let Some(dir) = &a.out_video {
@@ -208,17 +263,15 @@ pub async fn run(a: ReceiveArgs, _telemetry: savant_sdk_core::telemetry::Telemet
             }
             s => s.map(Duration::from_secs_f64),
         };
-        sinks = sinks.with(
-            savant_sdk_sinks::VideoFileSink::builder(dir)
-                .container(a.video_container)
-                .chunk_duration(chunk)
-                .build()?,
-        );
+        let sink = savant_sdk_sinks::VideoFileSink::builder(dir)
+            .container(a.video_container)
+            .chunk_duration(chunk)
+            .build()?;
+        sinks.push(("video".into(), Box::new(sink)));
     }
-    let json_to_stdout = a.out_json.as_deref() == Some("-");
     match a.out_json.as_deref() {
-        Some("-") => sinks = sinks.with(MetadataJsonSink::stdout()),
-        Some(path) => sinks = sinks.with(MetadataJsonSink::file(path)?),
+        Some("-") => sinks.push(("json".into(), Box::new(MetadataJsonSink::stdout()))),
+        Some(path) => sinks.push(("json".into(), Box::new(MetadataJsonSink::file(path)?))),
         None => {}
     }
     let mut builder = SinkBuilder::new(&a.socket)
@@ -230,41 +283,40 @@ pub async fn run(a: ReceiveArgs, _telemetry: savant_sdk_core::telemetry::Telemet
     if let Some(p) = &a.source_id_prefix {
         builder = builder.source_id_prefix(p);
     }
-    let mut runner = builder.build().await?;
-    let mut progress = Progress::new("received");
-    let (mut n, mut eos) = (0u64, 0u64);
-    while let Some(r) = runner.next().await {
-        let r = r?;
-        if !json_to_stdout {
-            emit(describe(&r));
-        }
-        if let (Some(_), Some(t)) = (&a.match_sent, r.trace_id) {
-            arrivals.push((t, crate::send::unix_micros()));
-        }
-        if r.frame().is_some() {
-            progress.frame(r.content.as_ref().map_or(0, |c| c.len()));
-        }
-        n += 1;
-        eos += u64::from(r.is_end_of_stream());
-        if !sinks.is_empty() {
-            sinks.consume(r).await?;
-        }
-        if a.count.is_some_and(|c| n >= c) || a.eos_count.is_some_and(|c| eos >= c) {
-            break;
-        }
+    if let Some(n) = a.count {
+        builder = builder.stop_after_messages(n);
     }
-    progress.finish();
-    let refused = runner.stats().version_refused;
-    if refused > 0 {
+    if let Some(n) = a.eos_count {
+        builder = builder.stop_after_eos(n);
+    }
+    let runner = builder.build().await?;
+    let mut pipeline = Pipeline::new();
+    pipeline
+        .reader(&a.socket, runner, sinks)
+        .observer(Arc::new(Quiet))
+        .stop_on_signals();
+    let report = pipeline.run().await;
+    let reader = &report.readers[0];
+    if reader.version_refused > 0 {
         eprintln!(
-            "savant-sdk: {refused} messages dropped for their protocol version (accepting {:?}; see --accept-version)",
-            a.accept.accept_version
+            "savant-sdk: {} messages dropped for their protocol version (accepting {:?}; see --accept-version)",
+            reader.version_refused, a.accept.accept_version
         );
     }
-    if let Some(path) = &a.match_sent {
-        report(&match_sent(path, &arrivals)?);
+    if let (Some(path), Some(arrivals)) = (&a.match_sent, &arrivals) {
+        let arrivals = arrivals.lock().expect("not poisoned").clone();
+        report_matches(&match_sent(path, &arrivals)?);
     }
-    sinks.finish().await?;
-    runner.close().await;
+    if let Some(e) = &reader.error {
+        bail!("{e}");
+    }
+    let failed: Vec<String> = reader
+        .sinks
+        .iter()
+        .filter_map(|s| s.outcome.error().map(|e| format!("sink {}: {e}", s.name)))
+        .collect();
+    if !failed.is_empty() {
+        bail!("{}", failed.join("; "));
+    }
     Ok(())
 }

@@ -84,6 +84,9 @@ impl PipelineObserver for Lines {
             "outcome": r.outcome.kind(),
             "error": r.outcome.error(),
         }));
+        if let Some(e) = r.outcome.error() {
+            eprintln!("savant-sdk: source {} {}: {e}", r.name, r.outcome.kind());
+        }
     }
 
     fn on_sink_done(&self, socket: &str, r: &SinkReport) {
@@ -95,6 +98,9 @@ impl PipelineObserver for Lines {
             "outcome": r.outcome.kind(),
             "error": r.outcome.error(),
         }));
+        if let Some(e) = r.outcome.error() {
+            eprintln!("savant-sdk: sink {} {}: {e}", r.name, r.outcome.kind());
+        }
     }
 
     fn on_signal(&self, signal: &'static str) {

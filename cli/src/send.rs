@@ -1,12 +1,16 @@
 //! `savant-sdk send`: images, video files or RTSP cameras to a module, one
-//! JSON line per message sent.
+//! JSON line per message sent. A thin layer over the SDK's pipeline
+//! runner: SIGINT and SIGTERM end the stream with its EOS.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
-use savant_sdk_core::client::{SourceBuilder, SourceResult, SourceRunner};
+use savant_sdk_core::client::{FinalEos, SourceBuilder, SourceResult, SourceRunner};
+use savant_sdk_core::pipeline::{Pipeline, PipelineObserver, SourceOutcome};
 use savant_sdk_core::source::{IterSource, Source, SourceItem};
 use savant_sdk_core::telemetry::Telemetry;
 use savant_sdk_sources::SourceExt;
@@ -103,6 +107,77 @@ async fn connect(a: &SendArgs, telemetry: Telemetry) -> Result<SourceRunner> {
     Ok(builder.build().await?)
 }
 
+/// Which input a sent message came from.
+enum Names {
+    /// Image files: the n-th frame is file `n % len` (round after round).
+    Files(Vec<String>),
+    /// Video: the input the source gave its latest item from.
+    Current(Arc<Mutex<String>>),
+}
+
+/// `send`'s JSON line per message and its progress line.
+struct SendLines {
+    names: Names,
+    frames: AtomicU64,
+    progress: Mutex<Progress>,
+}
+
+impl PipelineObserver for SendLines {
+    fn on_sent(&self, _source: &str, r: &SourceResult) {
+        let frame = r.kind == "frame";
+        let index = if frame {
+            self.frames.fetch_add(1, Ordering::Relaxed) as usize
+        } else {
+            0
+        };
+        let file = match &self.names {
+            Names::Files(names) if frame => Some(names[index % names.len()].clone()),
+            Names::Files(_) => None,
+            Names::Current(c) => Some(c.lock().expect("not poisoned").clone()),
+        };
+        let bytes = frame.then_some(r.content_bytes);
+        if let Some(b) = bytes {
+            self.progress.lock().expect("not poisoned").frame(b);
+        }
+        emit(line(r, file.as_deref(), bytes));
+    }
+}
+
+/// Holds each EOS back until a frame follows it, so the last one is
+/// never sent (`--no-eos`; with [`FinalEos::Skip`] nothing else ends the
+/// stream either).
+struct HoldLastEos<S> {
+    inner: S,
+    held: Option<String>,
+    next_frame: Option<SourceItem>,
+}
+
+#[savant_sdk_core::async_trait]
+impl<S: Source> Source for HoldLastEos<S> {
+    async fn next(&mut self) -> savant_sdk_core::Result<Option<SourceItem>> {
+        if let Some(item) = self.next_frame.take() {
+            return Ok(Some(item));
+        }
+        loop {
+            match self.inner.next().await? {
+                Some(SourceItem::EndOfStream(id)) => self.held = Some(id),
+                Some(item) => match self.held.take() {
+                    Some(id) => {
+                        self.next_frame = Some(item);
+                        return Ok(Some(SourceItem::EndOfStream(id)));
+                    }
+                    None => return Ok(Some(item)),
+                },
+                None => return Ok(None),
+            }
+        }
+    }
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+}
+
 pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
     savant_sdk_core::transport::SocketSpec::parse_writer(&a.socket)?;
     let video_inputs = a
@@ -110,69 +185,66 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
         .iter()
         .map(|p| inputs::is_video_input(p))
         .collect::<Result<Vec<bool>>>()?;
-    if video_inputs.iter().any(|v| *v) {
+    // Every input is opened (or read) before connecting: a bad file fails early.
+    let (source, names): (Box<dyn Source>, Names) = if video_inputs.iter().any(|v| *v) {
         let video = VideoSend {
             inputs: &a.files,
             source_id: &a.source_id,
             looped: a.r#loop,
             repeat: a.repeat,
             pace: a.pace,
-            no_eos: a.no_eos,
         };
-        // Open the inputs before connecting: a bad file fails early.
         let opened = crate::send_video::open(&video)?;
-        let runner = connect(&a, telemetry).await?;
-        return crate::send_video::run(video, opened, runner).await;
-    }
-    let files = inputs::expand(&a.files)?;
-    // Read every header before sending anything: a bad file fails early.
-    let duration = 1_000_000_000 * a.fps.1 / a.fps.0;
-    let mut frames = Vec::with_capacity(files.len());
-    for (i, f) in files.iter().enumerate() {
-        let mut frame = inputs::frame(&a.source_id, f, 0, a.fps)?;
-        frame.frame.pts = i as i64 * duration;
-        frames.push(SourceItem::Frame(frame));
-    }
-    let runner = connect(&a, telemetry).await?;
-
-    // Each frame carries its file as the `default/location` attribute.
-    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    let rounds = if a.r#loop { None } else { Some(a.repeat) };
-    let frames = IterSource::new(frames.into_iter()).repeat(rounds);
-    let mut source: Box<dyn Source> = if a.pace {
-        Box::new(frames.pace())
+        (opened.source, Names::Current(opened.current))
     } else {
-        Box::new(frames)
-    };
-    let mut progress = Progress::new("sent");
-    let mut index = 0usize;
-    // One listener for the whole loop (SIGINT or SIGTERM): a signal that
-    // arrives while a frame is being sent is kept for the next select, not
-    // lost with a listener made afresh each round.
-    let stop = crate::interrupted();
-    tokio::pin!(stop);
-    let interrupted = loop {
-        let item = tokio::select! {
-            item = source.next() => item?,
-            _ = &mut stop => break true,
+        let files = inputs::expand(&a.files)?;
+        let duration = 1_000_000_000 * a.fps.1 / a.fps.0;
+        let mut frames = Vec::with_capacity(files.len());
+        for (i, f) in files.iter().enumerate() {
+            let mut frame = inputs::frame(&a.source_id, f, 0, a.fps)?;
+            frame.frame.pts = i as i64 * duration;
+            frames.push(SourceItem::Frame(frame));
+        }
+        let rounds = if a.r#loop { None } else { Some(a.repeat) };
+        let frames = IterSource::new(frames.into_iter()).repeat(rounds);
+        let source: Box<dyn Source> = if a.pace {
+            Box::new(frames.pace())
+        } else {
+            Box::new(frames)
         };
-        let Some(SourceItem::Frame(frame)) = item else {
-            break false;
-        };
-        let bytes = frame.content.len();
-        let r = runner.send(frame).await?;
-        progress.frame(bytes);
-        emit(line(&r, Some(&names[index % names.len()]), Some(bytes)));
-        index += 1;
+        let names = files.iter().map(|f| f.display().to_string()).collect();
+        (source, Names::Files(names))
     };
-    progress.finish();
-    if !a.no_eos {
-        let r = runner.send_eos(&a.source_id).await?;
-        emit(line(&r, None, None));
+    let (source, final_eos): (Box<dyn Source>, FinalEos) = if a.no_eos {
+        let held = HoldLastEos {
+            inner: source,
+            held: None,
+            next_frame: None,
+        };
+        (Box::new(held), FinalEos::Skip)
+    } else {
+        (source, FinalEos::Send)
+    };
+    let runner = connect(&a, telemetry).await?;
+    let lines = Arc::new(SendLines {
+        names,
+        frames: AtomicU64::new(0),
+        progress: Mutex::new(Progress::new("sent")),
+    });
+    let mut pipeline = Pipeline::new();
+    pipeline
+        .source_ending("send", runner, source, final_eos)
+        .observer(lines.clone())
+        .stop_on_signals();
+    let report = pipeline.run().await;
+    lines.progress.lock().expect("not poisoned").finish();
+    let frames = lines.frames.load(Ordering::Relaxed);
+    match &report.sources[0].outcome {
+        SourceOutcome::Completed => Ok(()),
+        SourceOutcome::Stopped => {
+            eprintln!("savant-sdk: interrupted after {frames} frames");
+            Ok(())
+        }
+        failed => bail!("{}", failed.error().unwrap_or(failed.kind())),
     }
-    runner.close().await;
-    if interrupted {
-        eprintln!("savant-sdk: interrupted after {index} frames");
-    }
-    Ok(())
 }

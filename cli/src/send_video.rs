@@ -1,18 +1,18 @@
 //! `savant-sdk send` for video: files, folders of them, `file://` and
-//! `rtsp://` URLs, one frame per access unit, passed through untouched.
+//! `rtsp://` URLs as one source, one frame per access unit, passed through
+//! untouched (the pipeline runner sends it).
 
 use std::path::PathBuf;
 
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
-use savant_sdk_core::client::SourceRunner;
 use savant_sdk_core::source::{Source, SourceItem};
 
-use crate::progress::Progress;
-use crate::{emit, inputs};
+use crate::inputs;
 
 /// What `send` was asked to do with video inputs.
+#[cfg_attr(not(feature = "gstreamer"), allow(dead_code))]
 pub struct VideoSend<'a> {
     /// The inputs, all video.
     pub inputs: &'a [PathBuf],
@@ -24,8 +24,6 @@ pub struct VideoSend<'a> {
     pub repeat: u64,
     /// Send in real time.
     pub pace: bool,
-    /// No EOS after the last frame.
-    pub no_eos: bool,
 }
 
 /// The video inputs as one source (every file and camera in turn, round
@@ -131,65 +129,4 @@ pub fn open(v: &VideoSend<'_>) -> Result<Opened> {
 #[cfg(not(feature = "gstreamer"))]
 pub fn open(_: &VideoSend<'_>) -> Result<Opened> {
     bail!("this savant-sdk was built without the `gstreamer` feature, which video inputs need")
-}
-
-/// Sends the video inputs; EOS where a source ends a stream (each file,
-/// each parameter change, each camera reconnection) and at the end.
-pub async fn run(v: VideoSend<'_>, opened: Opened, runner: SourceRunner) -> Result<()> {
-    let Opened {
-        mut source,
-        current,
-    } = opened;
-    let name = || current.lock().expect("not poisoned").clone();
-    let mut progress = Progress::new("sent");
-    let mut frames = 0u64;
-    let mut open_stream = false;
-    // With --no-eos, an EOS is held back until a frame follows it, so the
-    // last one is never sent.
-    let mut held_eos: Option<String> = None;
-    let mut held_name = String::new();
-    let stop = crate::interrupted();
-    tokio::pin!(stop);
-    let interrupted = loop {
-        let item = tokio::select! {
-            item = source.next() => item?,
-            _ = &mut stop => break true,
-        };
-        match item {
-            Some(SourceItem::Frame(frame)) => {
-                if let Some(id) = held_eos.take() {
-                    let r = runner.send_eos(&id).await?;
-                    emit(crate::send::line(&r, Some(&held_name), None));
-                }
-                let bytes = frame.content.len();
-                let r = runner.send(frame).await?;
-                progress.frame(bytes);
-                emit(crate::send::line(&r, Some(&name()), Some(bytes)));
-                frames += 1;
-                open_stream = true;
-            }
-            Some(SourceItem::EndOfStream(id)) if v.no_eos => {
-                held_eos = Some(id);
-                held_name = name();
-                open_stream = false;
-            }
-            Some(SourceItem::EndOfStream(id)) => {
-                let r = runner.send_eos(&id).await?;
-                emit(crate::send::line(&r, Some(&name()), None));
-                open_stream = false;
-            }
-            Some(_) => {}
-            None => break false,
-        }
-    };
-    progress.finish();
-    if open_stream && !v.no_eos {
-        let r = runner.send_eos(v.source_id).await?;
-        emit(crate::send::line(&r, None, None));
-    }
-    runner.close().await;
-    if interrupted {
-        eprintln!("savant-sdk: interrupted after {frames} frames");
-    }
-    Ok(())
 }

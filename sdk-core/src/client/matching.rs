@@ -199,11 +199,13 @@ mod tests {
             status: WriteOutcome::Sent { attempts: 1 },
             trace_id: Some(trace),
             kind: "frame",
+            content_bytes: 0,
             log_handle: Default::default(),
         };
         let eos = SourceResult {
             trace_id: None,
             kind: "eos",
+            content_bytes: 0,
             pts: None,
             ..sent.clone()
         };

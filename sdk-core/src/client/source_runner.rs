@@ -29,6 +29,8 @@ pub struct SourceResult {
     pub trace_id: Option<TraceId>,
     /// `frame`, `eos`, `batch`, `user_data` or `shutdown`.
     pub kind: &'static str,
+    /// Payload bytes sent with a frame (0 for other messages).
+    pub content_bytes: usize,
     /// Where [`SourceResult::logs`] fetches from (set with
     /// [`SourceBuilder::log_provider`]).
     pub log_handle: LogHandle,
@@ -272,6 +274,7 @@ impl SourceRunner {
         tspan: tracing::Span,
     ) -> Result<SourceResult> {
         let SourceFrame { mut frame, content } = item;
+        let content_bytes = content.len();
         let source_id = frame.source_id.clone();
         let pts = frame.pts;
         let trace_id = span.trace_id();
@@ -295,6 +298,7 @@ impl SourceRunner {
             status,
             trace_id,
             kind: "frame",
+            content_bytes,
             log_handle: self.logs.clone(),
         })
     }
@@ -308,6 +312,7 @@ impl SourceRunner {
             status,
             trace_id: None,
             kind: "eos",
+            content_bytes: 0,
             log_handle: self.logs.clone(),
         })
     }
@@ -322,6 +327,7 @@ impl SourceRunner {
             status,
             trace_id: None,
             kind: "shutdown",
+            content_bytes: 0,
             log_handle: self.logs.clone(),
         })
     }
@@ -339,6 +345,7 @@ impl SourceRunner {
             status,
             trace_id: span.trace_id(),
             kind: "batch",
+            content_bytes: 0,
             log_handle: self.logs.clone(),
         })
     }
@@ -356,6 +363,7 @@ impl SourceRunner {
             status,
             trace_id: None,
             kind: "user_data",
+            content_bytes: 0,
             log_handle: self.logs.clone(),
         })
     }

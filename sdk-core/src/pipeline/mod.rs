@@ -80,7 +80,9 @@ pub const DEFAULT_DRAIN: Duration = Duration::from_secs(2);
 const DRAIN_IDLE: Duration = Duration::from_millis(300);
 
 /// Sees what a pipeline does while it runs (the CLI prints it as JSON
-/// lines). Every method has an empty default.
+/// lines). Every method has an empty default; without an observer of
+/// its own a pipeline logs each failed source and sink once
+/// ([`LogFailures`]), with one a pipeline leaves reporting to it.
 pub trait PipelineObserver: Send + Sync {
     /// A message of source `source` was sent.
     fn on_sent(&self, _source: &str, _result: &SourceResult) {}
@@ -92,8 +94,24 @@ pub trait PipelineObserver: Send + Sync {
     fn on_signal(&self, _signal: &'static str) {}
 }
 
-struct NoObserver;
-impl PipelineObserver for NoObserver {}
+/// The default observer: one `tracing` error per source or sink that
+/// ended in an error.
+#[derive(Debug, Default)]
+pub struct LogFailures;
+
+impl PipelineObserver for LogFailures {
+    fn on_source_done(&self, r: &SourceReport) {
+        if let Some(e) = r.outcome.error() {
+            tracing::error!(source = %r.name, outcome = r.outcome.kind(), error = %e, "source ended with an error; its open streams were ended with EOS");
+        }
+    }
+
+    fn on_sink_done(&self, socket: &str, r: &SinkReport) {
+        if let Some(e) = r.outcome.error() {
+            tracing::error!(sink = %r.name, socket, outcome = r.outcome.kind(), error = %e, "sink failed; it got nothing after the failure");
+        }
+    }
+}
 
 struct SourceEntry {
     name: String,
@@ -133,7 +151,7 @@ impl Pipeline {
             trigger: Arc::new(ShutdownTrigger::new()),
             sources: Vec::new(),
             readers: Vec::new(),
-            observer: Arc::new(NoObserver),
+            observer: Arc::new(LogFailures),
             signals: false,
             eos_budget: DEFAULT_EOS_BUDGET,
             drain: DEFAULT_DRAIN,
@@ -216,7 +234,7 @@ impl Pipeline {
         self
     }
 
-    /// Who sees what happens while it runs.
+    /// Who sees what happens while it runs (instead of [`LogFailures`]).
     pub fn observer(&mut self, observer: Arc<dyn PipelineObserver>) -> &mut Self {
         self.observer = observer;
         self
@@ -375,9 +393,6 @@ async fn run_source(
             )),
         ),
     };
-    if let Some(e) = outcome.error() {
-        tracing::error!(source = %name, outcome = outcome.kind(), error = %e, "source ended with an error; its open streams were ended with EOS");
-    }
     runner.close().await;
     ended
         .lock()
@@ -411,12 +426,12 @@ impl SinkSlot {
             Ok(Ok(())) => self.consumed += 1,
             Ok(Err(e)) => {
                 let e = crate::error::report(&e);
-                tracing::error!(sink = %self.name, error = %e, "sink failed; it gets nothing more");
+                tracing::debug!(sink = %self.name, error = %e, "sink failed; it gets nothing more");
                 self.outcome = Some(SinkOutcome::Failed(e));
                 self.finish().await;
             }
             Err(panic) => {
-                tracing::error!(sink = %self.name, panic = %panic, "sink panicked; it gets nothing more");
+                tracing::debug!(sink = %self.name, panic = %panic, "sink panicked; it gets nothing more");
                 self.outcome = Some(SinkOutcome::Panicked(panic));
                 let sink = self.sink.take();
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(sink)));
