@@ -7,14 +7,16 @@
 //! - `GET /status` (Savant 0.5+ web server): 200 with the status as a JSON
 //!   string (`"running"`), `Content-Type: application/json`.
 //!
-//! Other paths get 404.
+//! Other paths and methods get 404. The HTTP/1.x server is `tiny_http`'s
+//! (persistent connections are kept while the client asks for them).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::fmt;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+
+use tiny_http::{Header, Method, Request, Response, Server};
 
 use savant_sdk_core::error::{Error, Result};
 
@@ -30,12 +32,21 @@ pub const STATUSES: [&str; 5] = ["initializing", "starting", "running", "stoppin
 /// assert!(server.url().ends_with("/healthcheck"));
 /// assert!(server.status_url().ends_with("/status"));
 /// ```
-#[derive(Debug)]
 pub struct HealthServer {
     addr: SocketAddr,
     status: Arc<Mutex<String>>,
+    server: Arc<Server>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for HealthServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HealthServer")
+            .field("addr", &self.addr)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HealthServer {
@@ -51,30 +62,29 @@ impl HealthServer {
             path: addr.to_string().into(),
             source,
         })?;
-        listener.set_nonblocking(true).map_err(|source| Error::Io {
-            operation: "configure",
-            path: addr.to_string().into(),
-            source,
-        })?;
+        let server =
+            Arc::new(Server::from_listener(listener, None).map_err(|e| {
+                Error::Config(format!("cannot serve health checks on {addr}: {e}"))
+            })?);
         let status = Arc::new(Mutex::new(status.to_string()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (st, sp) = (status.clone(), stop.clone());
+        let (st, sv, sp) = (status.clone(), server.clone(), stop.clone());
         let thread = std::thread::Builder::new()
             .name("savant-health".into())
-            .spawn(move || {
-                while !sp.load(Ordering::Relaxed) {
-                    match listener.accept() {
-                        Ok((stream, _)) => {
-                            let body = st.lock().map(|s| s.clone()).unwrap_or_default();
-                            let _ = answer(stream, &body);
+            .spawn(move || loop {
+                match sv.recv() {
+                    Ok(request) => {
+                        let status = st.lock().map(|s| s.clone()).unwrap_or_default();
+                        if let Err(e) = answer(request, &status) {
+                            tracing::debug!(error = %e, "health endpoint could not answer");
                         }
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                            std::thread::sleep(Duration::from_millis(20));
+                    }
+                    // unblocked by drop, or tiny_http's accept loop failed
+                    Err(e) => {
+                        if !sp.load(Ordering::Relaxed) {
+                            tracing::warn!(error = %e, "health endpoint stopped accepting");
                         }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "health endpoint accept failed");
-                            std::thread::sleep(Duration::from_millis(20));
-                        }
+                        break;
                     }
                 }
             })
@@ -82,6 +92,7 @@ impl HealthServer {
         Ok(Self {
             addr,
             status,
+            server,
             stop,
             thread: Some(thread),
         })
@@ -112,63 +123,57 @@ impl HealthServer {
 
 impl Drop for HealthServer {
     fn drop(&mut self) {
+        // ends the answering thread's recv; dropping the last `Server`
+        // then closes the listening socket
         self.stop.store(true, Ordering::Relaxed);
+        self.server.unblock();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-fn answer(mut stream: TcpStream, status: &str) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    let mut buf = [0u8; 2048];
-    let mut n = 0;
-    while n < buf.len() {
-        let r = stream.read(&mut buf[n..])?;
-        if r == 0 {
-            break;
-        }
-        n += r;
-        if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
-    }
-    let request = String::from_utf8_lossy(&buf[..n]);
-    let mut words = request.split_whitespace();
-    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    let (code, content_type, body) = match (method, path) {
-        ("GET", "/healthcheck") => (
-            if status == "running" {
-                "200 OK"
-            } else {
-                "503 Service Unavailable"
-            },
+/// The code, content type and body answering `method path` for `status`.
+fn response_for(method: &Method, path: &str, status: &str) -> (u16, &'static str, String) {
+    match (method, path) {
+        (Method::Get, "/healthcheck") => (
+            if status == "running" { 200 } else { 503 },
             "plain/text",
             status.to_string(),
         ),
-        ("GET", "/status") => (
-            "200 OK",
+        (Method::Get, "/status") => (
+            200,
             "application/json",
             serde_json::Value::from(status).to_string(),
         ),
-        _ => ("404 Not Found", "plain/text", String::new()),
-    };
-    write!(
-        stream,
-        "HTTP/1.1 {code}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    stream.flush()
+        _ => (404, "plain/text", String::new()),
+    }
+}
+
+fn answer(request: Request, status: &str) -> std::io::Result<()> {
+    let (code, content_type, body) = response_for(request.method(), request.url(), status);
+    let content_type = Header::from_bytes("Content-Type", content_type)
+        .map_err(|()| std::io::Error::other("bad Content-Type header"))?;
+    request.respond(
+        Response::from_data(body)
+            .with_status_code(code)
+            .with_header(content_type),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
 
     fn get(addr: SocketAddr, path: &str) -> String {
         let mut s = TcpStream::connect(addr).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         out
@@ -180,10 +185,11 @@ mod tests {
         let addr = server.local_addr();
         let r = get(addr, "/healthcheck");
         assert!(r.starts_with("HTTP/1.1 503"), "{r}");
+        assert!(r.contains("Content-Type: plain/text\r\n"), "{r}");
         assert!(r.ends_with("\r\n\r\nstarting"), "{r}");
         let r = get(addr, "/status");
         assert!(r.starts_with("HTTP/1.1 200"), "{r}");
-        assert!(r.contains("application/json"), "{r}");
+        assert!(r.contains("Content-Type: application/json\r\n"), "{r}");
         assert!(r.ends_with("\r\n\r\n\"starting\""), "{r}");
         server.set_status("running");
         let r = get(addr, "/healthcheck");
@@ -193,5 +199,25 @@ mod tests {
         );
         assert!(get(addr, "/status").ends_with("\"running\""));
         assert!(get(addr, "/other").starts_with("HTTP/1.1 404"));
+        assert!(get(addr, "/healthcheck?x=1").starts_with("HTTP/1.1 404"));
+    }
+
+    #[test]
+    fn answers_http_1_0_and_stops_when_dropped() {
+        let server = HealthServer::start("127.0.0.1:0".parse().unwrap(), "running").unwrap();
+        let addr = server.local_addr();
+        let mut s = TcpStream::connect(addr).unwrap();
+        write!(s, "GET /status HTTP/1.0\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.0 200"), "{out}");
+        assert!(out.ends_with("\r\n\r\n\"running\""), "{out}");
+        drop(server);
+        // the listening socket closes once tiny_http's accept thread sees the stop
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while TcpStream::connect(addr).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "still listening");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::client::http::{self, HttpUrl};
+use crate::client::http;
 use crate::error::HealthCheckError;
 
 /// Polls a module's health endpoint until it reports an accepted status.
@@ -66,7 +66,7 @@ impl HealthCheck {
     /// Polls until the body is one of `accepted` (sources: `running`;
     /// sinks: `running` or `stopping`).
     pub async fn wait(&self, accepted: &[&str]) -> Result<(), HealthCheckError> {
-        let url = HttpUrl::parse(&self.url).map_err(|reason| HealthCheckError::BadUrl {
+        let url = http::parse_url(&self.url).map_err(|reason| HealthCheckError::BadUrl {
             url: self.url.clone(),
             reason,
         })?;

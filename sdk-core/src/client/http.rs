@@ -1,47 +1,15 @@
-//! A minimal HTTP/1.1 GET client over plain TCP: enough for a module's
-//! health endpoint, without pulling an HTTP stack into the core.
+//! The core's HTTP client (module health checks, Jaeger log queries, the
+//! OTLP/HTTP exporter): `ureq` over plain `http://`, set up as a bare
+//! HTTP/1.1 client as before: one connection per request (`Connection:
+//! close`, nothing pooled), no proxy taken from the environment, no
+//! redirect followed, and every status returned as a response rather than
+//! an error. Each request is bounded by its timeout from DNS lookup to the
+//! last byte of the body.
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-/// Where to send the request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HttpUrl {
-    pub host: String,
-    pub port: u16,
-    pub path: String,
-}
-
-impl HttpUrl {
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| "only http:// URLs are supported".to_string())?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        if authority.is_empty() {
-            return Err("no host".into());
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
-                (h, p.parse::<u16>().map_err(|_| format!("bad port {p:?}"))?)
-            }
-            _ => (authority, 80),
-        };
-        Ok(Self {
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-            port,
-            path: path.to_string(),
-        })
-    }
-}
+use ureq::http::Uri;
+use ureq::Agent;
 
 /// A response: status code and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,94 +18,91 @@ pub(crate) struct HttpResponse {
     pub body: Vec<u8>,
 }
 
-/// GETs `url` within `timeout` (connect, send and read together).
-pub(crate) async fn get(
-    url: &HttpUrl,
+/// Parses an `http://host[:port][/path]` URL.
+pub(crate) fn parse_url(url: &str) -> Result<Uri, String> {
+    let uri: Uri = url.parse().map_err(|e| format!("{e}"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        _ => return Err("only http:// URLs are supported".into()),
+    }
+    match uri.host() {
+        None | Some("") => return Err("no host".into()),
+        Some(_) => {}
+    }
+    // `http` takes any digits for a port; a port must be a u16
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    let after_host = authority
+        .rsplit_once(']')
+        .map_or(authority, |(_, rest)| rest);
+    if let Some((_, port)) = after_host.rsplit_once(':') {
+        port.parse::<u16>()
+            .map_err(|_| format!("bad port {port:?}"))?;
+    }
+    Ok(uri)
+}
+
+/// The agent every request of the core goes through; `timeout` bounds
+/// each whole request.
+pub(crate) fn agent(timeout: Duration) -> Agent {
+    Agent::config_builder()
+        .proxy(None)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .http_status_as_error(false)
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
+        .timeout_global(Some(timeout))
+        .build()
+        .new_agent()
+}
+
+/// A transport error as text, a timeout told as such.
+pub(crate) fn describe(e: &ureq::Error, timeout: Duration) -> String {
+    match e {
+        ureq::Error::Timeout(_) => format!("no response within {timeout:?} ({e})"),
+        _ => e.to_string(),
+    }
+}
+
+/// GETs `url` within `timeout` (connect, send and read together), blocking.
+pub(crate) fn get_blocking(
+    url: &Uri,
     timeout: Duration,
-    headers: &[(&str, &str)],
+    headers: &[(String, String)],
 ) -> Result<HttpResponse, String> {
-    tokio::time::timeout(timeout, get_inner(url, headers))
-        .await
-        .map_err(|_| format!("no response within {timeout:?}"))?
-}
-
-async fn get_inner(url: &HttpUrl, headers: &[(&str, &str)]) -> Result<HttpResponse, String> {
-    let mut stream = TcpStream::connect((url.host.as_str(), url.port))
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut req = format!(
-        "GET {} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nAccept: */*\r\n",
-        url.path, url.host, url.port
-    );
+    let mut req = agent(timeout).get(url).header("Connection", "close");
     for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+        req = req.header(k, v);
     }
-    req.push_str("\r\n");
-    stream
-        .write_all(req.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .await
-        .map_err(|e| e.to_string())?;
-    parse_response(&raw)
-}
-
-/// Parses a raw HTTP/1.x response (content length, chunked, or to the end).
-pub(crate) fn parse_response(raw: &[u8]) -> Result<HttpResponse, String> {
-    let head_end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("incomplete HTTP response")?;
-    let head = std::str::from_utf8(&raw[..head_end]).map_err(|_| "non-text HTTP header")?;
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse::<u16>().ok())
-        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-    let mut chunked = false;
-    let mut length = None;
-    for line in lines {
-        if let Some((k, v)) = line.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-            if k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked") {
-                chunked = true;
-            } else if k == "content-length" {
-                length = v.parse::<usize>().ok();
-            }
-        }
-    }
-    let body = &raw[head_end + 4..];
-    let body = if chunked {
-        dechunk(body)?
-    } else if let Some(n) = length {
-        body.get(..n).ok_or("truncated HTTP body")?.to_vec()
-    } else {
-        body.to_vec()
-    };
+    let mut r = req.call().map_err(|e| describe(&e, timeout))?;
+    let status = r.status().as_u16();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(u64::MAX)
+        .read_to_vec()
+        .map_err(|e| describe(&e, timeout))?;
     Ok(HttpResponse { status, body })
 }
 
-fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let eol = body
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("truncated chunk")?;
-        let size_text = std::str::from_utf8(&body[..eol]).map_err(|_| "bad chunk size")?;
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
-        body = &body[eol + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(body.get(..size).ok_or("truncated chunk")?);
-        body = body.get(size + 2..).ok_or("truncated chunk")?;
+/// GETs `url` within `timeout` (connect, send and read together) on
+/// tokio's blocking pool; the caller gets an answer by the timeout even if
+/// the blocking thread were late.
+pub(crate) async fn get(
+    url: &Uri,
+    timeout: Duration,
+    headers: &[(&str, &str)],
+) -> Result<HttpResponse, String> {
+    let url = url.clone();
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let task = tokio::task::spawn_blocking(move || get_blocking(&url, timeout, &headers));
+    match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => Err(format!("HTTP request task failed: {e}")),
+        Err(_) => Err(format!("no response within {timeout:?}")),
     }
 }
 
@@ -147,26 +112,48 @@ mod tests {
 
     #[test]
     fn urls() {
-        let u = HttpUrl::parse("http://127.0.0.1:8888/healthcheck").unwrap();
+        let u = parse_url("http://127.0.0.1:8888/healthcheck").unwrap();
         assert_eq!(
-            (u.host.as_str(), u.port, u.path.as_str()),
-            ("127.0.0.1", 8888, "/healthcheck")
+            (u.host(), u.port_u16(), u.path()),
+            (Some("127.0.0.1"), Some(8888), "/healthcheck")
         );
-        let u = HttpUrl::parse("http://example").unwrap();
-        assert_eq!((u.port, u.path.as_str()), (80, "/"));
-        assert!(HttpUrl::parse("https://x/").is_err());
-        assert!(HttpUrl::parse("http://x:port/").is_err());
+        let u = parse_url("http://example").unwrap();
+        assert_eq!((u.port_u16(), u.path()), (None, "/"));
+        let u = parse_url("http://[::1]:9/x?y=1").unwrap();
+        assert_eq!((u.host(), u.port_u16()), (Some("[::1]"), Some(9)));
+        for bad in [
+            "https://x/",
+            "ftp://x",
+            "http://x:port/",
+            "http://x:70000/",
+            "http://",
+            "127.0.0.1:8888/healthcheck",
+            "",
+        ] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
-    fn responses() {
-        let r = parse_response(
-            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 8\r\n\r\nstarting",
-        )
-        .unwrap();
-        assert_eq!((r.status, &r.body[..]), (503, &b"starting"[..]));
-        let r = parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nrun\r\n4\r\nning\r\n0\r\n\r\n").unwrap();
-        assert_eq!(&r.body[..], b"running");
-        assert!(parse_response(b"garbage").is_err());
+    fn a_closed_port_is_an_error_naming_the_cause() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let url = parse_url(&format!("http://{closed}/")).unwrap();
+        let e = get_blocking(&url, Duration::from_secs(2), &[]).unwrap_err();
+        assert!(e.contains("refused") || e.contains("connection"), "{e}");
+    }
+
+    #[test]
+    fn a_silent_server_is_cut_off_at_the_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = parse_url(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let start = std::time::Instant::now();
+        let e = get_blocking(&url, Duration::from_millis(200), &[]).unwrap_err();
+        let took = start.elapsed();
+        assert!(e.contains("no response within 200ms"), "{e}");
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        drop(listener);
     }
 }

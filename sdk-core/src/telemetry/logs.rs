@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::TraceId;
-use crate::client::http::{self, HttpUrl};
+use crate::client::http;
 use savant_sdk_component::logs::{LogEntry, LogProvider, LogProviderError, Logs};
 
 /// Which Jaeger query API [`JaegerLogProvider`] reads.
@@ -47,7 +47,6 @@ pub enum JaegerApi {
 #[derive(Debug, Clone)]
 pub struct JaegerLogProvider {
     endpoint: String,
-    url: HttpUrl,
     auth: Option<String>,
     timeout: Duration,
     api: JaegerApi,
@@ -253,11 +252,9 @@ impl JaegerLogProvider {
     /// The Jaeger query service at `endpoint` (e.g. `http://127.0.0.1:16686`).
     pub fn new(endpoint: impl Into<String>) -> Result<Self, LogProviderError> {
         let endpoint = endpoint.into().trim_end_matches('/').to_string();
-        let url = HttpUrl::parse(&endpoint)
-            .map_err(|_| LogProviderError::BadEndpoint(endpoint.clone()))?;
+        http::parse_url(&endpoint).map_err(|_| LogProviderError::BadEndpoint(endpoint.clone()))?;
         Ok(Self {
             endpoint,
-            url,
             auth: None,
             timeout: Duration::from_secs(10),
             api: JaegerApi::V1,
@@ -351,9 +348,9 @@ impl JaegerLogProvider {
 impl LogProvider for JaegerLogProvider {
     async fn logs(&self, trace_id: TraceId) -> Result<Logs, LogProviderError> {
         let path = self.trace_path(trace_id);
-        let mut url = self.url.clone();
-        url.path = format!("{}{path}", url.path.trim_end_matches('/'));
         let full = format!("{}{path}", self.endpoint);
+        let url = http::parse_url(&full)
+            .map_err(|_| LogProviderError::BadEndpoint(self.endpoint.clone()))?;
         let headers: Vec<(&str, &str)> = self
             .auth
             .as_deref()
