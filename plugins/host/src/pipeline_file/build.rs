@@ -27,6 +27,9 @@ pub struct BuiltPipeline {
     pub module: Option<LoopbackHandle>,
 }
 
+/// Sinks with their names, as `Pipeline::reader` takes them.
+type NamedSinks = Vec<(String, Box<dyn Sink>)>;
+
 fn sdk(what: impl Into<String>) -> impl FnOnce(savant_sdk_core::Error) -> PluginHostError {
     let what = what.into();
     move |source| PluginHostError::Sdk { what, source }
@@ -91,7 +94,7 @@ impl PipelineFile {
             sources.push((s, source));
         }
         // sinks grouped by socket, in the order the sockets first appear
-        let mut groups: Vec<(String, Vec<(String, Box<dyn Sink>)>)> = Vec::new();
+        let mut groups: Vec<(String, NamedSinks)> = Vec::new();
         for s in &self.sinks {
             let sink = registry
                 .build_sink(&s.type_name, &s.config.json, &ctx(&s.name))
