@@ -22,7 +22,6 @@ pub mod proto {
 /// The 0.2.x encoding through the prost-generated types (slower: it
 /// builds the generated structs first). Kept as the reference the direct
 /// encoder is tested against, for the 0.2.x/1.x layout (not 2.x).
-
 pub fn encode_message_reference(message: &Message) -> Bytes {
     let mut buf = encode::message(message).encode_to_vec();
     if !message.system_id.is_empty() {
@@ -38,7 +37,6 @@ pub fn encode_message_reference(message: &Message) -> Bytes {
 
 /// The same decoding of the 0.2.x layout through the prost-generated types
 /// (slower). Kept as the reference the direct decoder is tested against.
-
 pub fn decode_message_reference(
     buf: Bytes,
     options: &DecodeOptions,
