@@ -5,7 +5,7 @@
 # savant-rs 1.15.1 (a wheel in ../shared/wheels beside the repository; see
 # its README.md) in .venv-savant-rs-1.15. Safe to run again.
 #
-# Needs a Rust toolchain (cargo >= 1.92, e.g. from rustup) already on PATH.
+# Needs a Rust toolchain (cargo >= 1.95, e.g. from rustup) already on PATH.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -40,7 +40,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "setup: cargo not found; install Rust >= 1.92 (https://rustup.rs) and run again" >&2
+  echo "setup: cargo not found; install Rust >= 1.95 (https://rustup.rs) and run again" >&2
   exit 1
 fi
 
@@ -55,10 +55,12 @@ if [ -z "$PY" ]; then
   echo "setup: python 3.11 is needed for savant-rs 0.3.0 (found: $(python3 --version 2>&1))" >&2
   exit 1
 fi
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import savant_rs, zmq' 2>/dev/null; then
+# jsonschema: the test that `savant-sdk run --schema` is a valid JSON Schema
+# and that pipeline files validate against it
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import savant_rs, zmq, jsonschema' 2>/dev/null; then
   echo "setup: creating .venv with savant-rs==0.3.0"
-  "$PY" -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check savant-rs==0.3.0 pyzmq
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check savant-rs==0.3.0 pyzmq jsonschema
 fi
 
 # savant-rs 1.15.1 (Savant 0.6.x) is not on the package registry: it comes

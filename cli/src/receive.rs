@@ -214,6 +214,8 @@ impl Sink for ReceiveLines {
         if self.print {
             emit(describe(&r));
         }
+        // inside the runner's span of the result: joins the frame's trace
+        tracing::debug!(source_id = %r.source_id(), kind = r.kind(), "received");
         if let (Some(arrivals), Some(t)) = (&self.arrivals, r.trace_id) {
             arrivals
                 .lock()

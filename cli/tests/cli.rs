@@ -1189,3 +1189,175 @@ fn a_signal_during_a_send_stops_an_unpaced_loop() {
         assert_eq!(last["kind"], "eos", "send {signal}: {last}");
     }
 }
+
+/// `run --schema` is a valid JSON Schema (draft 2020-12, checked by
+/// Python's `jsonschema`), a pipeline file of built-in components
+/// validates against it, and one with a misspelt key or an unknown type
+/// does not; `run --list` names every built-in with its keys.
+#[test]
+fn the_pipeline_schema_is_json_schema_and_pipeline_files_validate_against_it() {
+    let (code, schema, err) = run(&["run", "--schema"]);
+    assert_eq!(code, 0, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let schema_path = dir.path().join("schema.json");
+    std::fs::write(&schema_path, &schema).unwrap();
+    let good = "savant = '0.6.1'\n\
+        [loopback]\ninput = 'router+bind:ipc:///tmp/x/in.ipc'\noutput = 'dealer+connect:ipc:///tmp/x/out.ipc'\n\
+        [module]\ninput = 'dealer+connect:ipc:///tmp/x/in.ipc'\noutput = 'router+bind:ipc:///tmp/x/out.ipc'\n\
+        [[source]]\ntype = 'video_file'\npath = 'a.mp4'\nsource_id = 'cam-1'\n\
+        [[source]]\ntype = 'image_folder'\npath = 'frames'\nsource_id = 'cam-2'\n\
+        [[sink]]\ntype = 'video_files'\ndir = 'out'\n\
+        [[sink]]\ntype = 'metadata_json'\npath = 'out/m.jsonl'\nidle_timeout = 3\n";
+    let misspelt = good.replace("dir = 'out'", "dri = 'out'");
+    let unknown = good.replace("type = 'video_files'", "type = 'videos'");
+    let check = |pipeline: &str| -> (bool, String) {
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, pipeline).unwrap();
+        let out = Command::new(savant_sdk_tests::python())
+            .args([
+                "-c",
+                "import json, sys, tomllib, jsonschema\n\
+                 schema = json.load(open(sys.argv[1]))\n\
+                 jsonschema.Draft202012Validator.check_schema(schema)\n\
+                 jsonschema.Draft202012Validator(schema).validate(tomllib.load(open(sys.argv[2], 'rb')))\n",
+                schema_path.to_str().unwrap(),
+                file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = check(good);
+    assert!(ok, "{err}");
+    let (ok, err) = check(&misspelt);
+    assert!(!ok && err.contains("ValidationError"), "{err}");
+    let (ok, err) = check(&unknown);
+    assert!(!ok && err.contains("ValidationError"), "{err}");
+
+    let (code, list, err) = run(&["run", "--list"]);
+    assert_eq!(code, 0, "{err}");
+    for name in [
+        "source jpeg_file",
+        "source png_file",
+        "source image_folder",
+        "source video_file",
+        "source rtsp",
+        "sink image_files",
+        "sink metadata_json",
+        "sink annotated",
+        "sink video_files",
+        "sink fan_out",
+    ] {
+        assert!(list.contains(name), "{name}: {list}");
+    }
+    assert!(list.contains("    source_id (string, required)"), "{list}");
+}
+
+/// What a sink logs while it handles a frame joins that frame's trace in
+/// the OTLP export, on the `receive` path and the `run` path: the exported
+/// `savant.receive` span of each frame has the trace id `send` printed and
+/// carries the sink's log line as an event.
+#[test]
+fn sink_logs_carry_the_frames_trace_id_in_the_otlp_export_on_receive_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("a.jpg");
+    write_jpeg(&img, 90);
+    let check = |requests: &[opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest],
+                 sent: &[String],
+                 event: &str| {
+        let spans: Vec<_> = requests
+            .iter()
+            .flat_map(|r| &r.resource_spans)
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+            .filter(|s| s.name == "savant.receive")
+            .collect();
+        for t in sent {
+            let span = spans
+                .iter()
+                .find(|s| s.trace_id.iter().map(|b| format!("{b:02x}")).collect::<String>() == *t)
+                .unwrap_or_else(|| panic!("no savant.receive span in trace {t}: {} spans", spans.len()));
+            assert!(
+                span.events.iter().any(|e| e.name == event),
+                "trace {t}: events {:?}",
+                span.events.iter().map(|e| &e.name).collect::<Vec<_>>()
+            );
+        }
+    };
+    let sent_traces = |out: &str| -> Vec<String> {
+        json_lines(out)
+            .iter()
+            .filter(|l| l["kind"] == "frame")
+            .map(|l| l["trace_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // receive: its own per-message line and the metadata sink's
+    let (addr, got) = grpc::grpc_receiver();
+    let ep = format!("ipc://{}/r.ipc", dir.path().display());
+    let receiver = Command::new(BIN)
+        .args(["receive", "--socket", &format!("router+bind:{ep}")])
+        .args(["--eos-count", "1", "--idle-timeout", "30"])
+        .args(["--out-json", dir.path().join("m.jsonl").to_str().unwrap()])
+        .args([
+            "--otlp-protocol",
+            "grpc",
+            "--otlp-endpoint",
+            &format!("http://{addr}"),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, sent, err) = run(&[
+        "send",
+        "--socket",
+        &format!("dealer+connect:{ep}"),
+        "--repeat",
+        "3",
+        img.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let out = receiver.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let traces = sent_traces(&sent);
+    assert_eq!(traces.len(), 3);
+    check(&got.lock().unwrap(), &traces, "received");
+    check(&got.lock().unwrap(), &traces, "metadata record written");
+
+    // run: a pipeline whose sink is the metadata sink, exporting per [telemetry]
+    let (addr, got) = grpc::grpc_receiver();
+    let ep = format!("ipc://{}/p.ipc", dir.path().display());
+    let pipeline = dir.path().join("p.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "[telemetry]\notlp_protocol = 'grpc'\notlp_endpoint = 'http://{addr}'\n\
+             [[sink]]\ntype = 'metadata_json'\npath = 'p.jsonl'\nsocket = 'router+bind:{ep}'\nidle_timeout = 30\neos_count = 1\n"
+        ),
+    )
+    .unwrap();
+    let runner = Command::new(BIN)
+        .args(["run", pipeline.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runner = common::KillOnDrop(runner);
+    let (code, sent, err) = run(&[
+        "send",
+        "--socket",
+        &format!("dealer+connect:{ep}"),
+        "--repeat",
+        "2",
+        img.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let traces = sent_traces(&sent);
+    // the reader stops after the EOS (eos_count = 1); the export is flushed at exit
+    let mut runner = runner;
+    assert!(runner.0.wait().unwrap().success());
+    check(&got.lock().unwrap(), &traces, "metadata record written");
+}

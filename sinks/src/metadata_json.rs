@@ -160,7 +160,10 @@ impl MetadataJsonSink {
 #[async_trait]
 impl Sink for MetadataJsonSink {
     async fn consume(&mut self, result: SinkResult) -> savant_sdk_core::Result<()> {
-        Ok(self.write(&result)?)
+        self.write(&result)?;
+        // inside the runner's span of the result: joins the frame's trace
+        tracing::debug!(source_id = %result.source_id(), kind = result.kind(), "metadata record written");
+        Ok(())
     }
 
     async fn finish(&mut self) -> savant_sdk_core::Result<()> {

@@ -115,6 +115,9 @@ impl PipelineFile {
             if let Some(t) = first.idle_timeout {
                 builder = builder.idle_timeout(t);
             }
+            if let Some(n) = first.eos_count {
+                builder = builder.stop_after_eos(n);
+            }
             let runner = builder
                 .build()
                 .await

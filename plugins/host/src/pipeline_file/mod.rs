@@ -181,6 +181,9 @@ pub struct SinkKeys {
     pub idle_timeout: Option<f64>,
     /// Which versions its reader reads (default `known`). One value per socket.
     pub accept_version: Option<String>,
+    /// Its reader stops after this many EOS (as `receive --eos-count`).
+    /// One value per socket.
+    pub eos_count: Option<u64>,
     /// The component's keys, when they collide with the ones above.
     pub settings: Option<BTreeMap<String, serde_json::Value>>,
 }
@@ -251,6 +254,8 @@ pub struct SinkSpec {
     pub idle_timeout: Option<std::time::Duration>,
     /// What its reader reads.
     pub accept: VersionPolicy,
+    /// Its reader stops after this many EOS.
+    pub eos_count: Option<u64>,
     config: ConfigText,
 }
 
@@ -419,7 +424,8 @@ impl PipelineFile {
         }
 
         let mut sinks = Vec::new();
-        let mut readers: BTreeMap<String, (Option<f64>, Option<String>, usize)> = BTreeMap::new();
+        let mut readers: BTreeMap<String, (Option<f64>, Option<String>, usize, Option<u64>)> =
+            BTreeMap::new();
         for (i, s) in raw.sinks.into_iter().enumerate() {
             let line = line_of(text, s.span().start);
             let mut section = s.into_inner();
@@ -448,6 +454,19 @@ impl PipelineFile {
                     }
                 }
             };
+            let eos_count = match section.remove("eos_count") {
+                None => None,
+                Some(v) => match v.get_ref() {
+                    toml::Value::Integer(n) if *n > 0 => Some(*n as u64),
+                    _ => {
+                        return Err(error(
+                            path,
+                            line_of(text, v.span().start),
+                            "[[sink]]: `eos_count` must be a whole number > 0",
+                        ))
+                    }
+                },
+            };
             let accept_text = take_str(&mut section, "accept_version", path, text)?;
             let accept = match &accept_text {
                 Some(a) => a
@@ -456,7 +475,9 @@ impl PipelineFile {
                 None => VersionPolicy::Known,
             };
             // reader keys: one value per socket
-            let entry = readers.entry(socket.clone()).or_insert((None, None, line));
+            let entry = readers
+                .entry(socket.clone())
+                .or_insert((None, None, line, None));
             let differs = |key: &str| {
                 at(format!(
                     "`{key}` differs from the one of the [[sink]] at line {} on the same socket (one reader serves both)",
@@ -473,6 +494,14 @@ impl PipelineFile {
                     return Err(differs("accept_version"));
                 }
             }
+            if let (Some(a), Some(b)) = (eos_count, entry.3) {
+                if a != b {
+                    return Err(differs("eos_count"));
+                }
+            }
+            if eos_count.is_some() {
+                entry.3 = eos_count;
+            }
             if idle.is_some() {
                 entry.0 = idle;
             }
@@ -488,12 +517,14 @@ impl PipelineFile {
                 socket,
                 idle_timeout: None,
                 accept,
+                eos_count: None,
                 config: ConfigText::new(&section, text),
             });
         }
         // every sink of a socket gets its reader's settings
         for s in &mut sinks {
-            let (idle, accept, _) = &readers[&s.socket];
+            let (idle, accept, _, eos) = &readers[&s.socket];
+            s.eos_count = *eos;
             let idle = idle.unwrap_or(5.0);
             s.idle_timeout = (idle > 0.0).then(|| std::time::Duration::from_secs_f64(idle));
             if let Some(a) = accept {

@@ -94,12 +94,18 @@ fn item(
     if let Some(Value::Array(r)) = component.get("required") {
         required.extend(r.iter().cloned());
     }
+    // a component that takes any keys says so; the others take only theirs
+    let additional = component
+        .get("additionalProperties")
+        .cloned()
+        .unwrap_or(Value::Bool(false));
     json!({
         "title": name,
         "description": description,
         "type": "object",
         "properties": properties,
         "required": required,
+        "additionalProperties": additional,
     })
 }
 
