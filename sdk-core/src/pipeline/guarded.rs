@@ -94,6 +94,8 @@ impl Source for GuardedSource {
         match r {
             None => self.end(SourceOutcome::Stopped),
             Some(Ok(Ok(Some(item)))) => Ok(Some(item)),
+            // a source that watches the shutdown itself ends on it too
+            Some(Ok(Ok(None))) if self.shutdown.is_requested() => self.end(SourceOutcome::Stopped),
             Some(Ok(Ok(None))) => self.end(SourceOutcome::Completed),
             Some(Ok(Err(e))) => self.end(SourceOutcome::Failed(e.to_string())),
             Some(Err(panic)) => self.end(SourceOutcome::Panicked(panic)),

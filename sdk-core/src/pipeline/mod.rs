@@ -417,12 +417,14 @@ struct SinkSlot {
 }
 
 impl SinkSlot {
-    async fn consume(&mut self, result: SinkResult) {
+    async fn consume(&mut self, result: SinkResult, span: &tracing::Span) {
         let Some(sink) = self.sink.as_mut() else {
             return;
         };
-        let span = crate::telemetry::receive_span(&result);
-        match CatchUnwind(sink.consume(result)).instrument(span).await {
+        match CatchUnwind(sink.consume(result))
+            .instrument(span.clone())
+            .await
+        {
             Ok(Ok(())) => self.consumed += 1,
             Ok(Err(e)) => {
                 let e = crate::error::report(&e);
@@ -504,6 +506,12 @@ impl ReaderRun {
         let mut eos_seen: BTreeSet<String> = BTreeSet::new();
         let ticking = self.has_sources;
         loop {
+            // checked every round: results arriving faster than the tick
+            // must not keep a reader past its deadline
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) || self.all_came_back(&eos_seen) {
+                break;
+            }
             let tick = async {
                 if ticking || deadline.is_some() {
                     tokio::time::sleep(Duration::from_millis(50)).await
@@ -578,15 +586,16 @@ impl ReaderRun {
     }
 }
 
-/// Hands `result` to every running sink: a clone to each but the last,
-/// which takes it.
+/// Hands `result` to every running sink, all in one span of the frame's
+/// trace: a clone to each but the last, which takes it.
 async fn dispatch(slots: &mut [SinkSlot], result: SinkResult) {
     let last = slots.iter().rposition(SinkSlot::running);
     let Some(last) = last else {
         return;
     };
+    let span = crate::telemetry::receive_span(&result);
     for slot in slots[..last].iter_mut().filter(|s| s.running()) {
-        slot.consume(result.clone()).await;
+        slot.consume(result.clone(), &span).await;
     }
-    slots[last].consume(result).await;
+    slots[last].consume(result, &span).await;
 }
