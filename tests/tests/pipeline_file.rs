@@ -15,9 +15,12 @@ use savant_sdk_core::telemetry::Telemetry;
 use savant_sdk_plugin_host::{PipelineFile, PluginRegistry};
 use savant_sdk_tests::media::{Clip, TestCodec, TestContainer};
 use savant_sdk_tests::{Peer, SavantRs};
-// linked in, so the static registry has the example plugins
+// linked in, so that the static registry has the built-in components
+// and the example plugins (rustc drops a crate nothing refers to)
 use savant_sdk_example_frame_counter::Summary;
 use savant_sdk_example_synthetic_source as _;
+use savant_sdk_sinks as _;
+use savant_sdk_sources as _;
 
 const VIDEO_FRAMES: u32 = 24;
 const IMAGES: usize = 3;

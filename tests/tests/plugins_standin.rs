@@ -13,7 +13,7 @@ use serde_json::Value;
 
 peer_tests!(plugin_source_through_savant_rs_standin_into_plugin_sink);
 
-#[path = "support/cargo_build.rs"]
+#[path = "../../plugins/host/tests/support/cargo_build.rs"]
 mod cargo_build;
 
 /// `lib<name>.so` of one of the plugins, all built (in a target folder

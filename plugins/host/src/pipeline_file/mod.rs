@@ -46,6 +46,13 @@
 //! table instead. Unknown keys and wrong types are errors naming the line.
 //! `savant-sdk run --list` prints every component with its keys, and
 //! `--schema` a JSON Schema of the whole file ([`schema`]).
+//!
+//! In a program of your own, [`PipelineFile::registry`] finds the
+//! components linked into it: the built-ins once the program refers to
+//! `savant-sdk-sources` and `savant-sdk-sinks` (`use savant_sdk_sources as
+//! _; use savant_sdk_sinks as _;` is enough; rustc drops a crate nothing
+//! refers to, and its registrations with it), plugin crates the same way,
+//! and the file's `plugins`.
 
 mod build;
 mod config_text;
