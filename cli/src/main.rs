@@ -1,5 +1,8 @@
 //! `savant-sdk`: send frames to a Savant module, receive its results, run
 //! the embedded loopback module, or run the demo.
+// The doc comments of the argument types are `--help` text (clap), written
+// for a terminal, not rustdoc: `<pts>` and `[[source]]` are meant literally.
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 mod demo;
 mod inputs;

@@ -44,6 +44,7 @@ fn check_path(key: &str, path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "gstreamer")]
 fn default_true() -> bool {
     true
 }

@@ -132,6 +132,7 @@ fn default_repeat() -> u64 {
     1
 }
 
+#[cfg(feature = "gstreamer")]
 fn default_true() -> bool {
     true
 }

@@ -7,9 +7,9 @@
 //! [`interleave`]) to build sources out of sources. [`image_utils`] prepares
 //! pictures (resize with padding, pad to aspect).
 //!
-//! With the `gstreamer` feature: [`VideoFileSource`] (MP4/MOV, MKV/WebM,
+//! With the `gstreamer` feature: `VideoFileSource` (MP4/MOV, MKV/WebM,
 //! MPEG-TS, AVI; H.264, HEVC, VP8, VP9, AV1, MJPEG passed through
-//! untouched) and [`RtspSource`] (cameras, with reconnection).
+//! untouched) and `RtspSource` (cameras, with reconnection).
 //!
 //! Each is also a registered component with a serde configuration
 //! ([`config`]): `jpeg_file`, `png_file`, `image_folder`, and with
