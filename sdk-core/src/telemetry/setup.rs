@@ -63,7 +63,7 @@ enum Exporter {
 /// Sets up the SDK's [`Telemetry`].
 ///
 /// OTLP goes over HTTP/protobuf ([`otlp_http`](Self::otlp_http)) or, with
-/// the crate feature `otlp-grpc` (on by default), over gRPC
+/// the crate feature `otlp-grpc` (off by default), over gRPC
 /// (`otlp_grpc("http://127.0.0.1:4317")`); [`otlp`](Self::otlp) takes the
 /// choice as an [`OtlpProtocol`]. Both go through the same batching and
 /// the same pause after a failed export.
