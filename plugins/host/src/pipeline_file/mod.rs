@@ -197,6 +197,16 @@ pub struct SinkKeys {
 
 type Section = BTreeMap<String, Spanned<toml::Value>>;
 
+/// The reader keys of the sinks of one socket (one value per socket) and
+/// the line of the first sink that gave them.
+#[derive(Debug, Default)]
+struct ReaderKeys {
+    idle: Option<f64>,
+    accept: Option<String>,
+    eos_count: Option<u64>,
+    line: usize,
+}
+
 /// The second look at the file: `settings` tables with a span per key
 /// (the first look keeps one span per top-level key only).
 #[derive(Debug, Default, Deserialize)]
@@ -431,8 +441,7 @@ impl PipelineFile {
         }
 
         let mut sinks = Vec::new();
-        let mut readers: BTreeMap<String, (Option<f64>, Option<String>, usize, Option<u64>)> =
-            BTreeMap::new();
+        let mut readers: BTreeMap<String, ReaderKeys> = BTreeMap::new();
         for (i, s) in raw.sinks.into_iter().enumerate() {
             let line = line_of(text, s.span().start);
             let mut section = s.into_inner();
@@ -482,38 +491,39 @@ impl PipelineFile {
                 None => VersionPolicy::Known,
             };
             // reader keys: one value per socket
-            let entry = readers
-                .entry(socket.clone())
-                .or_insert((None, None, line, None));
+            let entry = readers.entry(socket.clone()).or_insert(ReaderKeys {
+                line,
+                ..Default::default()
+            });
             let differs = |key: &str| {
                 at(format!(
                     "`{key}` differs from the one of the [[sink]] at line {} on the same socket (one reader serves both)",
-                    entry.2
+                    entry.line
                 ))
             };
-            if let (Some(a), Some(b)) = (idle, entry.0) {
+            if let (Some(a), Some(b)) = (idle, entry.idle) {
                 if a != b {
                     return Err(differs("idle_timeout"));
                 }
             }
-            if let (Some(a), Some(b)) = (&accept_text, &entry.1) {
+            if let (Some(a), Some(b)) = (&accept_text, &entry.accept) {
                 if a != b {
                     return Err(differs("accept_version"));
                 }
             }
-            if let (Some(a), Some(b)) = (eos_count, entry.3) {
+            if let (Some(a), Some(b)) = (eos_count, entry.eos_count) {
                 if a != b {
                     return Err(differs("eos_count"));
                 }
             }
             if eos_count.is_some() {
-                entry.3 = eos_count;
+                entry.eos_count = eos_count;
             }
             if idle.is_some() {
-                entry.0 = idle;
+                entry.idle = idle;
             }
             if accept_text.is_some() {
-                entry.1 = accept_text;
+                entry.accept = accept_text;
             }
             let own = settings.sinks.get_mut(i).and_then(|s| s.settings.take());
             merge_settings(&mut section, own, path, text)?;
@@ -530,8 +540,13 @@ impl PipelineFile {
         }
         // every sink of a socket gets its reader's settings
         for s in &mut sinks {
-            let (idle, accept, _, eos) = &readers[&s.socket];
-            s.eos_count = *eos;
+            let ReaderKeys {
+                idle,
+                accept,
+                eos_count,
+                ..
+            } = &readers[&s.socket];
+            s.eos_count = *eos_count;
             let idle = idle.unwrap_or(5.0);
             s.idle_timeout = (idle > 0.0).then(|| std::time::Duration::from_secs_f64(idle));
             if let Some(a) = accept {
