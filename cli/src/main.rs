@@ -7,6 +7,7 @@
 mod demo;
 mod inputs;
 mod loopback;
+mod output;
 mod probe;
 mod progress;
 mod protocol;
@@ -123,6 +124,7 @@ fn main() -> ExitCode {
             Command::Probe(a) => probe::run(a).await,
         }
     });
+    output::flush();
     telemetry.shutdown(); // flushes pending spans
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -154,13 +156,7 @@ pub(crate) async fn interrupted() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints one JSON line to stdout.
-pub(crate) fn emit(v: serde_json::Value) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{v}");
-    let _ = out.flush();
-}
+pub(crate) use output::emit;
 
 /// Parses `ns/name`.
 pub(crate) fn parse_ns_name(s: &str) -> Result<(String, String), String> {

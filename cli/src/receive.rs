@@ -192,9 +192,13 @@ fn match_sent(path: &std::path::Path, arrivals: &[(TraceId, u64)]) -> Result<Tra
     Ok(m)
 }
 
-/// Failures are reported by the exit line, once.
+/// Failures are reported by the exit line, once; a signal flushes the lines.
 struct Quiet;
-impl PipelineObserver for Quiet {}
+impl PipelineObserver for Quiet {
+    fn on_signal(&self, _signal: &'static str) {
+        crate::output::flush();
+    }
+}
 
 /// Arrivals (trace id, unix us), recorded as they come: the sent file is
 /// read at the end, so `send` may write it while this runs.

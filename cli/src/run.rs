@@ -104,6 +104,7 @@ impl PipelineObserver for Lines {
     }
 
     fn on_signal(&self, signal: &'static str) {
+        crate::output::flush();
         eprintln!(
             "savant-sdk: {signal}: ending every open stream with EOS and finishing the sinks"
         );

@@ -141,6 +141,10 @@ impl PipelineObserver for SendLines {
         }
         emit(line(r, file.as_deref(), bytes));
     }
+
+    fn on_signal(&self, _signal: &'static str) {
+        crate::output::flush();
+    }
 }
 
 /// Holds each EOS back until a frame follows it, so the last one is
