@@ -66,6 +66,8 @@ pub async fn run(a: LoopbackArgs, _telemetry: savant_sdk_core::telemetry::Teleme
     if let Some(auth) = &a.shutdown_auth {
         config = config.shutdown_auth(auth);
     }
+    // watched before `ready` is printed: a signal right after it is kept
+    let mut signals = savant_sdk_core::pipeline::Signals::watch()?;
     let module = LoopbackModule::start(config)?;
     emit(json!({
         "event": "ready",
@@ -75,12 +77,12 @@ pub async fn run(a: LoopbackArgs, _telemetry: savant_sdk_core::telemetry::Teleme
         "status": module.status_url(),
         "protocol_version": version.as_ref().map(|v| v.as_str()),
     }));
-    let signal = crate::interrupted();
-    tokio::pin!(signal);
+    // a readiness signal: out at once, not at the next idle flush
+    crate::output::flush();
     let mut poll = tokio::time::interval(std::time::Duration::from_millis(50));
     let reason = loop {
         tokio::select! {
-            r = &mut signal => { r?; break "signal"; }
+            _ = signals.next() => break "signal",
             _ = poll.tick() => if module.shutdown_requested() { break "shutdown"; },
         }
     };

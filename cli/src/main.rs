@@ -146,16 +146,6 @@ pub(crate) fn error_text(e: &anyhow::Error) -> String {
     savant_sdk_core::error::report(e.as_ref())
 }
 
-/// Waits for SIGINT (Ctrl-C) or SIGTERM.
-pub(crate) async fn interrupted() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
-    }
-    Ok(())
-}
-
 pub(crate) use output::emit;
 
 /// Parses `ns/name`.

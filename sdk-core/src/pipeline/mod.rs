@@ -264,9 +264,19 @@ impl Pipeline {
     /// Runs everything to the end (see the [module documentation](self)).
     pub async fn run(self) -> PipelineReport {
         let shutdown = self.trigger.subscribe();
-        let signal_task = self
-            .signals
-            .then(|| tokio::spawn(wait_for_signal(self.trigger.clone(), self.observer.clone())));
+        // watched before anything starts: no signal falls between
+        let signal_task = match self.signals.then(Signals::watch) {
+            Some(Ok(signals)) => Some(tokio::spawn(wait_for_signal(
+                signals,
+                self.trigger.clone(),
+                self.observer.clone(),
+            ))),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "cannot watch SIGINT and SIGTERM");
+                None
+            }
+            None => None,
+        };
         let sources_done = Arc::new(ShutdownTrigger::new());
         let has_sources = !self.sources.is_empty();
         let ended = EndedStreams::default();
@@ -318,32 +328,39 @@ impl Pipeline {
     }
 }
 
-async fn wait_for_signal(trigger: Arc<ShutdownTrigger>, observer: Arc<dyn PipelineObserver>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the pipeline");
-            let _ = tokio::signal::ctrl_c().await;
-            observer.on_signal("SIGINT");
-            trigger.trigger();
-            return;
+/// SIGTERM and SIGINT, watched from the moment this is made (a signal
+/// that comes before the first wait is kept, not lost to the default
+/// action that ends the process).
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Starts watching both (inside a tokio runtime).
+    pub fn watch() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The next signal: `"SIGTERM"` or `"SIGINT"`.
+    pub async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
         }
-    };
-    let mut int = match signal(SignalKind::interrupt()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch SIGINT; only SIGTERM stops the pipeline");
-            term.recv().await;
-            observer.on_signal("SIGTERM");
-            trigger.trigger();
-            return;
-        }
-    };
-    let name = tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    };
+    }
+}
+
+async fn wait_for_signal(
+    mut signals: Signals,
+    trigger: Arc<ShutdownTrigger>,
+    observer: Arc<dyn PipelineObserver>,
+) {
+    let name = signals.next().await;
     tracing::info!(
         signal = name,
         "shutting down: ending every open stream with EOS"
