@@ -215,6 +215,16 @@ struct ReceiveLines {
 #[savant_sdk_core::async_trait]
 impl Sink for ReceiveLines {
     async fn consume(&mut self, r: SinkResult) -> savant_sdk_core::Result<()> {
+        if let (true, Some(gap)) = (self.print, r.seq_gap) {
+            // loss shows where it happens, as an event of its own
+            emit(json!({
+                "event": "gap",
+                "source_id": r.source_id(),
+                "expected": gap.expected,
+                "got": gap.got,
+                "lost": gap.lost(),
+            }));
+        }
         if self.print {
             emit(describe(&r));
         }
@@ -307,6 +317,12 @@ pub async fn run(a: ReceiveArgs, _telemetry: savant_sdk_core::telemetry::Telemet
         eprintln!(
             "savant-sdk: {} messages dropped for their protocol version (accepting {:?}; see --accept-version)",
             reader.version_refused, a.accept.accept_version
+        );
+    }
+    if reader.seq_gaps > 0 {
+        eprintln!(
+            "savant-sdk: {} messages lost in {} gaps of the sources' seq ids (see the \"gap\" lines)",
+            reader.lost, reader.seq_gaps
         );
     }
     if let (Some(path), Some(arrivals)) = (&a.match_sent, &arrivals) {

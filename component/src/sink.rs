@@ -20,9 +20,28 @@ pub struct SinkResult {
     pub content: Option<Bytes>,
     /// The trace id from the message's propagated context (W3C or Jaeger).
     pub trace_id: Option<TraceId>,
+    /// Seq ids of this message's source skipped before it: messages lost
+    /// between the peers (a module restart over dealer, a pub/sub drop).
+    pub seq_gap: Option<SeqGap>,
     /// Where [`SinkResult::logs`] fetches from (set with
     /// `SinkBuilder::log_provider` of `savant-sdk-core`; empty by default).
     pub log_handle: LogHandle,
+}
+
+/// A gap in a source's seq ids, seen when the message after it arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqGap {
+    /// The seq id that was expected.
+    pub expected: u64,
+    /// The one that arrived.
+    pub got: u64,
+}
+
+impl SeqGap {
+    /// How many messages are missing.
+    pub fn lost(&self) -> u64 {
+        self.got.saturating_sub(self.expected)
+    }
 }
 
 impl SinkResult {

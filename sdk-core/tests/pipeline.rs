@@ -308,3 +308,68 @@ async fn shutdown_ends_open_streams_with_eos_and_finishes_the_sinks_in_time() {
     );
     assert!(seen.finished);
 }
+
+/// Messages lost between the peers show where they are lost: a
+/// `SinkRunner` reports each gap in a source's seq ids on the result after
+/// it and counts gaps and lost messages; the pipeline's reader report
+/// carries them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gaps_in_seq_ids_are_reported_and_counted_where_the_loss_shows() {
+    use savant_sdk_core::model::{EndOfStream, Message};
+    use savant_sdk_core::transport::{BlockingWriter, WriterConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let ep = ipc(&dir, "gaps");
+    let reader = SinkBuilder::new(format!("router+bind:{ep}"))
+        .stop_after_eos(1)
+        .idle_timeout(Duration::from_secs(30))
+        .build()
+        .await
+        .unwrap();
+    let gaps = Arc::new(Mutex::new(Vec::new()));
+    struct Gaps(Arc<Mutex<Vec<(i64, u64)>>>);
+    #[async_trait]
+    impl Sink for Gaps {
+        async fn consume(&mut self, r: SinkResult) -> savant_sdk_core::Result<()> {
+            if let (Some(g), Some(pts)) = (r.seq_gap, r.pts()) {
+                self.0.lock().unwrap().push((pts, g.lost()));
+            }
+            Ok(())
+        }
+    }
+    let mut p = Pipeline::new();
+    p.reader(
+        "gaps",
+        reader,
+        vec![("gaps".into(), Box::new(Gaps(gaps.clone())))],
+    );
+    let run = tokio::spawn(p.run());
+    // frames numbered 1, 2, 5, 6, 9 by hand: 2 lost before 5, 2 before 9
+    let endpoint = format!("dealer+connect:{ep}");
+    tokio::task::spawn_blocking(move || {
+        let mut w = BlockingWriter::new(
+            WriterConfig::builder(&endpoint)
+                .unwrap()
+                .assign_seq_ids(false)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        for seq in [1u64, 2, 5, 6, 9] {
+            let mut m = Message::video_frame(VideoFrame::builder("cam").pts(seq as i64).build());
+            m.seq_id = seq;
+            w.send_message("cam", &m, &[]).unwrap();
+        }
+        let mut eos = Message::end_of_stream(EndOfStream::new("cam"));
+        eos.seq_id = 10;
+        w.send_message("cam", &eos, &[]).unwrap();
+    })
+    .await
+    .unwrap();
+    let report = tokio::time::timeout(HUNG, run)
+        .await
+        .expect("hung")
+        .unwrap();
+    assert_eq!(*gaps.lock().unwrap(), vec![(5, 2), (9, 2)]);
+    let r = &report.readers[0];
+    assert_eq!((r.received, r.seq_gaps, r.lost), (6, 2, 4));
+}

@@ -538,6 +538,7 @@ mod tests {
             content: None,
             message: Message::end_of_stream(EndOfStream::new("cam")),
             log_handle: Default::default(),
+            seq_gap: None,
         };
         sink.consume(eos).await.unwrap();
         sink.finish().await.unwrap();

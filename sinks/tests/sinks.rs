@@ -296,6 +296,7 @@ fn result_of(f: SourceFrame) -> savant_sdk_core::sink::SinkResult {
         content: Some(f.content.clone()),
         message: Message::video_frame(f.frame),
         log_handle: Default::default(),
+        seq_gap: None,
     }
 }
 
@@ -306,6 +307,7 @@ fn eos_of(source: &str) -> savant_sdk_core::sink::SinkResult {
         content: None,
         message: Message::end_of_stream(EndOfStream::new(source)),
         log_handle: Default::default(),
+        seq_gap: None,
     }
 }
 

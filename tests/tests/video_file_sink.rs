@@ -235,6 +235,7 @@ fn result(frame: VideoFrame, content: Bytes) -> SinkResult {
         content: Some(content),
         trace_id: None,
         log_handle: Default::default(),
+        seq_gap: None,
     }
 }
 

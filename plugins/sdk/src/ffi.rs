@@ -310,6 +310,7 @@ fn decode_input(input: &SinkInput) -> Result<SinkResult, String> {
         content: (input.has_content == 1).then(|| Bytes::copy_from_slice(content)),
         message,
         log_handle: Default::default(),
+        seq_gap: None,
     })
 }
 

@@ -215,6 +215,7 @@ mod tests {
             content: None,
             trace_id: Some(trace),
             log_handle: Default::default(),
+            seq_gap: None,
         };
         let matcher = TraceMatcher::new();
         let receiving = matcher.clone();

@@ -11,7 +11,7 @@ mod source_runner;
 
 pub use health::HealthCheck;
 pub use matching::{MatchReport, MatchedFrame, TraceMatcher};
-pub use sink_runner::{BlockingSinkRunner, SinkBuilder, SinkRunner, SinkTask};
+pub use sink_runner::{BlockingSinkRunner, SeqGapStats, SinkBuilder, SinkRunner, SinkTask};
 pub use source_runner::{
     BlockingSourceRunner, FinalEos, SourceBuilder, SourceResult, SourceRunner, StreamSummary,
 };

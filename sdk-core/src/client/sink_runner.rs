@@ -11,9 +11,18 @@ use crate::client::health::HealthCheck;
 use crate::codec::VersionPolicy;
 use crate::error::{Error, Result};
 use crate::seq_id::{SeqIdCheck, SeqIdValidator};
-use crate::sink::{Sink, SinkResult};
+use crate::sink::{SeqGap, Sink, SinkResult};
 use crate::telemetry::{extract_trace_id, LogHandle, LogProvider};
 use crate::transport::{Reader, ReaderConfig, ReaderStats, Received, TopicFilter};
+
+/// The gaps a [`SinkRunner`] saw in its sources' seq ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeqGapStats {
+    /// How many gaps.
+    pub gaps: u64,
+    /// How many messages they add up to.
+    pub lost: u64,
+}
 
 /// Configures a [`SinkRunner`], mirroring Savant's Python `SinkBuilder`.
 ///
@@ -232,6 +241,7 @@ impl SinkBuilder {
             idle_timeout: self.idle_timeout,
             idle: None,
             seq_ids: SeqIdValidator::default(),
+            gaps: SeqGapStats::default(),
             done: false,
             logs: self.logs,
             stop: self.stop,
@@ -252,6 +262,7 @@ pub struct SinkRunner {
     idle_timeout: Option<Duration>,
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
     seq_ids: SeqIdValidator,
+    gaps: SeqGapStats,
     done: bool,
     logs: LogHandle,
     stop: StopConditions,
@@ -285,9 +296,16 @@ impl<S> SinkTask<S> {
 
 impl SinkRunner {
     fn make_result(&mut self, r: Received) -> SinkResult {
-        if let SeqIdCheck::Gap { expected, got } = self.seq_ids.check(&r.message) {
-            tracing::warn!(topic = %r.topic_str(), expected, got, "seq_id discrepancy: messages were lost");
-        }
+        let seq_gap = match self.seq_ids.check(&r.message) {
+            SeqIdCheck::Gap { expected, got } => {
+                let gap = SeqGap { expected, got };
+                self.gaps.gaps += 1;
+                self.gaps.lost += gap.lost();
+                tracing::warn!(topic = %r.topic_str(), expected, got, lost = gap.lost(), "seq_id gap: messages were lost");
+                Some(gap)
+            }
+            SeqIdCheck::Valid => None,
+        };
         let content = r.content();
         SinkResult {
             topic: r.topic_str().into_owned(),
@@ -295,6 +313,7 @@ impl SinkRunner {
             content,
             message: r.message,
             log_handle: self.logs.clone(),
+            seq_gap,
         }
     }
 
@@ -366,6 +385,12 @@ impl SinkRunner {
     /// What the reader delivered and skipped so far.
     pub fn stats(&self) -> ReaderStats {
         self.reader.stats()
+    }
+
+    /// The gaps in the sources' seq ids seen so far: messages lost
+    /// between the peers, counted where the loss shows.
+    pub fn seq_gaps(&self) -> SeqGapStats {
+        self.gaps
     }
 
     /// Closes the socket and waits until it is released.

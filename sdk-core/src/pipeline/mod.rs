@@ -580,6 +580,7 @@ impl ReaderRun {
             slot.finish().await;
         }
         let stats = runner.stats();
+        let gaps = runner.seq_gaps();
         runner.close().await;
         let sinks: Vec<SinkReport> = slots
             .into_iter()
@@ -597,6 +598,8 @@ impl ReaderRun {
             received,
             malformed: stats.malformed(),
             version_refused: stats.version_refused,
+            seq_gaps: gaps.gaps,
+            lost: gaps.lost,
             sinks,
             error,
         }

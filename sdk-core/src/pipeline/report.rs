@@ -137,6 +137,10 @@ pub struct ReaderReport {
     pub malformed: u64,
     /// Messages skipped for a protocol version the reader refuses.
     pub version_refused: u64,
+    /// Gaps in the sources' seq ids: messages lost between the peers.
+    pub seq_gaps: u64,
+    /// The messages those gaps add up to.
+    pub lost: u64,
     /// Its sinks.
     pub sinks: Vec<SinkReport>,
     /// A receive error that ended the reader early.

@@ -11,7 +11,7 @@
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("summary.json");
 //! let mut sink = FrameCounter::new(path.clone());
-//! let eos = SinkResult { topic: "a".into(), message: Message::end_of_stream(EndOfStream::new("a")), content: None, trace_id: None, log_handle: Default::default() };
+//! let eos = SinkResult { topic: "a".into(), message: Message::end_of_stream(EndOfStream::new("a")), content: None, trace_id: None, log_handle: Default::default(), seq_gap: None };
 //! let rt = tokio::runtime::Builder::new_current_thread().build()?;
 //! rt.block_on(async { sink.consume(eos).await?; sink.finish().await })?;
 //! let summary: Summary = serde_json::from_slice(&std::fs::read(path)?)?;
