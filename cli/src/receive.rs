@@ -319,9 +319,10 @@ pub async fn run(a: ReceiveArgs, _telemetry: savant_sdk_core::telemetry::Telemet
             reader.version_refused, a.accept.accept_version
         );
     }
+    crate::output::flush();
     if reader.seq_gaps > 0 {
         eprintln!(
-            "savant-sdk: {} messages lost in {} gaps of the sources' seq ids (see the \"gap\" lines)",
+            "savant-sdk: {} messages lost in {} gaps of the sources' seq ids",
             reader.lost, reader.seq_gaps
         );
     }

@@ -85,6 +85,7 @@ impl PipelineObserver for Lines {
             "error": r.outcome.error(),
         }));
         if let Some(e) = r.outcome.error() {
+            crate::output::flush(); // its line first, then the error
             eprintln!("savant-sdk: source {} {}: {e}", r.name, r.outcome.kind());
         }
     }
@@ -99,6 +100,7 @@ impl PipelineObserver for Lines {
             "error": r.outcome.error(),
         }));
         if let Some(e) = r.outcome.error() {
+            crate::output::flush();
             eprintln!("savant-sdk: sink {} {}: {e}", r.name, r.outcome.kind());
         }
     }

@@ -373,3 +373,32 @@ async fn gaps_in_seq_ids_are_reported_and_counted_where_the_loss_shows() {
     let r = &report.readers[0];
     assert_eq!((r.received, r.seq_gaps, r.lost), (6, 2, 4));
 }
+
+/// One source id ended several times (a folder of videos under one id):
+/// the reader waits for every EOS the source sent, not the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_id_ended_several_times_is_read_to_its_last_eos() {
+    let m = module();
+    let reader = SinkBuilder::new(format!("router+bind:{}", m.output))
+        .idle_timeout(Duration::from_secs(120))
+        .build()
+        .await
+        .unwrap();
+    let writer = writer(&m.input).build().await.unwrap();
+    let (seen, sink) = record(None);
+    let mut items = Vec::new();
+    for round in 0..3 {
+        for i in 0..20 {
+            items.push(SourceItem::Frame(frame("cam", round * 100 + i)));
+        }
+        items.push(SourceItem::EndOfStream("cam".into()));
+    }
+    let mut p = Pipeline::new();
+    p.source("files", writer, IterSource::new(items.into_iter()))
+        .reader("out", reader, vec![("record".into(), sink)]);
+    let report = tokio::time::timeout(HUNG, p.run()).await.expect("hung");
+    assert!(!report.has_errors() && !report.stopped);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.frames["cam"], 60, "every round's frames");
+    assert_eq!(seen.eos["cam"], 3, "every round's EOS");
+}

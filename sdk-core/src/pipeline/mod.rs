@@ -54,7 +54,7 @@
 mod guarded;
 mod report;
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -280,6 +280,7 @@ impl Pipeline {
         let sources_done = Arc::new(ShutdownTrigger::new());
         let has_sources = !self.sources.is_empty();
         let ended = EndedStreams::default();
+        let readers_count = self.readers.len();
         let readers: Vec<_> = self
             .readers
             .into_iter()
@@ -288,6 +289,7 @@ impl Pipeline {
                     shutdown: shutdown.clone(),
                     sources_done: sources_done.subscribe(),
                     has_sources,
+                    only_reader: readers_count == 1,
                     ended: ended.clone(),
                     drain: self.eos_budget + self.drain,
                     observer: self.observer.clone(),
@@ -369,8 +371,10 @@ async fn wait_for_signal(
     trigger.trigger();
 }
 
-/// The source ids the pipeline's sources ended with an EOS.
-type EndedStreams = Arc<Mutex<BTreeSet<String>>>;
+/// How many EOS the pipeline's sources sent, per source id (a source id
+/// a source ends several times, a folder of videos under one id, counts
+/// each).
+type EndedStreams = Arc<Mutex<HashMap<String, u64>>>;
 
 async fn run_source(
     entry: SourceEntry,
@@ -386,7 +390,16 @@ async fn run_source(
         final_eos,
     } = entry;
     let (guarded, outcome) = GuardedSource::new(source, shutdown.clone());
-    let send = runner.send_stream_ending(guarded, final_eos, |r| observer.on_sent(&name, r));
+    let send = runner.send_stream_ending(guarded, final_eos, |r| {
+        if r.kind == "eos" {
+            *ended
+                .lock()
+                .expect("ended lock")
+                .entry(r.source_id.clone())
+                .or_default() += 1;
+        }
+        observer.on_sent(&name, r)
+    });
     let late = async {
         shutdown.requested().await;
         tokio::time::sleep(budget).await;
@@ -410,11 +423,8 @@ async fn run_source(
             )),
         ),
     };
-    runner.close().await;
-    ended
-        .lock()
-        .expect("ended lock")
-        .extend(summary.ended.iter().cloned());
+    // what is still queued goes within the budget, or is given up
+    let _ = tokio::time::timeout(budget, runner.close()).await;
     let report = SourceReport {
         name,
         frames: summary.frames,
@@ -482,20 +492,28 @@ struct ReaderRun {
     shutdown: Shutdown,
     sources_done: Shutdown,
     has_sources: bool,
+    /// With one reader, every stream the sources ended must come back to
+    /// it; with several, each waits for the streams it has seen.
+    only_reader: bool,
     ended: EndedStreams,
     drain: Duration,
     observer: Arc<dyn PipelineObserver>,
 }
 
 impl ReaderRun {
-    /// Whether every source is done and every stream they ended came back
-    /// with its EOS.
-    fn all_came_back(&self, eos_seen: &BTreeSet<String>) -> bool {
+    /// Whether every source is done and every EOS they sent came back (to
+    /// this reader: all of them when it is the only one, else those of the
+    /// source ids it has seen).
+    fn all_came_back(&self, eos_seen: &HashMap<String, u64>) -> bool {
         if !self.has_sources || !self.sources_done.is_requested() {
             return false;
         }
         let ended = self.ended.lock().expect("ended lock");
-        !ended.is_empty() && ended.is_subset(eos_seen)
+        !ended.is_empty()
+            && ended.iter().all(|(id, sent)| match eos_seen.get(id) {
+                Some(seen) => seen >= sent,
+                None => !self.only_reader,
+            })
     }
 
     async fn run(self, entry: ReaderEntry) -> ReaderReport {
@@ -520,12 +538,22 @@ impl ReaderRun {
         let mut last = Instant::now();
         // EOS seen per source id: once every stream the sources ended has
         // come back ended, nothing more is owed to this reader
-        let mut eos_seen: BTreeSet<String> = BTreeSet::new();
+        let mut eos_seen: HashMap<String, u64> = HashMap::new();
         let ticking = self.has_sources;
         loop {
             // checked every round: results arriving faster than the tick
             // must not keep a reader past its deadline
             let now = Instant::now();
+            // a busy reader polls `next` first (biased): the shutdown is
+            // seen here too, not only when `next` is pending
+            if deadline.is_none() && self.shutdown.is_requested() {
+                let drain = if self.has_sources {
+                    self.drain
+                } else {
+                    Duration::from_millis(200)
+                };
+                deadline = Some(now + drain);
+            }
             if deadline.is_some_and(|d| now >= d) || self.all_came_back(&eos_seen) {
                 break;
             }
@@ -547,8 +575,12 @@ impl ReaderRun {
                     Some(Ok(result)) => {
                         received += 1;
                         last = Instant::now();
-                        if self.has_sources && result.is_end_of_stream() {
-                            eos_seen.insert(result.source_id().to_string());
+                        if self.has_sources {
+                            let seen = match eos_seen.get_mut(result.source_id()) {
+                                Some(n) => n,
+                                None => eos_seen.entry(result.source_id().to_string()).or_default(),
+                            };
+                            *seen += u64::from(result.is_end_of_stream());
                         }
                         dispatch(&mut slots, result).await;
                         if self.all_came_back(&eos_seen) {
@@ -575,6 +607,12 @@ impl ReaderRun {
                     }
                 }
             }
+        }
+        if self.has_sources && !self.sources_done.is_requested() && !self.shutdown.is_requested() {
+            // nothing reads the module's output now: it stalls once its
+            // queues fill, and the sources with it (their send timeout
+            // says so); a longer idle timeout or a stop condition fits
+            tracing::warn!(socket = %socket, "a reader stopped while sources still send; the module's output is no longer read");
         }
         for slot in &mut slots {
             slot.finish().await;

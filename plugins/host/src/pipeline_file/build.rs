@@ -152,7 +152,7 @@ impl PipelineFile {
                         let wait = self.module.healthcheck_timeout.unwrap_or(60.0);
                         b = b.healthcheck(
                             url,
-                            Duration::from_secs_f64(wait.max(0.0)),
+                            Duration::from_secs_f64(wait),
                             Duration::from_millis(500),
                         );
                     }

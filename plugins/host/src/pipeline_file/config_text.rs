@@ -28,27 +28,46 @@ pub(crate) fn line_of(text: &str, at: usize) -> usize {
         + 1
 }
 
+/// A NaN or infinite float anywhere in `v` (JSON has no such numbers).
+fn non_finite(v: &toml::Value) -> Option<f64> {
+    match v {
+        toml::Value::Float(f) if !f.is_finite() => Some(*f),
+        toml::Value::Array(a) => a.iter().find_map(non_finite),
+        toml::Value::Table(t) => t.values().find_map(non_finite),
+        _ => None,
+    }
+}
+
 impl ConfigText {
     /// The keys of `table` (what is left once the pipeline's own keys are
     /// taken out), in file order.
-    pub(crate) fn new(table: &BTreeMap<String, Spanned<toml::Value>>, file: &str) -> Self {
+    pub(crate) fn new(
+        table: &BTreeMap<String, Spanned<toml::Value>>,
+        file: &str,
+    ) -> Result<Self, (usize, String)> {
         let mut keys: Vec<(&String, &Spanned<toml::Value>)> = table.iter().collect();
         keys.sort_by_key(|(_, v)| v.span().start);
         let mut json = String::from("{\n");
         for (i, (k, v)) in keys.iter().enumerate() {
+            if let Some(bad) = non_finite(v.get_ref()) {
+                return Err((
+                    line_of(file, v.span().start),
+                    format!("`{k}`: {bad} is not a number a component can take"),
+                ));
+            }
             let sep = if i + 1 < keys.len() { "," } else { "" };
             let key = serde_json::Value::String(k.to_string());
             let value = serde_json::to_value(v.get_ref()).unwrap_or(serde_json::Value::Null);
             json += &format!("{key}: {value}{sep}\n");
         }
         json.push('}');
-        Self {
+        Ok(Self {
             json,
             keys: keys
                 .into_iter()
                 .map(|(k, v)| (k.clone(), line_of(file, v.span().start)))
                 .collect(),
-        }
+        })
     }
 
     /// The line of `key`, if the section has it.
@@ -104,7 +123,7 @@ mod tests {
         }
         let mut t = toml::from_str::<F>(file).unwrap().source.remove(0);
         t.remove("type");
-        let c = ConfigText::new(&t, file);
+        let c = ConfigText::new(&t, file).unwrap();
         assert_eq!(c.json, "{\n\"path\": \"a.mp4\",\n\"fps\": 3\n}");
         assert_eq!(c.keys, [("path".into(), 3), ("fps".into(), 4)]);
         let (line, m) = c.locate(

@@ -197,8 +197,11 @@ pub struct SinkKeys {
 
 type Section = BTreeMap<String, Spanned<toml::Value>>;
 
+/// The longest timeout a file may give, in seconds (about 31 years).
+const MAX_SECONDS: f64 = 1e9;
+
 /// The reader keys of the sinks of one socket (one value per socket) and
-/// the line of the first sink that gave them.
+/// the line of the first sink on that socket.
 #[derive(Debug, Default)]
 struct ReaderKeys {
     idle: Option<f64>,
@@ -335,9 +338,16 @@ fn merge_settings(
         return Ok(());
     };
     let line = line_of(text, settings.span().start);
-    let (toml::Value::Table(_), Some(table)) = (settings.get_ref(), spanned) else {
+    let toml::Value::Table(own) = settings.get_ref() else {
         return Err(error(path, line, "`settings` must be a table"));
     };
+    // a line per key from the second look at the file; if that look
+    // failed (another section's `settings` is not a table), the table's line
+    let table = spanned.unwrap_or_else(|| {
+        own.iter()
+            .map(|(k, v)| (k.clone(), Spanned::new(settings.span(), v.clone())))
+            .collect()
+    });
     for (k, v) in table {
         if section.contains_key(&k) {
             return Err(error(
@@ -389,11 +399,22 @@ impl PipelineFile {
         })?
         .unwrap_or_default();
         let module = raw.module.unwrap_or_default();
+        if let Some(t) = module.healthcheck_timeout {
+            if !(0.0..=MAX_SECONDS).contains(&t) {
+                return Err(error(
+                    path,
+                    1,
+                    "[module]: `healthcheck_timeout` must be a number of seconds from 0 to 1e9",
+                ));
+            }
+        }
         let telemetry = raw.telemetry.unwrap_or_default();
+        let mut loopback_line = 1;
         let loopback = match raw.loopback {
             None => None,
             Some(l) => {
                 let line = line_of(text, l.span().start);
+                loopback_line = line;
                 let l = l.into_inner();
                 let bad = |m: String| error(path, line, format!("[loopback]: {m}"));
                 ProtocolVersion::from_keys(l.protocol_version.as_deref(), l.savant.as_deref())
@@ -436,7 +457,7 @@ impl PipelineFile {
                 socket,
                 version,
                 own_version,
-                config: ConfigText::new(&section, text),
+                config: ConfigText::new(&section, text).map_err(|(l, m)| error(path, l, m))?,
             });
         }
 
@@ -458,15 +479,15 @@ impl PipelineFile {
                 Some(v) => {
                     let l = line_of(text, v.span().start);
                     match v.get_ref() {
-                        toml::Value::Float(f) if f.is_finite() && *f >= 0.0 => Some(*f),
-                        toml::Value::Integer(n) if *n >= 0 => Some(*n as f64),
-                        _ => {
-                            return Err(error(
-                                path,
-                                l,
-                                "[[sink]]: `idle_timeout` must be a number of seconds >= 0",
-                            ))
+                        toml::Value::Float(f) if (0.0..=MAX_SECONDS).contains(f) => Some(*f),
+                        toml::Value::Integer(n) if (0..=MAX_SECONDS as i64).contains(n) => {
+                            Some(*n as f64)
                         }
+                        _ => return Err(error(
+                            path,
+                            l,
+                            "[[sink]]: `idle_timeout` must be a number of seconds from 0 to 1e9",
+                        )),
                     }
                 }
             };
@@ -535,7 +556,7 @@ impl PipelineFile {
                 idle_timeout: None,
                 accept,
                 eos_count: None,
-                config: ConfigText::new(&section, text),
+                config: ConfigText::new(&section, text).map_err(|(l, m)| error(path, l, m))?,
             });
         }
         // every sink of a socket gets its reader's settings
@@ -558,7 +579,7 @@ impl PipelineFile {
             if !sinks.iter().any(|s| endpoint(&s.socket) == out) {
                 return Err(error(
                     path,
-                    1,
+                    loopback_line,
                     format!(
                         "nothing reads the loopback module's output {:?}: add a [[sink]] whose socket is on {out} (the module stalls when its output is not read)",
                         l.output

@@ -91,6 +91,15 @@ fn errors_name_their_line() {
     assert!(e.contains("`k` is given both"), "{e}");
     let e = err("[[source]]\ntype = 'x'\nsocket = 's'\nsettings = 3\n");
     assert!(e.contains("line 4") && e.contains("must be a table"), "{e}");
+    // a bad settings elsewhere blames only itself
+    let e = err("[[source]]\ntype = 'x'\nsocket = 's'\nsettings = { a = 1 }\n[[source]]\ntype = 'y'\nsocket = 's'\nsettings = 'no'\n");
+    assert!(e.contains("line 8") && e.contains("must be a table"), "{e}");
+    let e = err("[[sink]]\ntype = 'x'\nsocket = 's'\nidle_timeout = 1e20\n");
+    assert!(e.contains("line 4") && e.contains("idle_timeout"), "{e}");
+    let e = err("[module]\nhealthcheck_timeout = inf\n");
+    assert!(e.contains("healthcheck_timeout"), "{e}");
+    let e = err("[[source]]\ntype = 'x'\nsocket = 's'\n\nfps = nan\n");
+    assert!(e.contains("line 5") && e.contains("`fps`"), "{e}");
 }
 
 #[test]
@@ -173,4 +182,10 @@ fn the_schema_covers_every_component_and_the_pipeline_keys() {
         list.contains("source synthetic") && list.contains("    frames ("),
         "{list}"
     );
+}
+
+#[test]
+fn the_loopback_refusal_names_the_loopback_line() {
+    let e = err("plugins = []\n[loopback]\ninput = 'router+bind:ipc:///tmp/i'\noutput = 'dealer+connect:ipc:///tmp/o'\n");
+    assert!(e.contains("line 2") && e.contains("nothing reads"), "{e}");
 }
