@@ -37,3 +37,18 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// Waits until an `ipc://` endpoint's socket file exists: the readiness
+/// of a process that binds it (a reader bound before a sender that does
+/// not wait for acknowledgements, `--no-eos`, starts).
+pub fn wait_bound(endpoint: &str) {
+    let path = endpoint.strip_prefix("ipc://").expect("an ipc:// endpoint");
+    let started = std::time::Instant::now();
+    while !std::path::Path::new(path).exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "nothing bound {endpoint}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
