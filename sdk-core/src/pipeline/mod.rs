@@ -501,6 +501,17 @@ struct ReaderRun {
 }
 
 impl ReaderRun {
+    /// How long to go on reading after the shutdown: the drain with sources
+    /// of ours (their last frames and EOS are on their way), a moment
+    /// without (nothing more is owed to this reader).
+    fn drain_after_shutdown(&self) -> Duration {
+        if self.has_sources {
+            self.drain
+        } else {
+            Duration::from_millis(200)
+        }
+    }
+
     /// Whether every source is done and every EOS they sent came back (to
     /// this reader: all of them when it is the only one, else those of the
     /// source ids it has seen).
@@ -540,6 +551,12 @@ impl ReaderRun {
         // come back ended, nothing more is owed to this reader
         let mut eos_seen: HashMap<String, u64> = HashMap::new();
         let ticking = self.has_sources;
+        // one timer and one shutdown future for the whole run, not one of
+        // each per message
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let fired = self.shutdown.requested();
+        tokio::pin!(fired);
         loop {
             // checked every round: results arriving faster than the tick
             // must not keep a reader past its deadline
@@ -547,23 +564,17 @@ impl ReaderRun {
             // a busy reader polls `next` first (biased): the shutdown is
             // seen here too, not only when `next` is pending
             if deadline.is_none() && self.shutdown.is_requested() {
-                let drain = if self.has_sources {
-                    self.drain
-                } else {
-                    Duration::from_millis(200)
-                };
-                deadline = Some(now + drain);
+                deadline = Some(now + self.drain_after_shutdown());
             }
+            // the one check per round (after every message, every tick)
             if deadline.is_some_and(|d| now >= d) || self.all_came_back(&eos_seen) {
                 break;
             }
-            let tick = async {
-                if ticking || deadline.is_some() {
-                    tokio::time::sleep(Duration::from_millis(50)).await
-                } else {
-                    std::future::pending().await
-                }
-            };
+            let idle =
+                deadline.is_some() && self.sources_done.is_requested() && now - last >= DRAIN_IDLE;
+            if idle {
+                break;
+            }
             tokio::select! {
                 biased;
                 next = runner.next() => match next {
@@ -583,29 +594,17 @@ impl ReaderRun {
                             *seen += u64::from(result.is_end_of_stream());
                         }
                         dispatch(&mut slots, result).await;
-                        if self.all_came_back(&eos_seen) {
-                            break;
-                        }
                         if !slots.iter().any(SinkSlot::running) {
                             tracing::error!(socket = %socket, "every sink of this reader failed; it stops reading");
                             break;
                         }
                     }
                 },
-                _ = self.shutdown.requested(), if deadline.is_none() => {
-                    // with no source of ours, nothing more is owed to this reader
-                    let drain = if self.has_sources { self.drain } else { Duration::from_millis(200) };
-                    deadline = Some(Instant::now() + drain);
+                _ = &mut fired, if deadline.is_none() => {
+                    deadline = Some(Instant::now() + self.drain_after_shutdown());
                 }
-                _ = tick => {
-                    let now = Instant::now();
-                    let idle = deadline.is_some()
-                        && self.sources_done.is_requested()
-                        && now - last >= DRAIN_IDLE;
-                    if deadline.is_some_and(|d| now >= d) || idle || self.all_came_back(&eos_seen) {
-                        break;
-                    }
-                }
+                // wakes the checks at the top while nothing arrives
+                _ = tick.tick(), if ticking || deadline.is_some() => {}
             }
         }
         if self.has_sources && !self.sources_done.is_requested() && !self.shutdown.is_requested() {
