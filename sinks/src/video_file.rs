@@ -3,14 +3,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use savant_sdk_core::model::{TimeBase, VideoFrame};
+use savant_sdk_core::model::VideoFrame;
 use savant_sdk_core::sink::{Sink, SinkResult};
 
 use crate::error::{ensure_writable_dir, pts_name, safe_name, SinkError};
@@ -21,121 +20,28 @@ use crate::MetadataJsonSink;
 /// waits for the muxer.
 const APPSRC_MAX_BYTES: u64 = 32 * 1024 * 1024;
 
-/// The container [`VideoFileSink`] writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum VideoContainer {
-    /// MP4 (`mp4mux`): H.264, HEVC, VP9, AV1.
-    #[default]
-    Mp4,
-    /// Matroska (`matroskamux`): H.264, HEVC, VP8, VP9, AV1, MJPEG.
-    Mkv,
-}
+/// The container [`VideoFileSink`] writes: MP4 (H.264, HEVC, VP9, AV1)
+/// or MKV (also VP8 and MJPEG), from the shared codec table.
+pub use savant_sdk_gst::Container as VideoContainer;
 
-impl VideoContainer {
-    /// The file extension: `mp4` or `mkv`.
-    pub fn extension(self) -> &'static str {
-        match self {
-            VideoContainer::Mp4 => "mp4",
-            VideoContainer::Mkv => "mkv",
+/// The shared layer's error as this crate's, for the output `dir`.
+fn sink_error(dir: &Path, e: savant_sdk_gst::GstError) -> SinkError {
+    match e {
+        savant_sdk_gst::GstError::MissingElement { element, package } => {
+            SinkError::MissingElement { element, package }
         }
-    }
-
-    fn muxer(self) -> &'static str {
-        match self {
-            VideoContainer::Mp4 => "mp4mux",
-            VideoContainer::Mkv => "matroskamux",
-        }
-    }
-
-    /// The Savant codec names this container takes.
-    pub fn codecs(self) -> &'static [&'static str] {
-        match self {
-            VideoContainer::Mp4 => &["h264", "hevc", "vp9", "av1"],
-            VideoContainer::Mkv => &["h264", "hevc", "vp8", "vp9", "av1", "jpeg"],
-        }
-    }
-}
-
-impl std::str::FromStr for VideoContainer {
-    type Err = String;
-
-    /// `mp4` or `mkv` (also `matroska`), any case.
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "mp4" => Ok(VideoContainer::Mp4),
-            "mkv" | "matroska" => Ok(VideoContainer::Mkv),
-            other => Err(format!("unknown video container {other:?} (mp4 or mkv)")),
-        }
-    }
-}
-
-impl std::fmt::Display for VideoContainer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            VideoContainer::Mp4 => "MP4",
-            VideoContainer::Mkv => "MKV",
-        })
-    }
-}
-
-/// The parser and the appsrc caps of a codec.
-fn codec_branch(codec: &str) -> Option<(Option<&'static str>, &'static str)> {
-    Some(match codec {
-        "h264" => (
-            Some("h264parse"),
-            "video/x-h264,stream-format=byte-stream,alignment=au",
-        ),
-        "hevc" | "h265" => (
-            Some("h265parse"),
-            "video/x-h265,stream-format=byte-stream,alignment=au",
-        ),
-        "vp8" => (None, "video/x-vp8"),
-        "vp9" => (Some("vp9parse"), "video/x-vp9"),
-        "av1" => (
-            Some("av1parse"),
-            "video/x-av1,stream-format=obu-stream,alignment=tu",
-        ),
-        "jpeg" | "jpg" => (Some("jpegparse"), "image/jpeg"),
-        _ => return None,
-    })
-}
-
-/// The Debian package of a GStreamer element this sink uses.
-fn debian_package(element: &str) -> &'static str {
-    match element {
-        "appsrc" => "gstreamer1.0-plugins-base",
-        "mp4mux" | "matroskamux" | "filesink" => "gstreamer1.0-plugins-good",
-        _ => "gstreamer1.0-plugins-bad",
+        other => SinkError::Gstreamer {
+            path: dir.to_path_buf(),
+            message: other.to_string(),
+        },
     }
 }
 
 fn make(element: &'static str) -> Result<gst::Element, SinkError> {
-    gst::ElementFactory::make(element)
-        .build()
-        .map_err(|_| SinkError::MissingElement {
-            element,
-            package: debian_package(element),
-        })
+    savant_sdk_gst::make(element).map_err(|e| sink_error(Path::new(""), e))
 }
 
-fn init(dir: &Path) -> Result<(), SinkError> {
-    static INIT: OnceLock<Result<(), String>> = OnceLock::new();
-    INIT.get_or_init(|| gst::init().map_err(|e| e.to_string()))
-        .clone()
-        .map_err(|message| SinkError::Gstreamer {
-            path: dir.to_path_buf(),
-            message: format!("cannot initialise GStreamer: {message}"),
-        })
-}
-
-/// `value` ticks of `tb` in nanoseconds.
-fn to_ns(value: i64, tb: TimeBase) -> i64 {
-    if tb.denominator <= 0 || tb.numerator <= 0 || tb == TimeBase::NANOSECONDS {
-        return value;
-    }
-    let ns = value as i128 * tb.numerator as i128 * 1_000_000_000 / tb.denominator as i128;
-    ns.clamp(i64::MIN as i128, i64::MAX as i128) as i64
-}
+use savant_sdk_gst::ticks_to_ns as to_ns;
 
 /// The settings of a [`VideoFileSink`]; start with [`VideoFileSink::builder`].
 #[derive(Debug, Clone)]
@@ -179,15 +85,9 @@ impl VideoFileSinkBuilder {
     /// GStreamer has the container's elements.
     pub fn build(self) -> Result<VideoFileSink, SinkError> {
         ensure_writable_dir(&self.dir)?;
-        init(&self.dir)?;
-        for element in ["appsrc", self.container.muxer(), "filesink"] {
-            if gst::ElementFactory::find(element).is_none() {
-                return Err(SinkError::MissingElement {
-                    element,
-                    package: debian_package(element),
-                });
-            }
-        }
+        savant_sdk_gst::init().map_err(|e| sink_error(&self.dir, e))?;
+        savant_sdk_gst::require(&["appsrc", self.container.muxer(), "filesink"])
+            .map_err(|e| sink_error(&self.dir, e))?;
         Ok(VideoFileSink {
             settings: self,
             open: HashMap::new(),
@@ -220,7 +120,7 @@ struct OpenFile {
     appsrc: gst_app::AppSrc,
     path: PathBuf,
     meta: Option<(PathBuf, MetadataJsonSink)>,
-    codec: String,
+    codec: savant_sdk_gst::Codec,
     width: i64,
     height: i64,
     /// pts (ns) of the first frame.
@@ -332,7 +232,7 @@ impl OpenFile {
             source_id: String::new(),
             path: self.path.clone(),
             metadata_path: meta_path,
-            codec: self.codec.clone(),
+            codec: self.codec.to_string(),
             frames: self.frames,
         })
     }
@@ -450,8 +350,12 @@ impl VideoFileSink {
             return Ok(());
         };
         let source_id = frame.source_id.as_str();
-        let codec = frame.codec.as_deref().unwrap_or("");
-        if !self.settings.container.codecs().contains(&codec) {
+        let codec = frame
+            .codec
+            .as_deref()
+            .and_then(savant_sdk_gst::Codec::from_savant)
+            .filter(|c| self.settings.container.takes(*c));
+        let Some(codec) = codec else {
             self.not_taken.record(
                 "video-files",
                 source_id,
@@ -459,7 +363,7 @@ impl VideoFileSink {
                 SkipReason::Codec,
             );
             return Ok(());
-        }
+        };
         let Some(content) = r.content.as_ref().filter(|c| !c.is_empty()) else {
             self.not_taken.record(
                 "video-files",
@@ -481,7 +385,7 @@ impl VideoFileSink {
             if changed {
                 tracing::info!(
                     source_id,
-                    codec,
+                    codec = %codec,
                     width = frame.width,
                     height = frame.height,
                     "stream parameters changed; new file"
@@ -554,10 +458,10 @@ impl VideoFileSink {
     fn open_file(
         &self,
         frame: &VideoFrame,
-        codec: &str,
+        codec: savant_sdk_gst::Codec,
         pts_ns: i64,
     ) -> Result<OpenFile, SinkError> {
-        let (parser, caps) = codec_branch(codec).expect("codec checked against the container");
+        let (parser, caps) = (codec.parser(), codec.frame_caps());
         let folder = self.settings.dir.join(safe_name(&frame.source_id));
         std::fs::create_dir_all(&folder).map_err(|source| SinkError::Write {
             path: folder.clone(),
@@ -637,7 +541,7 @@ impl VideoFileSink {
             appsrc,
             path: path.clone(),
             meta,
-            codec: codec.to_string(),
+            codec,
             width: frame.width,
             height: frame.height,
             start_ns: pts_ns,
@@ -649,7 +553,7 @@ impl VideoFileSink {
                 .pipeline_error()
                 .unwrap_or_else(|| error("the pipeline did not start".into())));
         }
-        tracing::debug!(path = %path.display(), codec, "video file opened");
+        tracing::debug!(path = %path.display(), codec = %codec, "video file opened");
         Ok(file)
     }
 }
@@ -728,6 +632,7 @@ impl Sink for VideoFileSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use savant_sdk_core::model::TimeBase;
 
     #[test]
     fn time_base_to_ns() {
@@ -744,7 +649,7 @@ mod tests {
         assert!("avi".parse::<VideoContainer>().is_err());
         assert!(!VideoContainer::Mp4.codecs().contains(&"jpeg"));
         for c in VideoContainer::Mkv.codecs() {
-            assert!(codec_branch(c).is_some(), "{c}");
+            assert!(savant_sdk_gst::Codec::from_savant(c).is_some(), "{c}");
         }
     }
 }

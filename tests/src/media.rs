@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use savant_sdk_gst::Codec;
 
 /// A codec the tests encode with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,22 +54,23 @@ impl TestCodec {
         }
     }
 
+    /// The codec in the SDK's codec table.
+    pub fn codec(self) -> Codec {
+        Codec::from_savant(self.savant_name()).expect("every test codec is in the table")
+    }
+
     /// The parser GStreamer uses between a demuxer and a sink for this
-    /// codec, and the caps the access units are pulled in (the same the
-    /// video sources use: byte-stream access units for H.264/HEVC, OBU
-    /// temporal units for AV1).
-    pub fn parse(self) -> &'static str {
-        match self {
-            TestCodec::H264 => {
-                "h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au"
-            }
-            TestCodec::Hevc => {
-                "h265parse config-interval=-1 ! video/x-h265,stream-format=byte-stream,alignment=au"
-            }
-            TestCodec::Vp8 => "identity",
-            TestCodec::Vp9 => "vp9parse",
-            TestCodec::Av1 => "av1parse ! video/x-av1,stream-format=obu-stream,alignment=tu",
-            TestCodec::Jpeg => "jpegparse",
+    /// codec, and the caps the access units are pulled in: the shared
+    /// codec table's, as the video sources use them (byte-stream access
+    /// units for H.264/HEVC, OBU temporal units for AV1).
+    pub fn parse(self) -> String {
+        let codec = self.codec();
+        let caps = codec.frame_caps();
+        match codec.parser() {
+            None => "identity".to_string(),
+            Some(p @ ("h264parse" | "h265parse")) => format!("{p} config-interval=-1 ! {caps}"),
+            Some(p) if caps == codec.media_type() => p.to_string(),
+            Some(p) => format!("{p} ! {caps}"),
         }
     }
 }

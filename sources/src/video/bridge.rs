@@ -17,6 +17,8 @@ use tokio::sync::mpsc;
 use savant_sdk_core::model::{TimeBase, VideoFrame};
 use savant_sdk_core::source::SourceFrame;
 
+use savant_sdk_gst::Codec;
+
 use crate::error::SourceError;
 use crate::video::elements;
 
@@ -157,39 +159,20 @@ impl ByteBudget {
     }
 }
 
-/// How a codec is passed through: its parser and the caps it is pulled in.
+/// How a codec is passed through: its parser and the caps it is pulled
+/// in, from the shared codec table.
 struct CodecBranch {
     codec: &'static str,
     parser: Option<&'static str>,
-    caps: Option<&'static str>,
+    caps: &'static str,
 }
 
 fn codec_branch(media_type: &str) -> Option<CodecBranch> {
-    let (codec, parser, caps) = match media_type {
-        "video/x-h264" => (
-            "h264",
-            Some("h264parse"),
-            Some("video/x-h264,stream-format=byte-stream,alignment=au"),
-        ),
-        "video/x-h265" => (
-            "hevc",
-            Some("h265parse"),
-            Some("video/x-h265,stream-format=byte-stream,alignment=au"),
-        ),
-        "video/x-vp8" => ("vp8", None, None),
-        "video/x-vp9" => ("vp9", Some("vp9parse"), None),
-        "video/x-av1" => (
-            "av1",
-            Some("av1parse"),
-            Some("video/x-av1,stream-format=obu-stream,alignment=tu"),
-        ),
-        "image/jpeg" => ("jpeg", Some("jpegparse"), None),
-        _ => return None,
-    };
+    let codec = Codec::from_media_type(media_type).filter(|c| *c != Codec::Png)?;
     Some(CodecBranch {
-        codec,
-        parser,
-        caps,
+        codec: codec.savant_name(),
+        parser: codec.parser(),
+        caps: codec.frame_caps(),
     })
 }
 
@@ -536,9 +519,9 @@ pub(crate) fn attach_video_branch(
         .drop(false)
         .enable_last_sample(false)
         .build();
-    if let Some(caps) = branch.caps {
-        appsink.set_caps(Some(&caps.parse::<gst::Caps>().expect("static caps parse")));
-    }
+    appsink.set_caps(Some(
+        &branch.caps.parse::<gst::Caps>().expect("static caps parse"),
+    ));
     install_callbacks(
         &appsink,
         branch.codec,

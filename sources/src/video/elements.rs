@@ -1,59 +1,37 @@
-//! GStreamer start-up and element creation, with a Debian package named
-//! for every element that is not installed.
-
-use std::sync::OnceLock;
+//! GStreamer through the shared layer (`savant-sdk-gst`), its errors
+//! mapped to [`SourceError`], and the redaction of credentials in URLs.
 
 use gstreamer as gst;
+use savant_sdk_gst::GstError;
 
 use crate::error::SourceError;
 
-/// Initialises GStreamer once per process.
-pub(crate) fn init(name: &str) -> Result<(), SourceError> {
-    static INIT: OnceLock<Result<(), String>> = OnceLock::new();
-    INIT.get_or_init(|| gst::init().map_err(|e| e.to_string()))
-        .clone()
-        .map_err(|message| SourceError::Gstreamer {
+/// The shared layer's error as this crate's, for the input `name`.
+pub(crate) fn source_error(name: &str, e: GstError) -> SourceError {
+    match e {
+        GstError::MissingElement { element, package } => {
+            SourceError::MissingElement { element, package }
+        }
+        other => SourceError::Gstreamer {
             name: name.to_string(),
-            message: format!("cannot initialise GStreamer: {message}"),
-        })
+            message: other.to_string(),
+        },
+    }
 }
 
-/// The Debian package that provides a GStreamer element.
-pub(crate) fn debian_package(element: &str) -> &'static str {
-    match element {
-        "filesrc" | "typefind" | "fakesink" | "queue" | "capsfilter" => "libgstreamer1.0-0",
-        "appsink" | "appsrc" | "oggdemux" => "gstreamer1.0-plugins-base",
-        "qtdemux" | "matroskademux" | "avidemux" | "rtspsrc" | "rtph264depay" | "rtph265depay"
-        | "rtpvp8depay" | "rtpvp9depay" | "rtpjpegdepay" | "mp4mux" | "qtmux" | "matroskamux"
-        | "webmmux" | "filesink" | "jpegenc" | "vp8enc" | "vp9enc" => "gstreamer1.0-plugins-good",
-        "h264parse" | "h265parse" | "vp9parse" | "av1parse" | "jpegparse" | "tsdemux"
-        | "mpegtsmux" | "x265enc" | "av1enc" => "gstreamer1.0-plugins-bad",
-        "x264enc" => "gstreamer1.0-plugins-ugly",
-        _ => "gstreamer1.0-plugins-bad",
-    }
+/// Initialises GStreamer once per process.
+pub(crate) fn init(name: &str) -> Result<(), SourceError> {
+    savant_sdk_gst::init().map_err(|e| source_error(name, e))
 }
 
 /// Checks that the elements are installed, naming the first missing one.
 pub(crate) fn require(elements: &[&'static str]) -> Result<(), SourceError> {
-    for element in elements {
-        if gst::ElementFactory::find(element).is_none() {
-            return Err(SourceError::MissingElement {
-                element,
-                package: debian_package(element),
-            });
-        }
-    }
-    Ok(())
+    savant_sdk_gst::require(elements).map_err(|e| source_error("GStreamer", e))
 }
 
 /// A new element from its factory name.
 pub(crate) fn make(element: &'static str) -> Result<gst::Element, SourceError> {
-    gst::ElementFactory::make(element)
-        .build()
-        .map_err(|_| SourceError::MissingElement {
-            element,
-            package: debian_package(element),
-        })
+    savant_sdk_gst::make(element).map_err(|e| source_error("GStreamer", e))
 }
 
 /// Query parameters some cameras take credentials in.

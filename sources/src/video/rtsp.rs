@@ -621,14 +621,8 @@ fn open(
 
 /// The depayloader and the caps it produces for an RTP encoding name.
 fn depayloader_for(encoding: &str) -> Option<(&'static str, &'static str)> {
-    Some(match encoding.to_ascii_uppercase().as_str() {
-        "H264" => ("rtph264depay", "video/x-h264"),
-        "H265" => ("rtph265depay", "video/x-h265"),
-        "VP8" | "VP8-DRAFT-IETF-01" => ("rtpvp8depay", "video/x-vp8"),
-        "VP9" => ("rtpvp9depay", "video/x-vp9"),
-        "JPEG" => ("rtpjpegdepay", "image/jpeg"),
-        _ => return None,
-    })
+    let codec = savant_sdk_gst::Codec::from_rtp_encoding(encoding)?;
+    Some((codec.depayloader()?, codec.media_type()))
 }
 
 fn on_pad_added(
