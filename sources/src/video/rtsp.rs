@@ -186,22 +186,28 @@ impl RtspSourceBuilder {
         }
         elements::init(&redacted)?;
         elements::require(&["rtspsrc", "appsink"])?;
-        Ok(RtspSource {
+        let settings = RtspSettings {
             name: format!("rtsp {redacted}"),
             redacted,
-            backoff: self.backoff_initial,
-            settings: self,
-            running: None,
-            connected: false,
-            ever_connected: false,
-            failures: 0,
-            wait: None,
-            waiting_keyframe: true,
-            frames_since_eos: false,
-            epoch: None,
-            offset: None,
-            timeline_end: 0,
-            params: None,
+            source_id: self.source_id,
+            url: self.url,
+            pipeline: PipelineOptions {
+                transport: self.transport,
+                latency_ms: self.latency.as_millis() as u32,
+                connect_timeout: self.connect_timeout,
+            },
+            silence_timeout: self.silence_timeout,
+            backoff_initial: self.backoff_initial,
+            backoff_max: self.backoff_max,
+            attempts: self.attempts,
+            reconnect: self.reconnect,
+        };
+        Ok(RtspSource {
+            state: State::Idle {
+                attempts: Attempts::first(&settings),
+            },
+            settings,
+            history: History::default(),
             pending: VecDeque::new(),
         })
     }
@@ -263,29 +269,10 @@ impl RtspSourceBuilder {
 /// # Ok(()) }
 /// ```
 pub struct RtspSource {
-    settings: RtspSourceBuilder,
-    name: String,
-    redacted: String,
-    running: Option<RunningPipeline>,
-    /// The current pipeline has delivered an access unit.
-    connected: bool,
-    /// Some pipeline has.
-    ever_connected: bool,
-    /// Failed attempts in a row.
-    failures: u32,
-    /// The next backoff after a failed attempt.
-    backoff: Duration,
-    /// To wait before the next attempt.
-    wait: Option<Duration>,
-    waiting_keyframe: bool,
-    frames_since_eos: bool,
-    /// When the first frame was sent.
-    epoch: Option<Instant>,
-    /// Added to this connection's timestamps (set by its first frame).
-    offset: Option<i64>,
-    /// Past the latest pts and dts sent.
-    timeline_end: i64,
-    params: Option<Arc<StreamParams>>,
+    settings: RtspSettings,
+    state: State,
+    history: History,
+    /// Items decided but not yet returned by [`Source::next`].
     pending: VecDeque<SourceItem>,
 }
 
@@ -293,11 +280,126 @@ impl std::fmt::Debug for RtspSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RtspSource")
             .field("source_id", &self.settings.source_id)
-            .field("url", &self.redacted)
-            .field("connected", &self.connected)
-            .field("failures", &self.failures)
+            .field("url", &self.settings.redacted)
+            .field("connected", &self.state.connected())
+            .field("failures", &self.state.failures())
             .finish()
     }
+}
+
+/// What an [`RtspSource`] was built with, checked by
+/// [`RtspSourceBuilder::build`]; fixed for the source's life.
+struct RtspSettings {
+    source_id: String,
+    /// The URL as given, credentials included: for `rtspsrc` only.
+    url: String,
+    /// The URL with the credentials replaced by `***`: the only form shown.
+    redacted: String,
+    /// The source's name, `rtsp <redacted URL>`.
+    name: String,
+    /// What each pipeline is built with (the connect timeout also bounds
+    /// the wait for an attempt's first access unit).
+    pipeline: PipelineOptions,
+    silence_timeout: Duration,
+    backoff_initial: Duration,
+    backoff_max: Duration,
+    /// Failed attempts in a row allowed before the first connection.
+    attempts: u32,
+    /// What happens after a connection that worked is lost.
+    reconnect: RtspReconnect,
+}
+
+impl RtspSettings {
+    /// How many failed attempts in a row end a round with
+    /// [`SourceError::RtspUnreachable`] (`None`: never): the first
+    /// connection's `attempts`, then the reconnect policy's.
+    fn attempt_limit(&self, ever_connected: bool) -> Option<u32> {
+        if !ever_connected {
+            return Some(self.attempts);
+        }
+        match self.reconnect {
+            RtspReconnect::Forever => None,
+            RtspReconnect::GiveUpAfter(n) => Some(n),
+        }
+    }
+}
+
+/// What an [`RtspSource`] is doing. Each variant holds the data that is
+/// valid in it, and [`Source::next`] moves from one to the next:
+///
+/// - `Idle` → `Open(Connecting)`: a pipeline starts, in the same round of
+///   attempts; `GaveUp` → `Open(Connecting)`: the same, in a new round.
+/// - `Backoff` → `Idle`: after the wait.
+/// - `Connecting` → `WaitingKeyframe`: the first access unit
+///   (`RTSP connected`).
+/// - `WaitingKeyframe` → `Streaming`: the first keyframe; delta units
+///   before it are dropped.
+/// - `Streaming` → `Streaming`: each unit becomes a frame; a change of
+///   stream parameters sends an EOS before it.
+/// - `Open(Connecting)` ends (error, EOS, connect timeout): a failed
+///   attempt, `Backoff` with one more failure and the backoff doubled, or
+///   `GaveUp` with [`SourceError::RtspUnreachable`] at the attempt limit.
+/// - `Open(WaitingKeyframe | Streaming)` ends (error, EOS, silence): a
+///   lost connection, an EOS if frames were sent since the last one, then
+///   `Backoff` in a new round.
+/// - A fatal error, in any phase: `Idle`, in the same round while
+///   connecting, in a new one once connected.
+enum State {
+    /// No pipeline; the next `next` starts one at once, in this round of
+    /// attempts. The first state, and the state after a fatal error.
+    Idle { attempts: Attempts },
+    /// No pipeline; the next attempt starts after `wait`.
+    Backoff { wait: Duration, attempts: Attempts },
+    /// The last round's attempts all failed and `next` returned
+    /// [`SourceError::RtspUnreachable`]; the next `next` starts a new round.
+    GaveUp,
+    /// A pipeline is running.
+    Open {
+        pipeline: RunningPipeline,
+        phase: Phase,
+    },
+}
+
+/// How far an open pipeline has got.
+enum Phase {
+    /// No access unit yet: the connect timeout applies, and an ending is a
+    /// failed attempt of this round.
+    Connecting { attempts: Attempts },
+    /// Connected (a unit arrived), but no keyframe yet: delta units are
+    /// dropped. From here on the silence timeout applies and an ending is
+    /// a lost connection.
+    WaitingKeyframe,
+    /// Frames are being sent.
+    Streaming {
+        /// The stream parameters of the latest unit.
+        params: Arc<StreamParams>,
+        /// Added to this connection's timestamps (set by its first frame).
+        offset: i64,
+    },
+}
+
+/// A round of connection attempts: the failures so far and the next wait.
+#[derive(Debug, Clone, Copy)]
+struct Attempts {
+    /// Failed attempts in a row.
+    failures: u32,
+    /// The wait after the next failed attempt.
+    backoff: Duration,
+}
+
+/// What survives from one connection to the next.
+#[derive(Debug, Default)]
+struct History {
+    /// When the first frame was sent: the zero of the timestamps.
+    epoch: Option<Instant>,
+    /// Past the latest pts and dts sent.
+    timeline_end: i64,
+    /// Frames were sent since the last EOS: a lost connection owes one.
+    /// Survives a fatal error, as the consumer's stream does.
+    frames_since_eos: bool,
+    /// Some pipeline has delivered an access unit: the reconnect policy
+    /// applies instead of the first connection's attempts.
+    ever_connected: bool,
 }
 
 /// Why a connection ended or an attempt failed.
@@ -306,6 +408,157 @@ enum Ending {
     Retry(String),
     /// Give up at once.
     Fatal(SourceError),
+}
+
+impl Attempts {
+    /// A new round: no failures, the initial backoff.
+    fn first(settings: &RtspSettings) -> Self {
+        Attempts {
+            failures: 0,
+            backoff: settings.backoff_initial,
+        }
+    }
+}
+
+impl State {
+    /// Whether the open pipeline has delivered an access unit.
+    fn connected(&self) -> bool {
+        matches!(
+            self,
+            State::Open {
+                phase: Phase::WaitingKeyframe | Phase::Streaming { .. },
+                ..
+            }
+        )
+    }
+
+    /// Failed attempts in a row so far.
+    fn failures(&self) -> u32 {
+        match self {
+            State::Idle { attempts }
+            | State::Backoff { attempts, .. }
+            | State::Open {
+                phase: Phase::Connecting { attempts },
+                ..
+            } => attempts.failures,
+            State::GaveUp | State::Open { .. } => 0,
+        }
+    }
+}
+
+impl Phase {
+    /// How long to wait for the pipeline's next event.
+    fn timeout(&self, settings: &RtspSettings) -> Duration {
+        match self {
+            Phase::Connecting { .. } => settings.pipeline.connect_timeout,
+            Phase::WaitingKeyframe | Phase::Streaming { .. } => settings.silence_timeout,
+        }
+    }
+
+    /// Why [`Phase::timeout`] passing without an event ends the pipeline.
+    fn timeout_reason(&self, settings: &RtspSettings) -> String {
+        match self {
+            Phase::Connecting { .. } => format!(
+                "no video within {:?} (connect timeout){}",
+                settings.pipeline.connect_timeout,
+                if settings.pipeline.transport == RtspTransport::Udp {
+                    "; UDP may be blocked, try TCP"
+                } else {
+                    ""
+                }
+            ),
+            Phase::WaitingKeyframe | Phase::Streaming { .. } => format!(
+                "no video for {:?} (silence timeout)",
+                settings.silence_timeout
+            ),
+        }
+    }
+
+    /// The round of attempts that goes on if this phase ends with a fatal
+    /// error: the current one while connecting, else a new one.
+    fn attempts(&self, settings: &RtspSettings) -> Attempts {
+        match self {
+            Phase::Connecting { attempts } => *attempts,
+            Phase::WaitingKeyframe | Phase::Streaming { .. } => Attempts::first(settings),
+        }
+    }
+
+    /// An access unit arrived: the next phase, and the item to send now
+    /// (`pending` gets the one after it, if any).
+    fn unit(
+        self,
+        unit: AccessUnit,
+        settings: &RtspSettings,
+        history: &mut History,
+        pending: &mut VecDeque<SourceItem>,
+    ) -> (Phase, Option<SourceItem>) {
+        match self {
+            Phase::Connecting { .. } => {
+                history.ever_connected = true;
+                tracing::info!(
+                    source_id = %settings.source_id,
+                    url = %settings.redacted,
+                    "RTSP connected"
+                );
+                Phase::WaitingKeyframe.unit(unit, settings, history, pending)
+            }
+            Phase::WaitingKeyframe if !unit.keyframe => (Phase::WaitingKeyframe, None),
+            Phase::WaitingKeyframe => {
+                let params = unit.params.clone();
+                let offset = history.offset_for(&unit);
+                let frame = history.frame(offset, unit, settings);
+                (
+                    Phase::Streaming { params, offset },
+                    Some(SourceItem::Frame(frame)),
+                )
+            }
+            Phase::Streaming { params, offset } => {
+                let changed = !Arc::ptr_eq(&params, &unit.params) && *params != *unit.params;
+                let params = unit.params.clone();
+                let frame = history.frame(offset, unit, settings);
+                let item = if changed {
+                    tracing::info!(
+                        source_id = %settings.source_id,
+                        url = %settings.redacted,
+                        "stream parameters changed: EOS and a new stream"
+                    );
+                    pending.push_back(SourceItem::Frame(frame));
+                    SourceItem::EndOfStream(settings.source_id.clone())
+                } else {
+                    SourceItem::Frame(frame)
+                };
+                (Phase::Streaming { params, offset }, Some(item))
+            }
+        }
+    }
+}
+
+impl History {
+    /// The offset of a connection whose first frame is `unit`: that frame
+    /// goes at the wall-clock time since the source's first frame, or at
+    /// the end of the timeline if that is later.
+    fn offset_for(&mut self, unit: &AccessUnit) -> i64 {
+        let raw_pts = unit.pts.or(unit.dts).unwrap_or(0) as i64;
+        let raw_first = unit.dts.map(|d| d as i64).unwrap_or(raw_pts);
+        let epoch = *self.epoch.get_or_insert_with(Instant::now);
+        let now = epoch.elapsed().as_nanos() as i64;
+        now.max(self.timeline_end) - raw_first
+    }
+
+    /// The frame of `unit`, its timestamps moved by the connection's
+    /// `offset`; extends the timeline.
+    fn frame(&mut self, offset: i64, unit: AccessUnit, settings: &RtspSettings) -> SourceFrame {
+        let raw_pts = unit.pts.or(unit.dts).unwrap_or(0) as i64;
+        let pts = offset + raw_pts;
+        let dts = unit.dts.map(|d| offset + d as i64);
+        let duration = unit.duration.map(|d| d as i64);
+        self.timeline_end = self
+            .timeline_end
+            .max(pts + duration.unwrap_or(1).max(1))
+            .max(dts.map(|d| d + 1).unwrap_or(0));
+        self.frames_since_eos = true;
+        unit.into_frame(settings.source_id.clone(), pts, dts)
+    }
 }
 
 impl RtspSource {
@@ -328,106 +581,115 @@ impl RtspSource {
 
     /// The camera's URL with the credentials replaced by `***`.
     pub fn redacted_url(&self) -> &str {
-        &self.redacted
+        &self.settings.redacted
     }
 
-    /// Starts a new pipeline.
-    async fn connect(&mut self) -> Result<(), SourceError> {
+    /// Starts a new pipeline: `Idle` or `GaveUp` to `Open(Connecting)` in
+    /// the round `attempts`; the state is left as it is on an error.
+    async fn start(&mut self, attempts: Attempts) -> Result<(), SourceError> {
         let url = self.settings.url.clone();
-        let redacted = self.redacted.clone();
-        let options = PipelineOptions {
-            transport: self.settings.transport,
-            latency_ms: self.settings.latency.as_millis() as u32,
-            connect_timeout: self.settings.connect_timeout,
-        };
-        let running = tokio::task::spawn_blocking(move || open(&url, &redacted, options))
+        let redacted = self.settings.redacted.clone();
+        let options = self.settings.pipeline;
+        let pipeline = tokio::task::spawn_blocking(move || open(&url, &redacted, options))
             .await
             .map_err(|e| SourceError::Gstreamer {
-                name: self.redacted.clone(),
+                name: self.settings.redacted.clone(),
                 message: format!("pipeline start failed: {e}"),
             })??;
-        self.running = Some(running);
-        self.connected = false;
-        self.waiting_keyframe = true;
-        self.offset = None;
-        self.params = None;
+        self.state = State::Open {
+            pipeline,
+            phase: Phase::Connecting { attempts },
+        };
         Ok(())
     }
 
-    /// Stops the pipeline (off the async threads: the teardown can wait on
-    /// the network).
-    async fn stop(&mut self) {
-        if let Some(running) = self.running.take() {
-            let _ = tokio::task::spawn_blocking(move || drop(running)).await;
-        }
-    }
-
-    /// Handles the end of a connection or a failed attempt; an error when
-    /// the source gives up.
+    /// The open pipeline has ended: stops it and moves to the next state
+    /// (`Idle` after a fatal error, `Backoff` to retry, `GaveUp` at the
+    /// attempt limit); an error when the source gives up.
     async fn ended(&mut self, ending: Ending) -> Result<(), SourceError> {
-        self.stop().await;
+        let State::Open { pipeline, phase } = std::mem::replace(&mut self.state, State::GaveUp)
+        else {
+            unreachable!("only an open pipeline ends");
+        };
+        // Until the next state is known (and if `next` is cancelled on the
+        // way), the next attempt starts at once.
+        self.state = State::Idle {
+            attempts: phase.attempts(&self.settings),
+        };
+        // Off the async threads: the teardown can wait on the network.
+        let _ = tokio::task::spawn_blocking(move || drop(pipeline)).await;
         let reason = match ending {
             Ending::Fatal(e) => return Err(e),
             Ending::Retry(reason) => reason,
         };
-        if self.connected {
-            self.connected = false;
-            tracing::warn!(
-                source_id = %self.settings.source_id,
-                url = %self.redacted,
-                "RTSP connection lost ({reason}): reconnecting"
-            );
-            if self.frames_since_eos {
-                self.frames_since_eos = false;
-                self.pending
-                    .push_back(SourceItem::EndOfStream(self.settings.source_id.clone()));
+        match phase {
+            Phase::WaitingKeyframe | Phase::Streaming { .. } => {
+                tracing::warn!(
+                    source_id = %self.settings.source_id,
+                    url = %self.settings.redacted,
+                    "RTSP connection lost ({reason}): reconnecting"
+                );
+                if self.history.frames_since_eos {
+                    self.history.frames_since_eos = false;
+                    self.pending
+                        .push_back(SourceItem::EndOfStream(self.settings.source_id.clone()));
+                }
+                let attempts = Attempts::first(&self.settings);
+                self.state = State::Backoff {
+                    wait: attempts.backoff,
+                    attempts,
+                };
+                Ok(())
             }
-            self.failures = 0;
-            self.backoff = self.settings.backoff_initial;
-            self.wait = Some(self.backoff);
-            return Ok(());
-        }
-        self.failures += 1;
-        let reason = match self.refused_reason().await {
-            Some(os) => format!("{reason}; TCP connect: {os}"),
-            None => reason,
-        };
-        let limit = if self.ever_connected {
-            match self.settings.reconnect {
-                RtspReconnect::Forever => None,
-                RtspReconnect::GiveUpAfter(n) => Some(n),
+            Phase::Connecting { attempts } => {
+                let failures = attempts.failures + 1;
+                self.state = State::Idle {
+                    attempts: Attempts {
+                        failures,
+                        ..attempts
+                    },
+                };
+                let reason = match self.refused_reason().await {
+                    Some(os) => format!("{reason}; TCP connect: {os}"),
+                    None => reason,
+                };
+                let limit = self.settings.attempt_limit(self.history.ever_connected);
+                if limit.is_some_and(|n| failures >= n) {
+                    self.state = State::GaveUp;
+                    return Err(SourceError::RtspUnreachable {
+                        url: self.settings.redacted.clone(),
+                        attempts: failures,
+                        detail: reason,
+                    });
+                }
+                tracing::warn!(
+                    source_id = %self.settings.source_id,
+                    url = %self.settings.redacted,
+                    attempt = failures,
+                    "RTSP connection failed ({reason}): retrying in {:?}",
+                    attempts.backoff
+                );
+                self.state = State::Backoff {
+                    wait: attempts.backoff,
+                    attempts: Attempts {
+                        failures,
+                        backoff: (attempts.backoff * 2).min(self.settings.backoff_max),
+                    },
+                };
+                Ok(())
             }
-        } else {
-            Some(self.settings.attempts)
-        };
-        if limit.is_some_and(|n| self.failures >= n) {
-            let attempts = self.failures;
-            self.failures = 0;
-            self.backoff = self.settings.backoff_initial;
-            self.wait = None;
-            return Err(SourceError::RtspUnreachable {
-                url: self.redacted.clone(),
-                attempts,
-                detail: reason,
-            });
         }
-        tracing::warn!(
-            source_id = %self.settings.source_id,
-            url = %self.redacted,
-            attempt = self.failures,
-            "RTSP connection failed ({reason}): retrying in {:?}",
-            self.backoff
-        );
-        self.wait = Some(self.backoff);
-        self.backoff = (self.backoff * 2).min(self.settings.backoff_max);
-        Ok(())
     }
 
     /// The operating system's reason when a TCP connection to the camera
     /// fails (GStreamer only says "Generic error").
     async fn refused_reason(&self) -> Option<String> {
         let (host, port) = host_port(&self.settings.url)?;
-        let timeout = self.settings.connect_timeout.min(Duration::from_secs(2));
+        let timeout = self
+            .settings
+            .pipeline
+            .connect_timeout
+            .min(Duration::from_secs(2));
         tokio::task::spawn_blocking(move || {
             let addrs = match (host.as_str(), port).to_socket_addrs() {
                 Ok(a) => a.collect::<Vec<_>>(),
@@ -446,35 +708,15 @@ impl RtspSource {
         .ok()
         .flatten()
     }
+}
 
-    fn frame(&mut self, unit: AccessUnit) -> SourceFrame {
-        let raw_pts = unit.pts.or(unit.dts).unwrap_or(0) as i64;
-        let raw_first = unit.dts.map(|d| d as i64).unwrap_or(raw_pts);
-        let epoch = *self.epoch.get_or_insert_with(Instant::now);
-        let timeline_end = self.timeline_end;
-        let offset = *self.offset.get_or_insert_with(|| {
-            let now = epoch.elapsed().as_nanos() as i64;
-            now.max(timeline_end) - raw_first
-        });
-        let pts = offset + raw_pts;
-        let dts = unit.dts.map(|d| offset + d as i64);
-        let duration = unit.duration.map(|d| d as i64);
-        self.timeline_end = self
-            .timeline_end
-            .max(pts + duration.unwrap_or(1).max(1))
-            .max(dts.map(|d| d + 1).unwrap_or(0));
-        self.frames_since_eos = true;
-        unit.into_frame(self.settings.source_id.clone(), pts, dts)
-    }
-
-    /// A GStreamer error's reason in a line, without credentials.
-    fn reason(&self, e: &SourceError) -> String {
-        let text = match e {
-            SourceError::Gstreamer { message, .. } => short_gst_message(message),
-            other => other.to_string(),
-        };
-        scrub(&text, &self.settings.url, &self.redacted)
-    }
+/// A GStreamer error's reason in a line, without credentials.
+fn gst_reason(e: &SourceError, settings: &RtspSettings) -> String {
+    let text = match e {
+        SourceError::Gstreamer { message, .. } => short_gst_message(message),
+        other => other.to_string(),
+    };
+    scrub(&text, &settings.url, &settings.redacted)
 }
 
 #[async_trait]
@@ -484,80 +726,55 @@ impl Source for RtspSource {
             if let Some(item) = self.pending.pop_front() {
                 return Ok(Some(item));
             }
-            if self.running.is_none() {
-                if let Some(wait) = self.wait {
-                    tokio::time::sleep(wait).await;
-                    self.wait = None;
+            let (pipeline, phase) = match &mut self.state {
+                State::Idle { attempts } => {
+                    let attempts = *attempts;
+                    self.start(attempts).await?;
+                    continue;
                 }
-                self.connect().await?;
-            }
-            let timeout = if self.connected {
-                self.settings.silence_timeout
-            } else {
-                self.settings.connect_timeout
+                State::GaveUp => {
+                    self.start(Attempts::first(&self.settings)).await?;
+                    continue;
+                }
+                State::Backoff { wait, attempts } => {
+                    tokio::time::sleep(*wait).await;
+                    self.state = State::Idle {
+                        attempts: *attempts,
+                    };
+                    continue;
+                }
+                State::Open { pipeline, phase } => (pipeline, phase),
             };
-            let running = self.running.as_mut().expect("connected above");
-            let ending = match tokio::time::timeout(timeout, running.next_event()).await {
+            let timeout = phase.timeout(&self.settings);
+            let ending = match tokio::time::timeout(timeout, pipeline.next_event()).await {
                 Ok(Some(PipelineEvent::Unit(unit))) => {
-                    if !self.connected {
-                        self.connected = true;
-                        self.ever_connected = true;
-                        self.failures = 0;
-                        self.backoff = self.settings.backoff_initial;
-                        tracing::info!(
-                            source_id = %self.settings.source_id,
-                            url = %self.redacted,
-                            "RTSP connected"
-                        );
+                    let current = std::mem::replace(phase, Phase::WaitingKeyframe);
+                    let (next, item) =
+                        current.unit(unit, &self.settings, &mut self.history, &mut self.pending);
+                    *phase = next;
+                    match item {
+                        Some(item) => return Ok(Some(item)),
+                        None => continue,
                     }
-                    if self.waiting_keyframe && !unit.keyframe {
-                        continue;
-                    }
-                    self.waiting_keyframe = false;
-                    let changed = bridge::params_changed(&mut self.params, &unit.params);
-                    let frame = self.frame(unit);
-                    if changed {
-                        tracing::info!(
-                            source_id = %self.settings.source_id,
-                            url = %self.redacted,
-                            "stream parameters changed: EOS and a new stream"
-                        );
-                        self.pending.push_back(SourceItem::Frame(frame));
-                        return Ok(Some(SourceItem::EndOfStream(
-                            self.settings.source_id.clone(),
-                        )));
-                    }
-                    return Ok(Some(SourceItem::Frame(frame)));
                 }
                 Ok(Some(PipelineEvent::Error(e))) => match e {
-                    SourceError::Gstreamer { .. } => Ending::Retry(self.reason(&e)),
+                    SourceError::Gstreamer { .. } => Ending::Retry(gst_reason(&e, &self.settings)),
                     fatal => Ending::Fatal(fatal),
                 },
                 Ok(Some(PipelineEvent::Eos)) => Ending::Retry("the server ended the stream".into()),
                 Ok(None) => Ending::Retry("the pipeline stopped".into()),
-                Err(_) if self.connected => Ending::Retry(format!(
-                    "no video for {:?} (silence timeout)",
-                    self.settings.silence_timeout
-                )),
-                Err(_) => Ending::Retry(format!(
-                    "no video within {:?} (connect timeout){}",
-                    self.settings.connect_timeout,
-                    if self.settings.transport == RtspTransport::Udp {
-                        "; UDP may be blocked, try TCP"
-                    } else {
-                        ""
-                    }
-                )),
+                Err(_) => Ending::Retry(phase.timeout_reason(&self.settings)),
             };
             self.ended(ending).await?;
         }
     }
 
     fn name(&self) -> &str {
-        &self.name
+        &self.settings.name
     }
 }
 
+/// What each pipeline is built with.
 #[derive(Debug, Clone, Copy)]
 struct PipelineOptions {
     transport: RtspTransport,
