@@ -96,18 +96,23 @@ impl VideoFileSourceBuilder {
         };
         let files = list_files(&path)?;
         Ok(VideoFileSource {
-            name: format!("video file {}", path.display()),
-            settings: self,
-            files,
-            next_file: 0,
-            running: None,
-            base: None,
-            file_start: 0,
-            file_end: 0,
-            params: None,
+            settings: VideoFileSettings {
+                name: format!("video file {}", path.display()),
+                source_id: self.source_id,
+                files,
+                looped: self.looped,
+                pace: self.pace,
+                start_offset: self.start_offset,
+                absolute_timestamps: self.absolute_timestamps,
+                eos_on_file_end: self.eos_on_file_end,
+            },
+            state: State::Idle,
+            cursor: Cursor {
+                next: 0,
+                first_round: true,
+            },
+            timeline: Timeline::default(),
             pending: VecDeque::new(),
-            first_round: true,
-            file_has_frames: false,
         })
     }
 }
@@ -173,32 +178,140 @@ fn list_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
 /// # Ok(()) }
 /// ```
 pub struct VideoFileSource {
-    settings: VideoFileSourceBuilder,
-    name: String,
-    files: Vec<PathBuf>,
-    next_file: usize,
-    running: Option<RunningPipeline>,
-    /// Added to every timestamp: the wall clock at the first frame with
-    /// absolute timestamps, else 0 (set at the first frame).
-    base: Option<i64>,
-    /// Where this file's timestamps start on the source's time line.
-    file_start: i64,
-    /// The end of the latest frame on the source's time line.
-    file_end: i64,
-    params: Option<Arc<StreamParams>>,
+    settings: VideoFileSettings,
+    state: State,
+    cursor: Cursor,
+    timeline: Timeline,
+    /// Items decided but not yet returned by [`Source::next`].
     pending: VecDeque<SourceItem>,
-    first_round: bool,
-    /// Whether the open file has given a frame yet.
-    file_has_frames: bool,
 }
 
 impl std::fmt::Debug for VideoFileSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VideoFileSource")
             .field("source_id", &self.settings.source_id)
-            .field("files", &self.files)
-            .field("next_file", &self.next_file)
+            .field("files", &self.settings.files)
+            .field("next_file", &self.cursor.next)
             .finish()
+    }
+}
+
+/// What a [`VideoFileSource`] was built with, checked by
+/// [`VideoFileSourceBuilder::build`]; fixed for the source's life.
+struct VideoFileSettings {
+    source_id: String,
+    /// The source's name, `video file <input path>`.
+    name: String,
+    /// The files to play, in order.
+    files: Vec<PathBuf>,
+    looped: bool,
+    pace: bool,
+    /// Where the first file starts, in the first round only.
+    start_offset: Option<Duration>,
+    absolute_timestamps: bool,
+    eos_on_file_end: bool,
+}
+
+/// What a [`VideoFileSource`] is doing. [`Source::next`] moves from one
+/// state to the next:
+///
+/// - `Idle` → `Opening`: the cursor's file opens; `Finished` instead after
+///   the last file, unless the source loops.
+/// - `Opening` → `Playing`: the file's first access unit.
+/// - `Playing` → `Playing`: each unit becomes a frame; a change of stream
+///   parameters sends an EOS before it.
+/// - `Opening` → `Idle` at the file's end: [`SourceError::NoVideoStream`].
+/// - `Playing` → `Idle` at the file's end: an EOS, unless
+///   `eos_on_file_end` is off.
+/// - `Opening` or `Playing` → `Idle` on a pipeline error: the error; the
+///   next `next` opens the next file.
+enum State {
+    /// No file open: the next `next` opens the cursor's file.
+    Idle,
+    /// A file is open and has given no frame yet.
+    Opening(OpenFile),
+    /// The open file has given frames.
+    Playing(OpenFile),
+    /// The last file has ended and the source does not loop: `next`
+    /// returns `None`.
+    Finished,
+}
+
+/// The file being played.
+struct OpenFile {
+    pipeline: RunningPipeline,
+    /// Its index in the settings' files.
+    index: usize,
+    /// Where its timestamps start on the source's time line.
+    start: i64,
+}
+
+/// Where the source is in its list of files.
+struct Cursor {
+    /// The index of the next file to open (the list's length after the
+    /// last one).
+    next: usize,
+    /// Whether the files are in their first round (the start offset
+    /// applies to the first file of the first round only).
+    first_round: bool,
+}
+
+/// The source's time line and stream, from file to file.
+#[derive(Default)]
+struct Timeline {
+    /// Added to every timestamp: the wall clock at the first frame with
+    /// absolute timestamps, else 0 (set at the first frame).
+    base: Option<i64>,
+    /// The end of the latest frame on the source's time line.
+    end: i64,
+    /// The stream parameters of the latest frame (`None` after the EOS
+    /// at a file's end: the next file starts a new stream anyway).
+    params: Option<Arc<StreamParams>>,
+}
+
+impl Cursor {
+    /// Moves to the next file to open: its index and where to start it,
+    /// or `None` after the last file when the source does not loop.
+    fn advance(&mut self, settings: &VideoFileSettings) -> Option<(usize, Option<gst::ClockTime>)> {
+        if self.next == settings.files.len() {
+            if !settings.looped {
+                return None;
+            }
+            self.next = 0;
+            self.first_round = false;
+        }
+        let index = self.next;
+        let offset = (self.first_round && index == 0)
+            .then_some(settings.start_offset)
+            .flatten()
+            .map(|d| gst::ClockTime::from_nseconds(d.as_nanos() as u64));
+        self.next += 1;
+        Some((index, offset))
+    }
+}
+
+impl Timeline {
+    /// The frame of `unit` of a file starting at `start`; extends the
+    /// time line.
+    fn frame(&mut self, start: i64, unit: AccessUnit, settings: &VideoFileSettings) -> SourceFrame {
+        let absolute = settings.absolute_timestamps;
+        let base = *self.base.get_or_insert_with(|| {
+            if absolute {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as i64)
+                    .unwrap_or(0)
+            } else {
+                0
+            }
+        });
+        let pts_raw = unit.pts.or(unit.dts).unwrap_or(0) as i64;
+        let pts = start + pts_raw;
+        let dts = unit.dts.map(|d| base + start + d as i64);
+        self.end = self
+            .end
+            .max(pts + unit.duration.map(|d| d as i64).unwrap_or(0));
+        unit.into_frame(settings.source_id.clone(), base + pts, dts)
     }
 }
 
@@ -222,61 +335,46 @@ impl VideoFileSource {
 
     /// The files this source plays, in order.
     pub fn files(&self) -> &[PathBuf] {
-        &self.files
+        &self.settings.files
     }
 
-    /// The file open now (or last opened).
-    fn current_file(&self) -> &Path {
-        &self.files[self.next_file.saturating_sub(1)]
-    }
-
+    /// `Idle` to `Opening` with the cursor's next file; `false` if there
+    /// is none. On an error the state stays `Idle`, past that file.
     async fn open_next(&mut self) -> Result<bool, SourceError> {
-        if self.next_file == self.files.len() {
-            if !self.settings.looped {
-                return Ok(false);
-            }
-            self.next_file = 0;
-            self.first_round = false;
-        }
-        let path = self.files[self.next_file].clone();
-        let offset = (self.first_round && self.next_file == 0)
-            .then_some(self.settings.start_offset)
-            .flatten()
-            .map(|d| gst::ClockTime::from_nseconds(d.as_nanos() as u64));
-        self.next_file += 1;
+        let Some((index, offset)) = self.cursor.advance(&self.settings) else {
+            return Ok(false);
+        };
+        let path = self.settings.files[index].clone();
         let sync = self.settings.pace;
-        let running = tokio::task::spawn_blocking(move || open_file(&path, sync, offset))
+        let pipeline = tokio::task::spawn_blocking(move || open_file(&path, sync, offset))
             .await
             .map_err(|e| SourceError::Gstreamer {
-                name: self.name.clone(),
+                name: self.settings.name.clone(),
                 message: format!("pipeline start failed: {e}"),
             })??;
-        self.running = Some(running);
-        self.file_start = self.file_end;
-        self.file_has_frames = false;
+        self.state = State::Opening(OpenFile {
+            pipeline,
+            index,
+            start: self.timeline.end,
+        });
         Ok(true)
     }
 
-    fn frame(&mut self, unit: AccessUnit) -> SourceFrame {
-        let absolute = self.settings.absolute_timestamps;
-        let base = *self.base.get_or_insert_with(|| {
-            if absolute {
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as i64)
-                    .unwrap_or(0)
-            } else {
-                0
-            }
-        });
-        let pts_raw = unit.pts.or(unit.dts).unwrap_or(0) as i64;
-        let pts = self.file_start + pts_raw;
-        let dts = unit.dts.map(|d| base + self.file_start + d as i64);
-        self.file_end = self
-            .file_end
-            .max(pts + unit.duration.map(|d| d as i64).unwrap_or(0));
-        self.file_has_frames = true;
-        unit.into_frame(self.settings.source_id.clone(), base + pts, dts)
+    /// The item for a unit of `file`: its frame, or an EOS before it (in
+    /// `pending`) when the stream parameters changed.
+    fn unit(&mut self, file: &OpenFile, unit: AccessUnit) -> SourceItem {
+        let changed = bridge::params_changed(&mut self.timeline.params, &unit.params);
+        let frame = self.timeline.frame(file.start, unit, &self.settings);
+        if !changed {
+            return SourceItem::Frame(frame);
+        }
+        tracing::info!(
+            source_id = %self.settings.source_id,
+            file = %self.settings.files[file.index].display(),
+            "stream parameters changed: EOS and a new stream"
+        );
+        self.pending.push_back(SourceItem::Frame(frame));
+        SourceItem::EndOfStream(self.settings.source_id.clone())
     }
 }
 
@@ -421,52 +519,50 @@ impl Source for VideoFileSource {
             if let Some(item) = self.pending.pop_front() {
                 return Ok(Some(item));
             }
-            if self.running.is_none() && !self.open_next().await? {
-                return Ok(None);
-            }
-            let running = self.running.as_mut().expect("opened above");
-            match running.next_event().await {
-                Some(PipelineEvent::Unit(unit)) => {
-                    let changed = bridge::params_changed(&mut self.params, &unit.params);
-                    let frame = self.frame(unit);
-                    if changed {
-                        tracing::info!(
-                            source_id = %self.settings.source_id,
-                            file = %self.current_file().display(),
-                            "stream parameters changed: EOS and a new stream"
-                        );
-                        self.pending.push_back(SourceItem::Frame(frame));
-                        return Ok(Some(SourceItem::EndOfStream(
-                            self.settings.source_id.clone(),
-                        )));
+            let event = match &mut self.state {
+                State::Finished => return Ok(None),
+                State::Idle => {
+                    if !self.open_next().await? {
+                        self.state = State::Finished;
+                        return Ok(None);
                     }
-                    return Ok(Some(SourceItem::Frame(frame)));
+                    continue;
                 }
-                Some(PipelineEvent::Eos) | None => {
-                    self.running = None;
-                    if !self.file_has_frames {
-                        return Err(SourceError::NoVideoStream {
-                            name: self.current_file().display().to_string(),
-                        }
-                        .into());
-                    }
+                State::Opening(file) | State::Playing(file) => file.pipeline.next_event().await,
+            };
+            match (std::mem::replace(&mut self.state, State::Idle), event) {
+                (State::Opening(file) | State::Playing(file), Some(PipelineEvent::Unit(unit))) => {
+                    let item = self.unit(&file, unit);
+                    self.state = State::Playing(file);
+                    return Ok(Some(item));
+                }
+                (State::Opening(file), Some(PipelineEvent::Eos) | None) => {
+                    let name = self.settings.files[file.index].display().to_string();
+                    drop(file);
+                    return Err(SourceError::NoVideoStream { name }.into());
+                }
+                (State::Playing(file), Some(PipelineEvent::Eos) | None) => {
+                    drop(file);
                     if self.settings.eos_on_file_end {
                         // The next file starts a new stream anyway.
-                        self.params = None;
+                        self.timeline.params = None;
                         return Ok(Some(SourceItem::EndOfStream(
                             self.settings.source_id.clone(),
                         )));
                     }
                 }
-                Some(PipelineEvent::Error(e)) => {
-                    self.running = None;
+                (State::Opening(file) | State::Playing(file), Some(PipelineEvent::Error(e))) => {
+                    drop(file);
                     return Err(e.into());
+                }
+                (State::Idle | State::Finished, _) => {
+                    unreachable!("events come from an open file")
                 }
             }
         }
     }
 
     fn name(&self) -> &str {
-        &self.name
+        &self.settings.name
     }
 }
