@@ -2,7 +2,7 @@
 //! with one GStreamer decoder per source id.
 //!
 //! Each source id gets `appsrc ! <parser> ! <decoder> ! videoconvert !
-//! video/x-raw,format=RGB ! appsink`. A frame's content goes in without a
+//! video/x-raw,format=RGB ! fakesink` (pictures taken by a pad probe). A frame's content goes in without a
 //! copy (the `Bytes` becomes the buffer's memory), the picture comes out in
 //! the buffer `videoconvert` wrote, and a frame's [`SinkResult`] waits
 //! beside its decoder until its picture comes out (matched by pts, so
@@ -114,6 +114,9 @@ pub struct DecodeStats {
     pub decoder_errors: u64,
     /// Decoders drained and started again for a new codec or size.
     pub parameter_changes: u64,
+    /// Pictures copied out of the decoder's buffer because GStreamer still
+    /// held it (0 in the pipelines this crate builds).
+    pub copied: u64,
 }
 
 impl DecodeStats {
@@ -411,12 +414,32 @@ pub fn ticks_to_ns(value: i64, tb: TimeBase) -> i64 {
     ns.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
+/// What comes out of a decoding pipeline.
+enum Output {
+    /// A picture: its buffer (ours alone, so writable in place) and size.
+    Picture {
+        buffer: gst::Buffer,
+        width: i32,
+        height: i32,
+    },
+    /// The end of the stream.
+    Eos,
+}
+
+/// Pictures waiting between a decoding pipeline and its consumer.
+const PICTURES_WAITING: usize = 4;
+
 /// One source's GStreamer decoding pipeline and the frames inside it.
 struct StreamDecoder {
     params: StreamParams,
     pipeline: gst::Pipeline,
     appsrc: gst_app::AppSrc,
-    appsink: gst_app::AppSink,
+    /// What the probe on the pipeline's end takes out (`None` once the
+    /// decoder is being dropped: a streaming thread waiting to hand a
+    /// picture over is let go).
+    pictures: Option<std::sync::mpsc::Receiver<Output>>,
+    /// The end of the stream came out.
+    drained: bool,
     bus: gst::Bus,
     /// Frames pushed whose pictures have not come out, in decode order,
     /// with their pts in ns.
@@ -451,18 +474,59 @@ impl StreamDecoder {
         }
         chain.push(elements::make(decoder_name)?);
         chain.push(elements::make("videoconvert")?);
-        let appsink = gst_app::AppSink::builder()
-            .caps(
-                &gst::Caps::builder("video/x-raw")
-                    .field("format", "RGB")
-                    .build(),
-            )
-            .sync(false)
-            .max_buffers(4)
-            .drop(false)
-            .enable_last_sample(false)
-            .build();
-        chain.push(appsink.clone().upcast());
+        let rgb = elements::make("capsfilter")?;
+        rgb.set_property(
+            "caps",
+            gst::Caps::builder("video/x-raw")
+                .field("format", "RGB")
+                .build(),
+        );
+        chain.push(rgb);
+        // The pictures are taken out by a probe in front of a fakesink, not
+        // pulled from an appsink: an appsink keeps a reference to the last
+        // buffer pulled (and to its preroll buffer), so a picture could
+        // only be drawn on after a copy. Taken from the pad, each buffer is
+        // ours alone. No preroll: the fakesink never sees a buffer.
+        let end = gst::ElementFactory::make("fakesink")
+            .property("sync", false)
+            .property("async", false)
+            .property("enable-last-sample", false)
+            .build()
+            .map_err(|_| GstError::MissingElement {
+                element: "fakesink",
+                package: elements::debian_package("fakesink"),
+            })?;
+        let (tx, pictures) = std::sync::mpsc::sync_channel(PICTURES_WAITING);
+        end.static_pad("sink")
+            .expect("a sink has a sink pad")
+            .add_probe(
+                gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+                move |pad, info| {
+                    if let Some(buffer) = info.take_buffer() {
+                        let size = pad.current_caps().and_then(|c| {
+                            let s = c.structure(0)?;
+                            Some((s.get::<i32>("width").ok()?, s.get::<i32>("height").ok()?))
+                        });
+                        if let Some((width, height)) = size {
+                            // waits while the consumer is behind; fails (and
+                            // the picture is dropped) once it is gone
+                            let _ = tx.send(Output::Picture {
+                                buffer,
+                                width,
+                                height,
+                            });
+                        }
+                        return gst::PadProbeReturn::Handled;
+                    }
+                    if let Some(gst::PadProbeData::Event(e)) = &info.data {
+                        if e.type_() == gst::EventType::Eos {
+                            let _ = tx.send(Output::Eos);
+                        }
+                    }
+                    gst::PadProbeReturn::Ok
+                },
+            );
+        chain.push(end);
         let fail = |what: &str, e: &dyn std::fmt::Display| {
             GstError::Pipeline(format!(
                 "{codec} decoder ({decoder_name}): cannot {what}: {e}"
@@ -480,7 +544,8 @@ impl StreamDecoder {
             params,
             pipeline,
             appsrc,
-            appsink,
+            pictures: Some(pictures),
+            drained: false,
             bus,
             pending: VecDeque::new(),
             queued_frames: settings.queued_frames.max(1),
@@ -543,13 +608,27 @@ impl StreamDecoder {
         stats: &mut DecodeStats,
         wait: Option<Duration>,
     ) -> Result<(), String> {
-        let mut timeout = wait.map(|w| gst::ClockTime::from_nseconds(w.as_nanos() as u64));
-        while let Some(sample) = self
-            .appsink
-            .try_pull_sample(timeout.unwrap_or(gst::ClockTime::ZERO))
-        {
-            timeout = None;
-            self.deliver(sample, out, failed, stats)?;
+        let Some(rx) = self.pictures.as_ref() else {
+            return Ok(());
+        };
+        let mut next = match wait {
+            Some(w) => rx.recv_timeout(w).ok(),
+            None => rx.try_recv().ok(),
+        };
+        let mut ready = Vec::new();
+        while let Some(output) = next {
+            ready.push(output);
+            next = rx.try_recv().ok();
+        }
+        for output in ready {
+            match output {
+                Output::Picture {
+                    buffer,
+                    width,
+                    height,
+                } => self.deliver(buffer, width, height, out, failed, stats),
+                Output::Eos => self.drained = true,
+            }
         }
         self.check_bus()
     }
@@ -559,20 +638,13 @@ impl StreamDecoder {
     /// smaller pts produced nothing), else the oldest.
     fn deliver(
         &mut self,
-        sample: gst::Sample,
+        buffer: gst::Buffer,
+        width: i32,
+        height: i32,
         out: &mut Vec<Decoded>,
         failed: &mut Vec<SinkResult>,
         stats: &mut DecodeStats,
-    ) -> Result<(), String> {
-        let Some(buffer) = sample.buffer_owned() else {
-            return Ok(());
-        };
-        let (width, height) = sample
-            .caps()
-            .and_then(|c| c.structure(0))
-            .and_then(|s| Some((s.get::<i32>("width").ok()?, s.get::<i32>("height").ok()?)))
-            .ok_or("a picture without width and height")?;
-        drop(sample);
+    ) {
         let pts = buffer.pts().map(|t| t.nseconds());
         let index = pts
             .and_then(|p| self.pending.iter().position(|(q, _)| *q == p))
@@ -591,13 +663,12 @@ impl StreamDecoder {
             }
             let Some((_, result)) = self.pending.remove(index) else {
                 tracing::debug!(pts = p, "a picture with no frame waiting for it");
-                return Ok(());
+                return;
             };
             self.hand_out(result, buffer, width, height, out, failed, stats);
         } else if let Some((_, result)) = self.pending.pop_front() {
             self.hand_out(result, buffer, width, height, out, failed, stats);
         }
-        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -615,8 +686,9 @@ impl StreamDecoder {
         // GStreamer's default stride for packed RGB: rows rounded up to 4 bytes
         let stride = (w as usize * 3).div_ceil(4) * 4;
         match Picture::from_buffer(buffer, w, h, stride) {
-            Ok(picture) => {
+            Ok((picture, copied)) => {
                 stats.decoded += 1;
+                stats.copied += u64::from(copied);
                 out.push(Decoded::Picture { result, picture });
             }
             Err(e) => {
@@ -645,19 +717,10 @@ impl StreamDecoder {
         self.check_bus()?;
         let _ = self.appsrc.end_of_stream();
         let deadline = Instant::now() + self.timeout;
-        loop {
-            match self
-                .appsink
-                .try_pull_sample(gst::ClockTime::from_mseconds(50))
-            {
-                Some(sample) => self.deliver(sample, out, failed, stats)?,
-                None if self.appsink.is_eos() => break,
-                None => {
-                    self.check_bus()?;
-                    if Instant::now() > deadline {
-                        return Err(format!("it did not drain within {:?}", self.timeout));
-                    }
-                }
+        while !self.drained {
+            self.collect(out, failed, stats, Some(Duration::from_millis(50)))?;
+            if !self.drained && Instant::now() > deadline {
+                return Err(format!("it did not drain within {:?}", self.timeout));
             }
         }
         Ok(())
@@ -671,6 +734,8 @@ impl StreamDecoder {
 
 impl Drop for StreamDecoder {
     fn drop(&mut self) {
+        // first let go of a streaming thread waiting to hand a picture over
+        self.pictures = None;
         let _ = self.pipeline.set_state(gst::State::Null);
     }
 }

@@ -126,8 +126,9 @@ impl<P: PictureSink> DecodingSink<P> {
 }
 
 /// Runs `f` where blocking is allowed: inside `block_in_place` on a
-/// multi-threaded runtime, directly elsewhere.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+/// multi-threaded tokio runtime (other tasks move to other workers while
+/// a decoder works), directly elsewhere.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(f)

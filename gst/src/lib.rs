@@ -12,7 +12,9 @@
 //! - [`FrameDecoder`]: received encoded frames (H.264, HEVC, VP8, VP9,
 //!   AV1, JPEG, PNG) into RGB [`Picture`]s with their frames, in order, one
 //!   decoder per source id; [`DecodingSink`] does it as a `Sink` that
-//!   calls a [`PictureSink`] of yours.
+//!   calls a [`PictureSink`] of yours;
+//! - [`H264Encoder`]: pictures back into H.264 (`x264enc`), for annotated
+//!   video files and re-encoded streams.
 //!
 //! Decoders are GStreamer's, chosen per codec ([`Codec::decoders`]):
 //! `avdec_h264`/`avdec_h265` (Debian `gstreamer1.0-libav`), `vp8dec`,
@@ -23,6 +25,7 @@ mod codec;
 mod decode;
 mod decoding_sink;
 mod elements;
+mod encode;
 mod error;
 mod picture;
 
@@ -30,10 +33,11 @@ pub use codec::{Codec, Container};
 pub use decode::{
     ticks_to_ns, DecodeStats, Decoded, DecoderSettings, FrameDecoder, UndecodedReason,
 };
-pub use decoding_sink::{DecodingSink, PictureSink};
+pub use decoding_sink::{blocking, DecodingSink, PictureSink};
 pub use elements::{
     bus_error_text, debian_package, first_installed, init, is_installed, make, require,
 };
+pub use encode::{EncodedUnit, EncoderSettings, H264Encoder};
 pub use error::GstError;
 pub use picture::Picture;
 

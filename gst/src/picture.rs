@@ -20,13 +20,14 @@ pub struct Picture {
 impl Picture {
     /// The picture in `buffer`, decoded as RGB of `width` x `height` with
     /// rows `stride` bytes apart. Rows are packed in place when the stride
-    /// has padding; the buffer is copied only if GStreamer still shares it.
+    /// has padding; the buffer is copied only if GStreamer still shares it
+    /// (then the `bool` is true).
     pub(crate) fn from_buffer(
         buffer: gst::Buffer,
         width: u32,
         height: u32,
         stride: usize,
-    ) -> Result<Self, GstError> {
+    ) -> Result<(Self, bool), GstError> {
         let row = width as usize * 3;
         if width == 0 || height == 0 || stride < row {
             return Err(GstError::Picture(format!(
@@ -40,12 +41,13 @@ impl Picture {
                 buffer.size()
             )));
         }
-        let buffer = if buffer.is_writable() {
-            buffer
-        } else {
+        let copied = !buffer.is_writable();
+        let buffer = if copied {
             buffer
                 .copy_deep()
                 .map_err(|e| GstError::Picture(e.to_string()))?
+        } else {
+            buffer
         };
         let mut data = buffer
             .into_mapped_buffer_writable()
@@ -57,11 +59,14 @@ impl Picture {
                 data.copy_within(y * stride..y * stride + row, y * row);
             }
         }
-        Ok(Self {
-            width,
-            height,
-            data,
-        })
+        Ok((
+            Self {
+                width,
+                height,
+                data,
+            },
+            copied,
+        ))
     }
 
     /// Width in pixels.
@@ -123,4 +128,56 @@ impl Picture {
     fn len(&self) -> usize {
         self.width as usize * self.height as usize * 3
     }
+}
+
+impl Picture {
+    /// The picture as a GStreamer buffer in GStreamer's RGB row layout
+    /// (rows padded to 4 bytes): its own buffer when no padding is
+    /// needed, else a padded copy.
+    pub fn into_gst_buffer(self) -> gst::Buffer {
+        let row = self.width as usize * 3;
+        if row % 4 == 0 {
+            let len = self.len();
+            let mut buffer = self.data.into_buffer();
+            if buffer.size() != len {
+                buffer.make_mut().set_size(len);
+            }
+            return buffer;
+        }
+        padded_rgb_buffer(self.as_bytes(), self.width, self.height)
+            .expect("the length is width * height * 3 by construction")
+    }
+
+    /// A picture over a copy of packed RGB pixels (`width * height * 3`
+    /// bytes): stub frames, pictures drawn by user code.
+    pub fn from_rgb(rgb: &[u8], width: u32, height: u32) -> Result<Self, GstError> {
+        crate::elements::init()?;
+        let buffer = padded_rgb_buffer(rgb, width, height)?;
+        let stride = (width as usize * 3).div_ceil(4) * 4;
+        Self::from_buffer(buffer, width, height, stride).map(|(p, _)| p)
+    }
+}
+
+/// Packed RGB pixels copied into a new buffer in GStreamer's row layout.
+pub(crate) fn padded_rgb_buffer(
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<gst::Buffer, GstError> {
+    let row = width as usize * 3;
+    if width == 0 || height == 0 || rgb.len() != row * height as usize {
+        return Err(GstError::Picture(format!(
+            "{} bytes for {width}x{height} RGB",
+            rgb.len()
+        )));
+    }
+    let stride = row.div_ceil(4) * 4;
+    if stride == row {
+        return Ok(gst::Buffer::from_slice(rgb.to_vec()));
+    }
+    let mut data = vec![0u8; stride * height as usize];
+    for (dst, src) in data.chunks_exact_mut(stride).zip(rgb.chunks_exact(row)) {
+        dst[..row].copy_from_slice(src);
+    }
+    Ok(gst::Buffer::from_slice(data))
 }

@@ -29,6 +29,14 @@ pub enum SinkError {
         /// The encoder's message.
         detail: String,
     },
+    /// The RTSP output failed.
+    #[error("RTSP output: {what}: {detail}")]
+    Rtsp {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        detail: String,
+    },
     /// A GStreamer element is not installed.
     #[error("GStreamer element {element} is missing; install the Debian package {package}")]
     MissingElement {

@@ -163,6 +163,10 @@ async fn every_codec_decodes_as_gstreamer_decodes_the_file() {
         assert_eq!(got.eos, ["cam-1"], "{codec:?}: the EOS after the pictures");
         assert_eq!(stats.decoded, sent, "{codec:?}: {stats:?}");
         assert_eq!(
+            stats.copied, 0,
+            "{codec:?}: pictures stay in the decoder's buffers"
+        );
+        assert_eq!(
             got.pictures.len(),
             reference.len(),
             "{codec:?}: picture count"
