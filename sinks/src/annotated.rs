@@ -12,7 +12,8 @@ use crate::error::{ensure_writable_dir, pts_name, safe_name, SinkError};
 use crate::skipped::{create_new, SkipReason, Skipped};
 
 /// Decodes each JPEG/PNG frame, draws every object's box (rotated when it
-/// has an angle) and label in a colour per label, and writes
+/// has an angle) and label in a colour per label (with a
+/// [`draw::Annotator`](crate::draw::Annotator) made once per sink), and writes
 /// `DIR/<source_id>/<pts>.png` (or `.jpeg`); a name already taken gets
 /// `-1`, `-2`, ..., never replaced. Frames of other codecs (video), without
 /// content, or whose content does not decode are skipped and counted, with
