@@ -7,12 +7,13 @@ use async_trait::async_trait;
 use image::ImageFormat;
 use savant_sdk_core::sink::{Sink, SinkResult};
 
-use crate::draw::{draw_box, draw_label, label_color};
+use crate::draw::Annotator;
 use crate::error::{ensure_writable_dir, pts_name, safe_name, SinkError};
 use crate::skipped::{create_new, SkipReason, Skipped};
 
 /// Decodes each JPEG/PNG frame, draws every object's box (rotated when it
-/// has an angle) and label in a colour per label, and writes
+/// has an angle) and label in a colour per label (with a
+/// [`draw::Annotator`](crate::draw::Annotator) made once per sink), and writes
 /// `DIR/<source_id>/<pts>.png` (or `.jpeg`); a name already taken gets
 /// `-1`, `-2`, ..., never replaced. Frames of other codecs (video), without
 /// content, or whose content does not decode are skipped and counted, with
@@ -27,7 +28,7 @@ use crate::skipped::{create_new, SkipReason, Skipped};
 pub struct AnnotatedFrameSink {
     dir: PathBuf,
     format: ImageFormat,
-    thickness: u32,
+    annotator: Annotator,
     written: u64,
     skipped: Skipped,
 }
@@ -40,7 +41,7 @@ impl AnnotatedFrameSink {
         Ok(Self {
             dir,
             format: ImageFormat::Png,
-            thickness: 2,
+            annotator: Annotator::new(),
             written: 0,
             skipped: Skipped::default(),
         })
@@ -54,7 +55,7 @@ impl AnnotatedFrameSink {
 
     /// Line width of the boxes in pixels (default 2).
     pub fn thickness(mut self, px: u32) -> Self {
-        self.thickness = px.max(1);
+        self.annotator = self.annotator.thickness(px);
         self
     }
 
@@ -106,24 +107,7 @@ impl AnnotatedFrameSink {
                 return Ok(());
             }
         };
-        let scale = (img.height() / 160).clamp(2, 6);
-        for o in &frame.objects {
-            let color = label_color(&o.label);
-            draw_box(&mut img, &o.detection_box, self.thickness, color);
-            let text = o.draw_label.as_deref().unwrap_or(&o.label);
-            let text = match o.confidence {
-                Some(c) => format!("{text} {:.0}%", c * 100.0),
-                None => text.to_string(),
-            };
-            let top = crate::draw::corners(&o.detection_box)
-                .iter()
-                .fold((f32::MAX, f32::MAX), |(x, y), (cx, cy)| {
-                    (x.min(*cx), y.min(*cy))
-                });
-            let label_h = (crate::font::GLYPH_H + 2) * scale;
-            let y = (top.1 as i64 - label_h as i64).max(0);
-            draw_label(&mut img, top.0 as i64, y, &text, scale, color);
-        }
+        self.annotator.draw_objects(&mut img, &frame.objects);
         let folder = self.dir.join(safe_name(&frame.source_id));
         std::fs::create_dir_all(&folder).map_err(|source| SinkError::Write {
             path: folder.clone(),

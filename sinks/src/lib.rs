@@ -7,6 +7,10 @@
 //! With the `gstreamer` feature, `VideoFileSink` muxes encoded video
 //! frames into MP4 or MKV files.
 //!
+//! [`draw`] has the drawing itself ([`draw::Annotator`]: boxes and labels
+//! with `imageproc` and `ab_glyph`, in DejaVu Sans), in place on any RGB
+//! [`ImageBuffer`](image::ImageBuffer) whose pixels deref to `[u8]`.
+//!
 //! Each is also a registered component with a serde configuration
 //! ([`config`]): `image_files`, `metadata_json`, `annotated`, `fan_out`,
 //! and with `gstreamer` `video_files`.
@@ -16,7 +20,6 @@ pub mod config;
 pub mod draw;
 mod error;
 mod fan_out;
-pub mod font;
 mod image_files;
 pub mod metadata;
 mod metadata_json;

@@ -12,7 +12,7 @@ use savant_sdk_core::model::*;
 use savant_sdk_core::sink::Sink;
 use savant_sdk_core::source::SourceFrame;
 use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
-use savant_sdk_sinks::draw::label_color;
+use savant_sdk_sinks::draw::{corners, ink_on, label_color, Annotator};
 use savant_sdk_sinks::metadata::Record;
 use savant_sdk_sinks::{AnnotatedFrameSink, FanOut, ImageFilesSink, MetadataJsonSink, SinkError};
 
@@ -245,7 +245,7 @@ async fn annotated_frames_show_the_boxes_where_the_objects_are() {
     assert_eq!(*img.get_pixel(300, 20), Rgb([40, 40, 40]));
     // the car box is rotated by 30 degrees: its corners are off the axis-aligned box
     let b = BoundingBox::new(230.0, 150.0, 80.0, 40.0).with_angle(30.0);
-    for (cx, cy) in savant_sdk_sinks::draw::corners(&b) {
+    for (cx, cy) in corners(&b) {
         assert_eq!(
             *img.get_pixel(cx.round() as u32, cy.round() as u32),
             car,
@@ -254,12 +254,195 @@ async fn annotated_frames_show_the_boxes_where_the_objects_are() {
     }
     // the unrotated corner (190,130) is not on the rotated outline
     assert_eq!(*img.get_pixel(190, 130), Rgb([40, 40, 40]));
-    // the label tag sits above the person box in its colour
-    let tag_top = 60 - (savant_sdk_sinks::font::GLYPH_H + 2) * 2; // scale 2 at 240 px
-    assert_eq!(*img.get_pixel(40, tag_top), person);
+    // the label tag sits above the person box in its colour: its bottom row
+    // right above the box's top edge, its corners (padding) in the colour,
+    // the background right above it
+    let (tw, th) = Annotator::new().tag_size("person 90%", H);
+    assert!(th >= 12 && tw > th, "a tag of {tw}x{th} for a 12 px font");
+    let tag_top = 60 - th;
+    for (x, y) in [
+        (40, tag_top),
+        (40 + tw - 1, tag_top),
+        (40, 59),
+        (40 + tw - 1, 59),
+    ] {
+        assert_eq!(*img.get_pixel(x, y), person, "tag corner at ({x},{y})");
+    }
     assert_eq!(*img.get_pixel(40, tag_top - 1), Rgb([40, 40, 40]));
+    assert_eq!(*img.get_pixel(40 + tw, tag_top), Rgb([40, 40, 40]));
+    // the text is in the contrasting ink, inside the tag only
+    let ink = ink_on(person);
+    assert_ne!(ink, person);
+    let tag: Vec<Rgb<u8>> = (tag_top..60)
+        .flat_map(|y| (40..40 + tw).map(move |x| (x, y)))
+        .map(|(x, y)| *img.get_pixel(x, y))
+        .collect();
+    let inked = tag.iter().filter(|p| inkish(**p, person)).count();
+    assert!(
+        inked > 40 && inked < tag.len() / 2,
+        "{inked} of {} tag pixels in ink",
+        tag.len()
+    );
+    assert!(
+        (0..W).all(|x| !inkish(*img.get_pixel(x, tag_top - 1), Rgb([40, 40, 40]))),
+        "no ink above the tag"
+    );
     if let Ok(keep) = std::env::var("SAVANT_SDK_KEEP_ANNOTATED") {
         std::fs::copy(&path, keep).unwrap();
+    }
+}
+
+/// Whether `p` is nearer to the ink on `tag` than to `tag` (text is
+/// anti-aliased: its pixels blend the ink into the tag).
+fn inkish(p: Rgb<u8>, tag: Rgb<u8>) -> bool {
+    let d = |a: Rgb<u8>, b: Rgb<u8>| -> u32 {
+        a.0.iter().zip(b.0).map(|(x, y)| x.abs_diff(y) as u32).sum()
+    };
+    d(p, ink_on(tag)) < d(p, tag)
+}
+
+/// Objects for the drawing tests: axis-aligned, rotated, with a
+/// draw_label, without confidence, touching the top edge.
+fn objects() -> Vec<VideoObject> {
+    vec![
+        VideoObject::new(1, "d", "person", BoundingBox::ltwh(40.0, 60.0, 80.0, 120.0))
+            .with_confidence(0.87),
+        VideoObject::new(
+            2,
+            "d",
+            "car",
+            BoundingBox::new(230.0, 150.0, 80.0, 40.0).with_angle(30.0),
+        ),
+        VideoObject {
+            draw_label: Some("Bus #7".into()),
+            ..VideoObject::new(3, "d", "bus", BoundingBox::ltwh(150.0, 0.0, 60.0, 50.0))
+        },
+    ]
+}
+
+/// The same drawing on an owned image, an image over a borrowed byte slice
+/// (as a mapped video buffer is) and an `RgbImage`: the same pixels.
+#[test]
+fn drawing_on_owned_and_borrowed_buffers_gives_the_same_pixels() {
+    let annotator = Annotator::new().thickness(3);
+    let background = picture(0).into_raw();
+    let mut owned =
+        image::ImageBuffer::<Rgb<u8>, Vec<u8>>::from_raw(W, H, background.clone()).unwrap();
+    annotator.draw_objects(&mut owned, &objects());
+    let mut bytes = background.clone();
+    {
+        let mut borrowed =
+            image::ImageBuffer::<Rgb<u8>, &mut [u8]>::from_raw(W, H, &mut bytes[..]).unwrap();
+        annotator.draw_objects(&mut borrowed, &objects());
+    }
+    assert_ne!(bytes, background, "something was drawn");
+    assert_eq!(bytes, owned.into_raw());
+    let mut rgb = picture(0);
+    annotator.draw_objects(&mut rgb, &objects());
+    assert_eq!(bytes, rgb.into_raw());
+}
+
+/// A box touching the top edge gets its tag inside the image, over the
+/// box's top; the tag of a box at the right edge is moved left into the
+/// image.
+#[test]
+fn tags_of_boxes_at_the_edges_stay_in_the_image() {
+    let annotator = Annotator::new();
+    let mut img = picture(0);
+    let bus = label_color("bus");
+    let object = VideoObject::new(1, "d", "bus", BoundingBox::ltwh(150.0, 0.0, 60.0, 50.0));
+    annotator.draw_objects(&mut img, &[object]);
+    let (tw, th) = annotator.tag_size("bus", H);
+    assert_eq!(*img.get_pixel(150, 0), bus);
+    assert_eq!(*img.get_pixel(150 + tw - 1, th - 1), bus);
+    let tag_inked = (0..th)
+        .flat_map(|y| (150..150 + tw).map(move |x| (x, y)))
+        .filter(|&(x, y)| inkish(*img.get_pixel(x, y), bus))
+        .count();
+    assert!(tag_inked > 10, "{tag_inked} ink pixels");
+
+    let mut img = picture(0);
+    let text = "a long label at the right edge";
+    let object = VideoObject {
+        draw_label: Some(text.into()),
+        ..VideoObject::new(1, "d", "bus", BoundingBox::ltwh(300.0, 100.0, 19.0, 50.0))
+    };
+    annotator.draw_objects(&mut img, &[object]);
+    let (tw, th) = annotator.tag_size(text, H);
+    assert!(tw < W);
+    assert_eq!(*img.get_pixel(W - tw, 100 - th), bus);
+    assert_eq!(*img.get_pixel(W - 1, 100 - th), bus);
+    assert_eq!(*img.get_pixel(W - tw - 1, 100 - th), Rgb([40, 40, 40]));
+}
+
+/// Boxes partly or wholly outside the image, huge, empty, or with NaN,
+/// infinite or negative sizes: what is inside the image is drawn, the rest
+/// is not, nothing panics, and huge boxes cost no more than the image.
+#[test]
+fn boxes_outside_the_image_or_with_bad_sizes_do_not_panic() {
+    let annotator = Annotator::new().thickness(4);
+    let background = picture(0);
+    let obj = |b: BoundingBox| VideoObject::new(1, "d", "person", b).with_confidence(0.5);
+    let person = label_color("person");
+
+    // partly outside at the top-left: its right and bottom edges show
+    let mut img = background.clone();
+    annotator.draw_objects(
+        &mut img,
+        &[obj(BoundingBox::ltwh(-50.0, -50.0, 100.0, 100.0))],
+    );
+    assert_eq!(*img.get_pixel(50, 30), person);
+    assert_eq!(*img.get_pixel(30, 50), person);
+    assert_eq!(*img.get_pixel(100, 100), Rgb([40, 40, 40]));
+    // partly outside at the bottom-right, rotated
+    let mut img = background.clone();
+    annotator.draw_objects(
+        &mut img,
+        &[obj(
+            BoundingBox::new(W as f32, H as f32, 100.0, 60.0).with_angle(20.0)
+        )],
+    );
+    assert_ne!(img, background);
+
+    // wholly outside, not drawable, or degenerate: nothing drawn
+    for b in [
+        BoundingBox::ltwh(-500.0, 10.0, 100.0, 100.0),
+        BoundingBox::ltwh(10.0, H as f32 + 10.0, 100.0, 100.0),
+        BoundingBox::ltwh(W as f32 + 50.0, -400.0, 10.0, 10.0).with_angle(45.0),
+        BoundingBox::ltwh(1e30, 1e30, 10.0, 10.0),
+        BoundingBox::new(100.0, 100.0, f32::NAN, 10.0),
+        BoundingBox::new(100.0, 100.0, 10.0, f32::NAN),
+        BoundingBox::new(f32::NAN, 100.0, 10.0, 10.0),
+        BoundingBox::new(100.0, 100.0, f32::INFINITY, 10.0),
+        BoundingBox::new(100.0, 100.0, 10.0, 10.0).with_angle(f32::NAN),
+        BoundingBox::new(100.0, 100.0, -10.0, 10.0),
+        BoundingBox::new(100.0, 100.0, 10.0, -10.0).with_angle(30.0),
+    ] {
+        let mut img = background.clone();
+        annotator.draw_objects(&mut img, &[obj(b)]);
+        assert!(img == background, "{b:?} drew something");
+    }
+
+    // huge boxes around the image: their edges are outside, the call is quick
+    let started = std::time::Instant::now();
+    for b in [
+        BoundingBox::new(160.0, 120.0, 1e9, 1e9),
+        BoundingBox::new(160.0, 120.0, 3e38, 3e38),
+        BoundingBox::new(160.0, 120.0, 1e9, 1e9).with_angle(10.0),
+        BoundingBox::new(160.0, 120.0, 1e30, 1e30).with_angle(45.0),
+    ] {
+        let mut img = background.clone();
+        annotator.draw_objects(&mut img, &[obj(b)]);
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // a zero-sized box is a dot with its label; tiny and empty images
+    let mut img = background.clone();
+    annotator.draw_objects(&mut img, &[obj(BoundingBox::new(100.0, 100.0, 0.0, 0.0))]);
+    assert_eq!(*img.get_pixel(100, 100), person);
+    for (w, h) in [(1, 1), (3, 2), (0, 0), (0, 5)] {
+        let mut img = RgbImage::new(w, h);
+        annotator.draw_objects(&mut img, &objects());
     }
 }
 
