@@ -136,7 +136,7 @@ impl Picture {
     /// needed, else a padded copy.
     pub fn into_gst_buffer(self) -> gst::Buffer {
         let row = self.width as usize * 3;
-        if row % 4 == 0 {
+        if row.is_multiple_of(4) {
             let len = self.len();
             let mut buffer = self.data.into_buffer();
             if buffer.size() != len {

@@ -291,6 +291,43 @@ impl Annotator {
         }
     }
 
+    /// `lines` centred on the image, one under the other, in `color`, at
+    /// a size that fits them (a caption, a stub picture's "no signal").
+    pub fn draw_centered_lines<C>(
+        &self,
+        image: &mut ImageBuffer<Rgb<u8>, C>,
+        lines: &[String],
+        color: Rgb<u8>,
+    ) where
+        C: Deref<Target = [u8]> + DerefMut,
+    {
+        let (iw, ih) = (image.width(), image.height());
+        if lines.is_empty() || iw == 0 || ih == 0 {
+            return;
+        }
+        let mut size = (ih as f32 / (lines.len() as f32 * 2.5)).clamp(8.0, 96.0);
+        let widest = |size: f32| {
+            lines
+                .iter()
+                .map(|l| text_size(PxScale::from(size), &self.font, l).0)
+                .max()
+                .unwrap_or(0)
+        };
+        let w = widest(size);
+        if w > iw * 9 / 10 && w > 0 {
+            size = (size * (iw as f32 * 0.9) / w as f32).max(6.0);
+        }
+        let line_h = (size * 1.3).round() as i32;
+        let total = line_h * lines.len() as i32;
+        let mut y = (ih as i32 - total) / 2;
+        for line in lines {
+            let (lw, _) = text_size(PxScale::from(size), &self.font, line);
+            let x = ((iw as i32 - lw as i32) / 2).max(0);
+            draw_text_mut(image, color, x, y, PxScale::from(size), &self.font, line);
+            y += line_h;
+        }
+    }
+
     /// The size in pixels of the tag of `text` on an image `image_height`
     /// pixels high.
     pub fn tag_size(&self, text: &str, image_height: u32) -> (u32, u32) {

@@ -15,7 +15,11 @@
 //! ([`config`]): `image_files`, `metadata_json`, `annotated`, `fan_out`,
 //! and with `gstreamer` `video_files`.
 
+#[cfg(feature = "rtsp-server")]
+pub mod always_on_rtsp;
 mod annotated;
+#[cfg(feature = "gstreamer")]
+mod annotated_video;
 pub mod config;
 pub mod draw;
 mod error;
@@ -27,7 +31,13 @@ mod skipped;
 #[cfg(feature = "gstreamer")]
 mod video_file;
 
+#[cfg(feature = "rtsp-server")]
+pub use always_on_rtsp::{
+    AlwaysOnRtspSettings, AlwaysOnRtspSink, FeedState, Stub, STUB_BACKGROUND,
+};
 pub use annotated::AnnotatedFrameSink;
+#[cfg(feature = "gstreamer")]
+pub use annotated_video::{AnnotatedVideoSink, AnnotatedVideoSinkBuilder};
 pub use error::SinkError;
 pub use fan_out::{FanOut, DEFAULT_QUEUE};
 pub use image_files::{image_extension, ImageFilesSink};
