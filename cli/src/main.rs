@@ -34,7 +34,7 @@ enum Command {
     /// Send JPEG/PNG files (folders are expanded, sorted), video files or RTSP cameras as frames.
     Send(send::SendArgs),
     /// Receive results and print one JSON line per message.
-    Receive(receive::ReceiveArgs),
+    Receive(Box<receive::ReceiveArgs>),
     /// Run the embedded pass-through module until SIGINT/SIGTERM.
     Loopback(loopback::LoopbackArgs),
     /// Send sample images through the embedded loopback module and report
@@ -117,7 +117,7 @@ fn main() -> ExitCode {
     let result = rt.block_on(async move {
         match cli.command {
             Command::Send(a) => send::run(a, t).await,
-            Command::Receive(a) => receive::run(a, t).await,
+            Command::Receive(a) => receive::run(*a, t).await,
             Command::Loopback(a) => loopback::run(a, t).await,
             Command::Demo(a) => demo::run(a, t).await,
             Command::Run(a) => run::run(a, t).await,

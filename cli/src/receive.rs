@@ -51,9 +51,18 @@ pub struct ReceiveArgs {
     /// instead of the per-message lines).
     #[arg(long, value_name = "FILE")]
     out_json: Option<String>,
-    /// Write frames with their objects drawn to DIR/<source_id>/<pts>.png.
+    /// Write frames with their objects drawn to DIR/<source_id>/<pts>.png
+    /// (JPEG and PNG frames; with GStreamer also H.264, HEVC, VP8, VP9, AV1).
     #[arg(long, value_name = "DIR")]
     out_annotated: Option<PathBuf>,
+    /// Decode frames of any codec, draw their objects and re-encode them as
+    /// H.264 into DIR/<source_id>/<first pts>.mp4 (--video-container).
+    #[cfg(feature = "gstreamer")]
+    #[arg(long, value_name = "DIR")]
+    out_annotated_video: Option<PathBuf>,
+    #[cfg(feature = "rtsp-server")]
+    #[command(flatten)]
+    rtsp: RtspOutArgs,
     /// Mux encoded video frames (H.264, HEVC, ...) into
     /// DIR/<source_id>/<first pts>.mp4, a new file at each EOS or parameter
     /// change, with the frame metadata beside each as .jsonl.
@@ -78,6 +87,113 @@ pub struct ReceiveArgs {
     pub(crate) accept: AcceptArgs,
     #[command(flatten)]
     pub(crate) telemetry: TelemetryArgs,
+}
+
+/// The always-on RTSP output of `receive`.
+#[cfg(feature = "rtsp-server")]
+#[derive(Debug, clap::Args)]
+pub(crate) struct RtspOutArgs {
+    /// Serve each source id at rtsp://HOST:PORT/stream/<source_id>:
+    /// re-encoded H.264 at a constant frame rate, a stub picture while the
+    /// source sends nothing (0: any free port; the URL is printed).
+    #[arg(long, value_name = "PORT")]
+    out_rtsp: Option<u16>,
+    /// The address the RTSP output listens on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "0.0.0.0",
+        requires = "out_rtsp"
+    )]
+    rtsp_address: String,
+    /// The RTSP output's frame rate, NUM/DEN.
+    #[arg(
+        long,
+        value_name = "NUM/DEN",
+        default_value = "30/1",
+        requires = "out_rtsp"
+    )]
+    rtsp_framerate: String,
+    /// The RTSP output's H.264 bitrate, kbit/s.
+    #[arg(
+        long,
+        value_name = "KBPS",
+        default_value_t = 4000,
+        requires = "out_rtsp"
+    )]
+    rtsp_bitrate: u32,
+    /// Seconds without a frame before the stub picture shows.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 1.0,
+        requires = "out_rtsp"
+    )]
+    rtsp_max_delay: f64,
+    /// The stub picture (JPEG or PNG); default: a generated "no signal"
+    /// frame with the source id and the time.
+    #[arg(long, value_name = "FILE", requires = "out_rtsp")]
+    rtsp_stub: Option<PathBuf>,
+    /// The RTSP output's picture size, WIDTHxHEIGHT (default: each source's
+    /// first frame's).
+    #[arg(long, value_name = "WxH", requires = "out_rtsp")]
+    rtsp_size: Option<String>,
+    /// Draw the objects on the RTSP output.
+    #[arg(long, requires = "out_rtsp")]
+    rtsp_annotate: bool,
+}
+
+#[cfg(feature = "rtsp-server")]
+impl RtspOutArgs {
+    /// The sink, when --out-rtsp is given.
+    fn sink(&self) -> Result<Option<savant_sdk_sinks::AlwaysOnRtspSink>> {
+        let Some(port) = self.out_rtsp else {
+            return Ok(None);
+        };
+        let (n, d) = self
+            .rtsp_framerate
+            .split_once('/')
+            .and_then(|(n, d)| Some((n.parse::<i32>().ok()?, d.parse::<i32>().ok()?)))
+            .filter(|(n, d)| *n > 0 && *d > 0)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--rtsp-framerate must be NUM/DEN with both positive, not {:?}",
+                    self.rtsp_framerate
+                )
+            })?;
+        if !(self.rtsp_max_delay.is_finite()
+            && self.rtsp_max_delay > 0.0
+            && self.rtsp_max_delay < 1e6)
+        {
+            anyhow::bail!(
+                "--rtsp-max-delay must be a positive number of seconds, not {}",
+                self.rtsp_max_delay
+            );
+        }
+        let mut settings = savant_sdk_sinks::AlwaysOnRtspSink::builder(port)
+            .address(&self.rtsp_address)
+            .framerate(n, d)
+            .bitrate_kbps(self.rtsp_bitrate)
+            .max_delay(Duration::from_secs_f64(self.rtsp_max_delay))
+            .annotate(self.rtsp_annotate);
+        if let Some(size) = &self.rtsp_size {
+            let (w, h) = size
+                .split_once(['x', 'X'])
+                .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
+                .filter(|(w, h)| *w >= 2 && *h >= 2)
+                .ok_or_else(|| anyhow::anyhow!("--rtsp-size must be WIDTHxHEIGHT, not {size:?}"))?;
+            settings = settings.size(w, h);
+        }
+        if let Some(stub) = &self.rtsp_stub {
+            settings = settings.stub_file(stub)?;
+        }
+        let sink = settings.build()?;
+        println!(
+            "{}",
+            json!({"event": "rtsp_output", "port": sink.port(), "url": format!("{}/stream/<source_id>", sink.base_url())})
+        );
+        Ok(Some(sink))
+    }
 }
 
 pub(crate) fn describe(r: &SinkResult) -> serde_json::Value {
@@ -270,6 +386,17 @@ pub async fn run(a: ReceiveArgs, _telemetry: savant_sdk_core::telemetry::Telemet
     }
     if let Some(dir) = &a.out_annotated {
         sinks.push(("annotated".into(), Box::new(AnnotatedFrameSink::new(dir)?)));
+    }
+    #[cfg(feature = "gstreamer")]
+    if let Some(dir) = &a.out_annotated_video {
+        let sink = savant_sdk_sinks::AnnotatedVideoSink::builder(dir)
+            .container(a.video_container)
+            .build()?;
+        sinks.push(("annotated-video".into(), Box::new(sink)));
+    }
+    #[cfg(feature = "rtsp-server")]
+    if let Some(sink) = a.rtsp.sink()? {
+        sinks.push(("rtsp".into(), Box::new(sink)));
     }
     #[cfg(feature = "gstreamer")]
     if let Some(dir) = &a.out_video {

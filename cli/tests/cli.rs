@@ -1295,6 +1295,8 @@ fn the_pipeline_schema_is_json_schema_and_pipeline_files_validate_against_it() {
         "sink metadata_json",
         "sink annotated",
         "sink video_files",
+        "sink annotated_video",
+        "sink always_on_rtsp",
         "sink fan_out",
     ] {
         assert!(list.contains(name), "{name}: {list}");

@@ -325,3 +325,89 @@ fn out_video_on_a_mixed_stream_skips_the_jpeg_frames_and_writes_the_video() {
     assert!(std::fs::metadata(&videos[0]).unwrap().len() > 0);
     assert!(!out_dir.join("cam").exists(), "no video for a JPEG source");
 }
+
+/// `receive --out-rtsp 0 --out-annotated-video DIR`: a video file sent
+/// through the loopback subcommand is served over RTSP (a `gst-launch-1.0
+/// rtspsrc` player gets pictures while it flows) and written re-encoded.
+#[test]
+fn receive_serves_rtsp_and_writes_annotated_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("a.mp4");
+    make_mp4(&video, 60);
+    let input = format!("ipc://{}/in.ipc", dir.path().display());
+    let output = format!("ipc://{}/out.ipc", dir.path().display());
+    let annotated = dir.path().join("annotated");
+    let mut receiver = KillOnDrop(
+        Command::new(BIN)
+            .args(["receive", "--socket", &format!("router+bind:{output}")])
+            .args(["--eos-count", "1", "--idle-timeout", "30"])
+            .args(["--out-rtsp", "0", "--rtsp-address", "127.0.0.1"])
+            .args(["--rtsp-framerate", "25/1"])
+            .args(["--out-annotated-video", annotated.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut received = BufReader::new(receiver.0.stdout.take().unwrap()).lines();
+    let rtsp: Value = serde_json::from_str(&received.next().unwrap().unwrap()).unwrap();
+    assert_eq!(rtsp["event"], "rtsp_output", "{rtsp}");
+    let url = rtsp["url"]
+        .as_str()
+        .unwrap()
+        .replace("<source_id>", "cam-9");
+    let mut module = KillOnDrop(
+        Command::new(BIN)
+            .args(["loopback", "--input", &format!("router+bind:{input}")])
+            .args(["--output", &format!("dealer+connect:{output}")])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(module.0.stdout.take().unwrap()).lines();
+    let ready: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(ready["event"], "ready");
+    // paced at the file's 25 fps: 2.4 s of frames for the player
+    let sender = Command::new(BIN)
+        .args(["send", "--socket", &format!("dealer+connect:{input}")])
+        .args(["--source-id", "cam-9", "--pace", video.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the stream is mounted at the first frame: the player retries until then
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let played = loop {
+        let out = Command::new("gst-launch-1.0")
+            .args(["-q", "rtspsrc", &format!("location={url}"), "protocols=tcp"])
+            .args(["!", "rtph264depay", "!", "h264parse", "!", "avdec_h264"])
+            .args(["!", "fakesink", "num-buffers=10", "sync=false"])
+            .output()
+            .unwrap();
+        if out.status.success() || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(
+        played.status.success(),
+        "a player decoded 10 pictures from {url}: {}",
+        String::from_utf8_lossy(&played.stderr)
+    );
+    let sent = sender.wait_with_output().unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let status = receiver.0.wait().unwrap();
+    assert!(status.success());
+    let files: Vec<_> = std::fs::read_dir(annotated.join("cam-9"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let meta = std::fs::read_to_string(files[0].with_extension("jsonl")).unwrap();
+    assert_eq!(json_lines(&meta).len(), 60, "every frame re-encoded");
+}

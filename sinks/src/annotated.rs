@@ -4,7 +4,10 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use image::ImageFormat;
+use std::ops::{Deref, DerefMut};
+
+use image::{ImageBuffer, ImageFormat, Rgb};
+use savant_sdk_core::model::VideoFrame;
 use savant_sdk_core::sink::{Sink, SinkResult};
 
 use crate::draw::Annotator;
@@ -31,6 +34,10 @@ pub struct AnnotatedFrameSink {
     annotator: Annotator,
     written: u64,
     skipped: Skipped,
+    /// Decodes video frames (H.264, HEVC, VP8, VP9, AV1), made at the
+    /// first one.
+    #[cfg(feature = "gstreamer")]
+    decoder: Option<savant_sdk_gst::FrameDecoder>,
 }
 
 impl AnnotatedFrameSink {
@@ -44,6 +51,8 @@ impl AnnotatedFrameSink {
             annotator: Annotator::new(),
             written: 0,
             skipped: Skipped::default(),
+            #[cfg(feature = "gstreamer")]
+            decoder: None,
         })
     }
 
@@ -70,13 +79,17 @@ impl AnnotatedFrameSink {
         self.skipped.total()
     }
 
-    fn annotate(&mut self, r: &SinkResult) -> Result<(), SinkError> {
+    fn annotate(&mut self, r: SinkResult) -> Result<(), SinkError> {
         let Some(frame) = r.frame() else {
             return Ok(());
         };
         let codec = frame.codec.as_deref();
-        // only still images are decoded; video access units are skipped by codec
+        // JPEG and PNG decode here; video goes to the GStreamer decoder
         if crate::image_extension(codec).is_none() {
+            #[cfg(feature = "gstreamer")]
+            if codec.and_then(savant_sdk_gst::Codec::from_savant).is_some() {
+                return self.decode_video(r);
+            }
             self.skipped.record(
                 "annotated-frames",
                 &frame.source_id,
@@ -107,7 +120,19 @@ impl AnnotatedFrameSink {
                 return Ok(());
             }
         };
-        self.annotator.draw_objects(&mut img, &frame.objects);
+        self.write_annotated(frame, &mut img)
+    }
+
+    /// Draws `frame`'s objects on `img` and writes it.
+    fn write_annotated<C>(
+        &mut self,
+        frame: &VideoFrame,
+        img: &mut ImageBuffer<Rgb<u8>, C>,
+    ) -> Result<(), SinkError>
+    where
+        C: Deref<Target = [u8]> + DerefMut,
+    {
+        self.annotator.draw_objects(img, &frame.objects);
         let folder = self.dir.join(safe_name(&frame.source_id));
         std::fs::create_dir_all(&folder).map_err(|source| SinkError::Write {
             path: folder.clone(),
@@ -136,16 +161,86 @@ impl AnnotatedFrameSink {
         self.written += 1;
         Ok(())
     }
+
+    /// Feeds a video frame (or a source's EOS) to the GStreamer decoder
+    /// and writes the pictures it hands out.
+    #[cfg(feature = "gstreamer")]
+    fn decode_video(&mut self, r: SinkResult) -> Result<(), SinkError> {
+        let decoder = self
+            .decoder
+            .get_or_insert_with(savant_sdk_gst::FrameDecoder::new);
+        let mut out = Vec::new();
+        let pushed = savant_sdk_gst::blocking(|| decoder.push(r, &mut out));
+        self.write_decoded(out)?;
+        pushed.map_err(|e| SinkError::Gstreamer {
+            path: self.dir.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    #[cfg(feature = "gstreamer")]
+    fn write_decoded(&mut self, out: Vec<savant_sdk_gst::Decoded>) -> Result<(), SinkError> {
+        use savant_sdk_gst::{Decoded, UndecodedReason};
+        let mut first_error = None;
+        for d in out {
+            match d {
+                Decoded::Picture {
+                    result,
+                    mut picture,
+                } => {
+                    if let Some(frame) = result.frame() {
+                        if let Err(e) = self.write_annotated(frame, &mut picture.image_mut()) {
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                }
+                Decoded::Undecoded { result, reason } => {
+                    let why = match reason {
+                        UndecodedReason::NoContent => SkipReason::NoContent,
+                        UndecodedReason::UnsupportedCodec => SkipReason::Codec,
+                        UndecodedReason::DecodeFailed | UndecodedReason::AwaitingKeyframe => {
+                            SkipReason::Undecodable
+                        }
+                    };
+                    let codec = result.frame().and_then(|f| f.codec.as_deref());
+                    self.skipped
+                        .record("annotated-frames", result.source_id(), codec, why);
+                }
+                Decoded::Message(_) => {}
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
 }
 
 #[async_trait]
 impl Sink for AnnotatedFrameSink {
     async fn consume(&mut self, result: SinkResult) -> savant_sdk_core::Result<()> {
         if result.is_end_of_stream() {
-            self.skipped.end_of_stream(result.source_id());
+            let source_id = result.source_id().to_string();
+            // the source's last pictures come out of its decoder
+            #[cfg(feature = "gstreamer")]
+            if self.decoder.is_some() {
+                self.decode_video(result)?;
+            }
+            self.skipped.end_of_stream(&source_id);
             return Ok(());
         }
-        Ok(self.annotate(&result)?)
+        Ok(self.annotate(result)?)
+    }
+
+    async fn finish(&mut self) -> savant_sdk_core::Result<()> {
+        #[cfg(feature = "gstreamer")]
+        if let Some(decoder) = self.decoder.as_mut() {
+            let mut out = Vec::new();
+            let finished = savant_sdk_gst::blocking(|| decoder.finish(&mut out));
+            self.write_decoded(out)?;
+            finished.map_err(|e| SinkError::Gstreamer {
+                path: self.dir.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(())
     }
 
     fn name(&self) -> &str {

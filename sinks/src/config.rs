@@ -9,6 +9,8 @@
 //! | `annotated` | `dir`, `format` (`png` or `jpeg`; `png`), `thickness` (2) |
 //! | `fan_out` | `sinks` (a list of tables, each with a `type` and optional `name`), `queue` (64) |
 //! | `video_files` (feature `gstreamer`) | `dir`, `container` (`mp4` or `mkv`; `mp4`), `chunk_duration_ms` (none), `close_timeout_ms` (10000), `metadata` (true) |
+//! | `annotated_video` (feature `gstreamer`) | `dir`, `container` (`mp4`), `bitrate_kbps` (2000), `keyframe_interval` (30), `thickness` (2) |
+//! | `always_on_rtsp` (feature `rtsp-server`) | `port` (8554), `address` (`0.0.0.0`), `framerate` (`30/1`), `bitrate_kbps` (4000), `keyframe_interval` (30), `max_delay_ms` (1000), `stub` (a JPEG/PNG file; none: generated), `width`/`height` (none: the first frame's), `annotate` (false), `max_streams` (64) |
 //!
 //! ```toml
 //! type = "fan_out"
@@ -277,7 +279,7 @@ impl SinkConfig for FanOutConfig {
 savant_sdk_plugin::register_sink!(FanOutConfig);
 
 #[cfg(feature = "gstreamer")]
-pub use self::video::{VideoContainerName, VideoFilesConfig};
+pub use self::video::{AnnotatedVideoConfig, VideoContainerName, VideoFilesConfig};
 
 #[cfg(feature = "gstreamer")]
 mod video {
@@ -358,6 +360,218 @@ mod video {
     }
 
     savant_sdk_plugin::register_sink!(VideoFilesConfig);
+
+    fn default_annotated_bitrate() -> u32 {
+        2000
+    }
+
+    fn default_keyframe_interval() -> u32 {
+        30
+    }
+
+    /// `annotated_video`: received frames of any decodable codec with the
+    /// detected objects drawn, re-encoded as H.264 into MP4 or MKV files
+    /// ([`crate::AnnotatedVideoSink`]).
+    #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+    #[schemars(crate = "savant_sdk_plugin::schemars")]
+    #[serde(deny_unknown_fields)]
+    pub struct AnnotatedVideoConfig {
+        /// The output folder (created at start).
+        pub dir: PathBuf,
+        /// `mp4` or `mkv`.
+        #[serde(default)]
+        pub container: VideoContainerName,
+        /// The H.264 bitrate, kbit/s.
+        #[serde(default = "default_annotated_bitrate")]
+        pub bitrate_kbps: u32,
+        /// Most frames between keyframes.
+        #[serde(default = "default_keyframe_interval")]
+        pub keyframe_interval: u32,
+        /// Line width of the boxes in pixels.
+        #[serde(default = "default_thickness")]
+        pub thickness: u32,
+    }
+
+    impl SinkConfig for AnnotatedVideoConfig {
+        const TYPE: &'static str = "annotated_video";
+        const DESCRIPTION: &'static str =
+            "received frames decoded, annotated and re-encoded as H.264 into MP4 or MKV files";
+
+        fn validate(&self) -> Result<()> {
+            check_path("dir", &self.dir)?;
+            for (key, v) in [
+                ("bitrate_kbps", self.bitrate_kbps),
+                ("keyframe_interval", self.keyframe_interval),
+                ("thickness", self.thickness),
+            ] {
+                if v == 0 {
+                    return Err(Error::invalid_config(key, "must be positive"));
+                }
+            }
+            Ok(())
+        }
+
+        fn build(self, ctx: &BuildContext) -> Result<Box<dyn Sink>> {
+            self.validate()?;
+            let sink = crate::AnnotatedVideoSink::builder(&self.dir)
+                .container(match self.container {
+                    VideoContainerName::Mp4 => VideoContainer::Mp4,
+                    VideoContainerName::Mkv => VideoContainer::Mkv,
+                })
+                .bitrate_kbps(self.bitrate_kbps)
+                .keyframe_interval(self.keyframe_interval)
+                .thickness(self.thickness)
+                .build()
+                .map_err(|e| sink_error(ctx, e))?;
+            Ok(Box::new(sink))
+        }
+    }
+
+    savant_sdk_plugin::register_sink!(AnnotatedVideoConfig);
+}
+
+#[cfg(feature = "rtsp-server")]
+pub use self::rtsp::AlwaysOnRtspConfig;
+
+#[cfg(feature = "rtsp-server")]
+mod rtsp {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::AlwaysOnRtspSink;
+
+    fn default_port() -> u16 {
+        8554
+    }
+    fn default_address() -> String {
+        "0.0.0.0".into()
+    }
+    fn default_framerate() -> String {
+        "30/1".into()
+    }
+    fn default_bitrate() -> u32 {
+        4000
+    }
+    fn default_keyframe_interval() -> u32 {
+        30
+    }
+    fn default_max_delay_ms() -> u64 {
+        1000
+    }
+    fn default_max_streams() -> usize {
+        64
+    }
+
+    /// `always_on_rtsp`: each source id served at
+    /// `rtsp://HOST:PORT/stream/<source_id>`, re-encoded H.264 at a constant
+    /// frame rate, a stub picture while a source sends nothing
+    /// ([`AlwaysOnRtspSink`]).
+    #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+    #[schemars(crate = "savant_sdk_plugin::schemars")]
+    #[serde(deny_unknown_fields)]
+    pub struct AlwaysOnRtspConfig {
+        /// The RTSP port (0: any free port).
+        #[serde(default = "default_port")]
+        pub port: u16,
+        /// The address to listen on.
+        #[serde(default = "default_address")]
+        pub address: String,
+        /// The output frame rate, `num/den`.
+        #[serde(default = "default_framerate")]
+        pub framerate: String,
+        /// The H.264 bitrate, kbit/s.
+        #[serde(default = "default_bitrate")]
+        pub bitrate_kbps: u32,
+        /// Most frames between keyframes.
+        #[serde(default = "default_keyframe_interval")]
+        pub keyframe_interval: u32,
+        /// Milliseconds without a frame before the stub shows.
+        #[serde(default = "default_max_delay_ms")]
+        pub max_delay_ms: u64,
+        /// The stub picture (JPEG or PNG); absent: a generated "no signal" frame.
+        #[serde(default)]
+        pub stub: Option<PathBuf>,
+        /// The output width (with `height`); absent: each source's first picture's.
+        #[serde(default)]
+        pub width: Option<u32>,
+        /// The output height (with `width`).
+        #[serde(default)]
+        pub height: Option<u32>,
+        /// Draw the objects on the pictures.
+        #[serde(default)]
+        pub annotate: bool,
+        /// Source ids served at most.
+        #[serde(default = "default_max_streams")]
+        pub max_streams: usize,
+    }
+
+    /// `num/den` with both positive.
+    pub(crate) fn parse_framerate(s: &str) -> Option<(i32, i32)> {
+        let (n, d) = s.split_once('/')?;
+        let (n, d): (i32, i32) = (n.trim().parse().ok()?, d.trim().parse().ok()?);
+        (n > 0 && d > 0).then_some((n, d))
+    }
+
+    impl SinkConfig for AlwaysOnRtspConfig {
+        const TYPE: &'static str = "always_on_rtsp";
+        const DESCRIPTION: &'static str =
+            "each source id served as an always-on RTSP stream (re-encoded H.264, a stub picture while it sends nothing)";
+
+        fn validate(&self) -> Result<()> {
+            if parse_framerate(&self.framerate).is_none() {
+                return Err(Error::invalid_config(
+                    "framerate",
+                    format!("{:?} is not num/den with both positive", self.framerate),
+                ));
+            }
+            for (key, v) in [
+                ("bitrate_kbps", u64::from(self.bitrate_kbps)),
+                ("keyframe_interval", u64::from(self.keyframe_interval)),
+                ("max_delay_ms", self.max_delay_ms),
+                ("max_streams", self.max_streams as u64),
+            ] {
+                if v == 0 {
+                    return Err(Error::invalid_config(key, "must be positive"));
+                }
+            }
+            match (self.width, self.height) {
+                (Some(w), Some(h)) if w >= 2 && h >= 2 => {}
+                (None, None) => {}
+                _ => {
+                    return Err(Error::invalid_config(
+                        "width",
+                        "width and height go together, each at least 2",
+                    ))
+                }
+            }
+            if let Some(stub) = &self.stub {
+                check_path("stub", stub)?;
+            }
+            Ok(())
+        }
+
+        fn build(self, ctx: &BuildContext) -> Result<Box<dyn Sink>> {
+            self.validate()?;
+            let (n, d) = parse_framerate(&self.framerate).expect("validated");
+            let mut settings = AlwaysOnRtspSink::builder(self.port)
+                .address(self.address)
+                .framerate(n, d)
+                .bitrate_kbps(self.bitrate_kbps)
+                .keyframe_interval(self.keyframe_interval)
+                .max_delay(Duration::from_millis(self.max_delay_ms))
+                .annotate(self.annotate)
+                .max_streams(self.max_streams);
+            if let (Some(w), Some(h)) = (self.width, self.height) {
+                settings = settings.size(w, h);
+            }
+            if let Some(stub) = &self.stub {
+                settings = settings.stub_file(stub).map_err(|e| sink_error(ctx, e))?;
+            }
+            Ok(Box::new(settings.build().map_err(|e| sink_error(ctx, e))?))
+        }
+    }
+
+    savant_sdk_plugin::register_sink!(AlwaysOnRtspConfig);
 }
 
 #[cfg(test)]
@@ -503,11 +717,48 @@ mod tests {
         refused::<FanOutConfig>("sinks = [{ type = 'a', name = 1 }]", "sinks[0].name");
     }
 
+    #[cfg(feature = "rtsp-server")]
+    #[test]
+    fn always_on_rtsp() {
+        let c: AlwaysOnRtspConfig = parse_config("always_on_rtsp", "").unwrap();
+        assert_eq!(
+            (c.port, c.address.as_str(), c.framerate.as_str()),
+            (8554, "0.0.0.0", "30/1")
+        );
+        assert_eq!(
+            (c.max_delay_ms, c.annotate, c.stub.is_none()),
+            (1000, false, true)
+        );
+        c.validate().unwrap();
+        refused::<AlwaysOnRtspConfig>("framerate = '30'", "framerate");
+        refused::<AlwaysOnRtspConfig>("framerate = '0/1'", "framerate");
+        refused::<AlwaysOnRtspConfig>("max_delay_ms = 0", "max_delay_ms");
+        refused::<AlwaysOnRtspConfig>("width = 640", "width");
+        refused::<AlwaysOnRtspConfig>("port = 70000", "port");
+        refused::<AlwaysOnRtspConfig>("colour = 'red'", "colour");
+    }
+
+    #[cfg(feature = "gstreamer")]
+    #[test]
+    fn annotated_video() {
+        let c: AnnotatedVideoConfig = parse_config("annotated_video", "dir = 'v'").unwrap();
+        assert_eq!(
+            (c.bitrate_kbps, c.keyframe_interval, c.thickness),
+            (2000, 30, 2)
+        );
+        refused::<AnnotatedVideoConfig>("bitrate_kbps = 1", "dir");
+        refused::<AnnotatedVideoConfig>("dir = 'v'\nbitrate_kbps = 0", "bitrate_kbps");
+        refused::<AnnotatedVideoConfig>("dir = 'v'\ncontainer = 'avi'", "avi");
+    }
+
     #[test]
     fn every_sink_is_registered_with_a_schema() {
         let mut names = vec!["image_files", "metadata_json", "annotated", "fan_out"];
         if cfg!(feature = "gstreamer") {
-            names.push("video_files");
+            names.extend(["video_files", "annotated_video"]);
+        }
+        if cfg!(feature = "rtsp-server") {
+            names.push("always_on_rtsp");
         }
         for name in names {
             let c = savant_sdk_plugin::static_components()

@@ -6,7 +6,11 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use savant_sdk_core::model::{EndOfStream, Message};
+use savant_sdk_core::sink::SinkResult;
+use savant_sdk_core::source::{Source, SourceItem};
 use savant_sdk_gst::Codec;
+use savant_sdk_sources::VideoFileSource;
 
 /// A codec the tests encode with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,6 +368,40 @@ fn parse_clock(s: &str) -> Option<u64> {
 pub fn decoded_frame_count(path: &Path) -> Result<usize> {
     let what = format!("playing {} to the end", path.display());
     Ok(fakesink_chain_lines(path, "decodebin ! video/x-raw", &what)?.len())
+}
+
+/// The frames of a video file as a sink would receive them (read with
+/// VideoFileSource, no module in between): for tests of sinks and of the
+/// decoder.
+pub async fn clip_results(path: &Path, source_id: &str) -> Result<Vec<SinkResult>> {
+    let mut source =
+        VideoFileSource::builder(source_id, path.to_str().context("utf-8 path")?).build()?;
+    let mut out = Vec::new();
+    while let Some(item) = source.next().await? {
+        if let SourceItem::Frame(f) = item {
+            out.push(SinkResult {
+                topic: source_id.to_string(),
+                message: Message::video_frame(f.frame),
+                content: Some(f.content),
+                trace_id: None,
+                seq_gap: None,
+                log_handle: Default::default(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// An EOS of `source_id` as a sink would receive it.
+pub fn eos_result(source_id: &str) -> SinkResult {
+    SinkResult {
+        topic: source_id.to_string(),
+        message: Message::end_of_stream(EndOfStream::new(source_id)),
+        content: None,
+        trace_id: None,
+        seq_gap: None,
+        log_handle: Default::default(),
+    }
 }
 
 #[cfg(test)]

@@ -12,13 +12,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
-use savant_sdk_core::model::{EndOfStream, Message};
 use savant_sdk_core::sink::SinkResult;
-use savant_sdk_core::source::{Source, SourceItem};
+use savant_sdk_core::source::Source;
 use savant_sdk_gst::{Decoded, DecodingSink, FrameDecoder, Picture, PictureSink, UndecodedReason};
 use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_sources::{ImageDirectorySource, VideoFileSource};
-use savant_sdk_tests::media::{gst_launch, Clip, TestCodec, TestContainer};
+use savant_sdk_tests::media::{
+    clip_results, eos_result, gst_launch, Clip, TestCodec, TestContainer,
+};
 
 /// A decoded picture as the test keeps it.
 #[derive(Debug, Clone)]
@@ -218,38 +219,12 @@ async fn png_pictures_decode_exactly() {
     );
 }
 
-/// The frames of a clip as results, without a module in between.
 async fn results_of(path: &Path, source_id: &str) -> Vec<SinkResult> {
-    let mut source = VideoFileSource::builder(source_id, path.to_str().unwrap())
-        .build()
-        .unwrap();
-    let mut out = Vec::new();
-    while let Some(item) = source.next().await.unwrap() {
-        match item {
-            SourceItem::Frame(f) => out.push(SinkResult {
-                topic: source_id.to_string(),
-                message: Message::video_frame(f.frame),
-                content: Some(f.content),
-                trace_id: None,
-                seq_gap: None,
-                log_handle: Default::default(),
-            }),
-            SourceItem::EndOfStream(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    out
+    clip_results(path, source_id).await.unwrap()
 }
 
 fn eos(source_id: &str) -> SinkResult {
-    SinkResult {
-        topic: source_id.to_string(),
-        message: Message::end_of_stream(EndOfStream::new(source_id)),
-        content: None,
-        trace_id: None,
-        seq_gap: None,
-        log_handle: Default::default(),
-    }
+    eos_result(source_id)
 }
 
 fn pictures(out: &[Decoded]) -> Vec<(u32, u32)> {

@@ -218,6 +218,12 @@ impl AlwaysOnRtspSink {
         self.server.port()
     }
 
+    /// `rtsp://HOST:PORT` of the server (`127.0.0.1` when it listens on
+    /// every interface).
+    pub fn base_url(&self) -> String {
+        self.server.url("")
+    }
+
     /// The URL a player opens for `source_id`.
     pub fn url(&self, source_id: &str) -> String {
         self.server.url(&mount_path(source_id))
@@ -311,7 +317,8 @@ impl AlwaysOnRtspSink {
 impl Sink for AlwaysOnRtspSink {
     async fn consume(&mut self, result: SinkResult) -> savant_sdk_core::Result<()> {
         let mut out = std::mem::take(&mut self.out);
-        let pushed = self.decoder.push(result, &mut out);
+        let decoder = &mut self.decoder;
+        let pushed = savant_sdk_gst::blocking(|| decoder.push(result, &mut out));
         let mut shown = Ok(());
         for d in out.drain(..) {
             if shown.is_ok() {
