@@ -65,7 +65,8 @@ EOF
 savant-sdk-sources = { path = \"$repo/sources\" }
 savant-sdk-sinks = { path = \"$repo/sinks\" }
 savant-sdk-loopback = { path = \"$repo/loopback\" }" \
-    "gstreamer = [\"savant-sdk-sources/gstreamer\", \"savant-sdk-sinks/gstreamer\"]"
+    "gstreamer = [\"savant-sdk-sources/gstreamer\", \"savant-sdk-sinks/gstreamer\"]
+rtsp-server = [\"savant-sdk-sinks/rtsp-server\"]"
   for p in plugin-only sender; do
     (cd "$work/$p" && cargo generate-lockfile --quiet) || fail "$p: cannot resolve"
   done
@@ -78,11 +79,11 @@ savant-sdk-loopback = { path = \"$repo/loopback\" }" \
   for heavy in zmq zmq-sys tonic prost-build hyper opentelemetry_sdk gstreamer; do
     if grep -q "^$heavy v" <<<"$tree"; then fail "a plugin-only project pulls $heavy"; fi
   done
-  step "sender: cargo build, then --features gstreamer (a fresh resolve)"
+  step "sender: cargo build, then --features gstreamer,rtsp-server (a fresh resolve)"
   (cd "$work/sender" && CARGO_TARGET_DIR="$target" cargo build --quiet) \
     || fail "a sender project does not build"
-  (cd "$work/sender" && CARGO_TARGET_DIR="$target" cargo build --quiet --features gstreamer) \
-    || fail "a sender project with gstreamer does not build"
+  (cd "$work/sender" && CARGO_TARGET_DIR="$target" cargo build --quiet --features gstreamer,rtsp-server) \
+    || fail "a sender project with gstreamer and rtsp-server does not build"
   if (cd "$work/sender" && cargo tree -e normal,build --prefix none) | grep -q "^prost-build v"; then
     fail "a sender project needs protoc (prost-build)"
   fi
