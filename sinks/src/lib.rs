@@ -5,15 +5,19 @@
 //! (frame metadata as JSON lines, schema in [`metadata`]) and
 //! [`AnnotatedFrameSink`] (frames with the detected objects drawn on them).
 //! With the `gstreamer` feature, `VideoFileSink` muxes encoded video
-//! frames into MP4 or MKV files.
+//! frames into MP4 or MKV files, `AnnotatedFrameSink` also decodes video
+//! codecs, and `AnnotatedVideoSink` writes annotated video re-encoded as
+//! H.264; with `rtsp-server`, `AlwaysOnRtspSink` serves each source id as
+//! an RTSP stream that never stops.
 //!
 //! [`draw`] has the drawing itself ([`draw::Annotator`]: boxes and labels
 //! with `imageproc` and `ab_glyph`, in DejaVu Sans), in place on any RGB
 //! [`ImageBuffer`](image::ImageBuffer) whose pixels deref to `[u8]`.
 //!
 //! Each is also a registered component with a serde configuration
-//! ([`config`]): `image_files`, `metadata_json`, `annotated`, `fan_out`,
-//! and with `gstreamer` `video_files`.
+//! ([`config`]): `image_files`, `metadata_json`, `annotated`, `fan_out`;
+//! with `gstreamer` `video_files` and `annotated_video`; with
+//! `rtsp-server` `always_on_rtsp`.
 
 #[cfg(feature = "rtsp-server")]
 pub mod always_on_rtsp;
