@@ -2,7 +2,8 @@
 //! real RTSP clients (our RtspSource and `gst-launch-1.0 rtspsrc`) stay
 //! connected while the input flows, stops and resumes, and see the live
 //! pictures, then the stub within `max_delay` + 1 s, then live pictures
-//! again, without reconnecting.
+//! again, without reconnecting; players that connect during and after the
+//! outage get pictures too.
 
 use std::io::Cursor;
 use std::process::{Command, Stdio};
@@ -63,6 +64,24 @@ fn classify(rgb: &[u8], live: [u8; 3]) -> Shows {
     } else {
         Shows::Other
     }
+}
+
+/// A player that connects now: `gst-launch-1.0 rtspsrc` decoding 5
+/// pictures within 5 s.
+async fn late_player(url: &str) -> bool {
+    let mut child = tokio::process::Command::new("gst-launch-1.0")
+        .args(["-q", "rtspsrc", &format!("location={url}"), "protocols=tcp"])
+        .args(["!", "rtph264depay", "!", "h264parse", "!", "avdec_h264"])
+        .args(["!", "fakesink", "num-buffers=5", "sync=false"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), child.wait()).await,
+        Ok(Ok(status)) if status.success()
+    )
 }
 
 /// One frame of each source, 100 ms of pts later.
@@ -127,17 +146,30 @@ async fn players_stay_connected_through_an_outage_and_see_the_stub() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(sink.state("cam-a"), Some(FeedState::Live));
-    // the input stops for 3 s
+    // the input stops for 3 s; a player that connects meanwhile gets pictures
     let stopped = Instant::now();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let during = late_player(&sink.url("cam-b")).await;
+    assert!(during, "a player connecting during the outage decodes pictures");
+    tokio::time::sleep(Duration::from_secs(3).saturating_sub(stopped.elapsed())).await;
     assert_eq!(sink.state("cam-a"), Some(FeedState::Stub));
     assert_eq!(sink.state("cam-b"), Some(FeedState::Stub), "both streams");
     // and resumes for 3 s
+    // and resumes for 3 s; a player that connects meanwhile gets pictures
     let resumed = Instant::now();
-    for _ in 0..30 {
-        feed(&mut sink, &mut pts, GREEN, BLUE).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let url_a = sink.url("cam-a");
+    let (_, after) = tokio::join!(
+        async {
+            for _ in 0..30 {
+                feed(&mut sink, &mut pts, GREEN, BLUE).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        },
+        async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            late_player(&url_a).await
+        }
+    );
+    assert!(after, "a player connecting after the outage decodes pictures");
     let ended = Instant::now();
     assert_eq!(sink.state("cam-a"), Some(FeedState::Live));
     let (live_b, stub_b) = sink.pushed("cam-b").unwrap();
