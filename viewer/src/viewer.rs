@@ -175,6 +175,8 @@ pub(crate) struct Rendered {
     frame: u64,
     jpeg: Option<Bytes>,
     at: Option<Instant>,
+    /// The frame number whose picture did not render (not tried again).
+    failed: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -459,6 +461,9 @@ impl Viewer {
         };
         // one render per source at a time: other watchers wait for it
         let mut rendered = render.lock().await;
+        if rendered.failed == Some(frames) {
+            return Ok(None); // its note says why
+        }
         let interval = Duration::from_secs_f64(1.0 / self.shared.options.max_renders_per_second);
         if let Some(jpeg) = &rendered.jpeg {
             let recent = rendered.at.is_some_and(|at| at.elapsed() < interval);
@@ -485,12 +490,14 @@ impl Viewer {
         rendered.at = Some(started);
         match result {
             Ok(jpeg) => {
+                rendered.failed = None;
                 rendered.frame = frames;
                 rendered.jpeg = Some(jpeg.clone());
                 self.set_note(source_id, None);
                 Ok(Some((jpeg, frames)))
             }
             Err(e) => {
+                rendered.failed = Some(frames);
                 self.set_note(source_id, Some(e.to_string()));
                 Err(e)
             }
@@ -576,4 +583,164 @@ fn render_jpeg(
         .encode_image(&img)
         .map_err(|e| bad(format!("JPEG encoding: {e}")))?;
     Ok(Bytes::from(out.into_inner()))
+}
+
+#[cfg(test)]
+mod tests {
+    use savant_sdk_core::model::{EndOfStream, Message};
+    use savant_sdk_core::sink::Sink;
+
+    use super::*;
+    use crate::ViewerSink;
+
+    fn frame(id: &str, codec: &str, content: Option<&[u8]>) -> SinkResult {
+        let f = VideoFrame::builder(id)
+            .codec(codec)
+            .size(8, 6)
+            .pts(1)
+            .build();
+        SinkResult {
+            topic: id.into(),
+            message: Message::video_frame(f),
+            content: content.map(Bytes::copy_from_slice),
+            trace_id: None,
+            seq_gap: None,
+            log_handle: Default::default(),
+        }
+    }
+
+    fn eos(id: &str) -> SinkResult {
+        SinkResult {
+            message: Message::end_of_stream(EndOfStream::new(id)),
+            ..frame(id, "jpeg", None)
+        }
+    }
+
+    fn jpeg() -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        RgbImage::new(8, 6)
+            .write_to(&mut out, image::ImageFormat::Jpeg)
+            .unwrap();
+        out.into_inner()
+    }
+
+    #[tokio::test]
+    async fn the_source_idle_longest_goes_beyond_the_limit() {
+        let v = Viewer::with_options(ViewerOptions {
+            max_sources: 2,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut sink = ViewerSink::new(v.clone());
+        for id in ["a", "b", "a", "c"] {
+            sink.consume(frame(id, "h264", None)).await.unwrap();
+        }
+        let s = v.snapshot();
+        let ids: Vec<&str> = s.streams.iter().map(|s| s.source_id.as_str()).collect();
+        assert_eq!((ids, s.evicted), (vec!["a", "c"], 1));
+        assert_eq!(s.streams[0].frames, 2);
+    }
+
+    #[tokio::test]
+    async fn pictures_notes_and_eos() {
+        let v = Viewer::new();
+        let mut sink = ViewerSink::new(v.clone());
+        // video: counted, no picture, a note naming the codec
+        sink.consume(frame("vid", "h264", Some(b"\0\0\0\x01")))
+            .await
+            .unwrap();
+        let s = v.stream("vid").unwrap();
+        assert!(
+            !s.picture && s.note.as_deref().unwrap().contains("h264"),
+            "{s:?}"
+        );
+        assert!(v.frame_jpeg("vid").await.unwrap().is_none());
+        // an image without content
+        sink.consume(frame("empty", "png", None)).await.unwrap();
+        assert!(v
+            .stream("empty")
+            .unwrap()
+            .note
+            .unwrap()
+            .contains("no content"));
+        // content that does not decode: an error once, then its note
+        sink.consume(frame("bad", "jpeg", Some(b"not a jpeg")))
+            .await
+            .unwrap();
+        assert!(v.stream("bad").unwrap().picture);
+        assert!(v.frame_jpeg("bad").await.is_err());
+        assert!(v.frame_jpeg("bad").await.unwrap().is_none());
+        assert!(v
+            .stream("bad")
+            .unwrap()
+            .note
+            .unwrap()
+            .contains("does not decode"));
+        // a good one renders, once per frame
+        sink.consume(frame("ok", "jpeg", Some(&jpeg())))
+            .await
+            .unwrap();
+        let (one, n) = v.frame_jpeg("ok").await.unwrap().unwrap();
+        assert_eq!(n, 1);
+        let img = image::load_from_memory(&one).unwrap();
+        assert_eq!((img.width(), img.height()), (8, 6));
+        let (again, _) = v.frame_jpeg("ok").await.unwrap().unwrap();
+        assert_eq!(
+            one.as_ptr(),
+            again.as_ptr(),
+            "the same render, not a new one"
+        );
+        // EOS ends it; a frame after it reopens it
+        sink.consume(eos("ok")).await.unwrap();
+        let s = v.stream("ok").unwrap();
+        assert!(s.ended && s.eos == 1 && s.frames == 1, "{s:?}");
+        sink.consume(frame("ok", "jpeg", Some(&jpeg())))
+            .await
+            .unwrap();
+        assert!(!v.stream("ok").unwrap().ended);
+        // latency unknown without send times
+        assert_eq!(v.stream("ok").unwrap().latency_ms, None);
+    }
+
+    #[test]
+    fn latency_from_send_times() {
+        let sent = SentTimes::default();
+        let v = Viewer::with_options(ViewerOptions {
+            sent_times: Some(sent.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        let trace = savant_sdk_core::telemetry::TraceId::from(5u128);
+        sent.sent_at(trace, Instant::now() - Duration::from_millis(20));
+        let mut r = frame("cam", "h264", None);
+        r.trace_id = Some(trace);
+        v.publish_without_picture(&r, "test");
+        let s = v.stream("cam").unwrap();
+        assert!(s.latency_ms.is_some_and(|l| l >= 20.0), "{s:?}");
+        assert_eq!(s.latency_ms, s.latency_mean_ms);
+    }
+
+    #[test]
+    fn options_are_checked() {
+        for bad in [
+            ViewerOptions {
+                max_sources: 0,
+                ..Default::default()
+            },
+            ViewerOptions {
+                max_renders_per_second: 0.0,
+                ..Default::default()
+            },
+            ViewerOptions {
+                max_renders_per_second: f64::NAN,
+                ..Default::default()
+            },
+            ViewerOptions {
+                jpeg_quality: 0,
+                ..Default::default()
+            },
+        ] {
+            assert!(Viewer::with_options(bad).is_err());
+        }
+    }
 }
