@@ -27,6 +27,9 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-good     # qtdemux, matroska, avidemux, rtspsrc, vpx, jpeg, mp4mux
   gstreamer1.0-plugins-bad      # h264parse/h265parse/vp9parse/av1parse, tsdemux, x265enc, av1enc
   gstreamer1.0-plugins-ugly     # x264enc
+  # the headless browser the viewer's test loads its page in
+  # (viewer/tests/browser.rs: /usr/bin/chromium --headless)
+  chromium
 )
 
 missing=()

@@ -244,6 +244,10 @@ struct Shared {
     started: Instant,
     /// Bumped at every message: what MJPEG streams wait on.
     changes: watch::Sender<u64>,
+    /// Renders running at once, over all sources (half the cores, at
+    /// least 1): a page with many tiles slows down instead of taking the
+    /// machine.
+    renders: tokio::sync::Semaphore,
 }
 
 /// The latest frame of every source, with its numbers: what the page and
@@ -304,6 +308,9 @@ impl Viewer {
                 options,
                 started: Instant::now(),
                 changes: watch::channel(0).0,
+                renders: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+                ),
             }),
         }
     }
@@ -479,6 +486,15 @@ impl Viewer {
         }
         let quality = self.shared.options.jpeg_quality;
         let id = source_id.to_string();
+        let _permit = self
+            .shared
+            .renders
+            .acquire()
+            .await
+            .map_err(|_| ViewerError::Picture {
+                source_id: source_id.to_string(),
+                detail: "the viewer is closing".into(),
+            })?;
         let started = Instant::now();
         let result =
             tokio::task::spawn_blocking(move || render_jpeg(&id, picture, &frame, quality))

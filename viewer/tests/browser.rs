@@ -7,7 +7,9 @@
 //! JSON frame counts equal what was sent.
 //!
 //! Waits are on conditions (the JSON endpoint polled with a deadline),
-//! never on sleeps. `VIEWER_SCREENSHOTS=DIR` keeps the screenshots.
+//! never on sleeps. `VIEWER_SCREENSHOTS=DIR` keeps the screenshots
+//! (`viewer-1.png`, `viewer-2.png`, and `viewer-tiles.png`, the second
+//! cropped to the tiles: the README's `docs/viewer.png`).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -378,6 +380,13 @@ fn the_page_shows_a_tile_per_source_and_updates_while_frames_flow() {
         changed > 1000,
         "the screenshots differ in {changed} pixels only"
     );
+    if std::env::var_os("VIEWER_SCREENSHOTS").is_some() {
+        // the two tiles and the header, for the README (docs/viewer.png)
+        image::imageops::crop_imm(&second, 0, 0, 860, 500)
+            .to_image()
+            .save(shots.join("viewer-tiles.png"))
+            .unwrap();
+    }
 
     // frame.jpg: a JPEG of the sent size, and it changes as frames come
     let jpeg_url = format!("{base}api/streams/cam-b/frame.jpg");
