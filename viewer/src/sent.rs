@@ -16,6 +16,10 @@ pub const DEFAULT_SENT_CAPACITY: usize = 65_536;
 /// nothing forever) that a [`Viewer`](crate::Viewer) takes each received
 /// frame's send time from. A handle: clones share one record.
 ///
+/// A frame is recorded once its send returned; one whose round trip
+/// beats that (rare: two ZeroMQ hops against one) has no latency, and
+/// the viewer keeps showing the last known one.
+///
 /// [`TraceMatcher`](savant_sdk_core::client::TraceMatcher) keeps every
 /// frame for its report; this keeps only those in flight, for a viewer
 /// that runs for days.

@@ -428,7 +428,8 @@ impl Viewer {
             .collect();
         list.sort_by(|a, b| a.source_id.cmp(&b.source_id));
         Snapshot {
-            uptime_s: now.duration_since(self.shared.started).as_secs_f64(),
+            uptime_s: (now.duration_since(self.shared.started).as_secs_f64() * 1000.0).round()
+                / 1000.0,
             evicted: streams.evicted,
             streams: list,
         }

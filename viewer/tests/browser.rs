@@ -4,7 +4,8 @@
 //! `ViewerSink`; while they flow, chromium loads the page (a tile per
 //! source id), two screenshots differ, frame.jpg decodes to the sent size
 //! and the MJPEG endpoint yields parts; after the senders finish, the
-//! JSON frame counts equal what was sent.
+//! JSON frame counts equal what was sent. A third source of H.264 frames
+//! is counted and shown without a picture, saying why.
 //!
 //! Waits are on conditions (the JSON endpoint polled with a deadline),
 //! never on sleeps. `VIEWER_SCREENSHOTS=DIR` keeps the screenshots
@@ -29,6 +30,8 @@ use serde_json::Value;
 const W: u32 = 320;
 const H: u32 = 240;
 const SOURCES: [&str; 2] = ["cam-a", "cam-b"];
+/// A third source of H.264 frames: counted, shown without a picture.
+const VIDEO: &str = "video";
 /// Frames per source sent at least (more while the browser checks run).
 const MIN_FRAMES: u64 = 40;
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -333,18 +336,30 @@ fn the_page_shows_a_tile_per_source_and_updates_while_frames_flow() {
                     let r = writer.send(SourceFrame::new(frame, jpeg)).await.unwrap();
                     sent_times.record(&r);
                 }
+                let video = VideoFrame::builder(VIDEO)
+                    .codec("h264")
+                    .size(640, 360)
+                    .pts(n as i64)
+                    .build();
+                writer
+                    .send(SourceFrame::new(video, vec![0, 0, 0, 1, 0x65]))
+                    .await
+                    .unwrap();
                 n += 1;
             }
-            for id in SOURCES {
+            for id in SOURCES.into_iter().chain([VIDEO]) {
                 writer.send_eos(id).await.unwrap();
             }
             n
         })
     };
 
-    // both sources arrive
+    // the sources arrive
     wait_for(&base, "both sources", |s| {
-        SOURCES.iter().all(|id| frames_of(s, id) >= 3)
+        SOURCES
+            .iter()
+            .chain(&[VIDEO])
+            .all(|id| frames_of(s, id) >= 3)
     });
 
     // the page: a tile per source id, each with its picture
@@ -360,6 +375,12 @@ fn the_page_shows_a_tile_per_source_and_updates_while_frames_flow() {
         );
     }
     assert!(dom.contains("person"), "the objects are listed:\n{dom}");
+    assert!(
+        dom.contains(&format!("data-source=\"{VIDEO}\""))
+            && dom.contains("no picture: codec h264")
+            && !dom.contains(&format!("src=\"/api/streams/{VIDEO}/")),
+        "the video tile says why it has no picture:\n{dom}"
+    );
 
     // two screenshots while frames flow differ
     let shots = match std::env::var_os("VIEWER_SCREENSHOTS") {
@@ -381,8 +402,8 @@ fn the_page_shows_a_tile_per_source_and_updates_while_frames_flow() {
         "the screenshots differ in {changed} pixels only"
     );
     if std::env::var_os("VIEWER_SCREENSHOTS").is_some() {
-        // the two tiles and the header, for the README (docs/viewer.png)
-        image::imageops::crop_imm(&second, 0, 0, 860, 500)
+        // the three tiles and the header, for the README (docs/viewer.png)
+        image::imageops::crop_imm(&second, 0, 0, 1280, 500)
             .to_image()
             .save(shots.join("viewer-tiles.png"))
             .unwrap();
@@ -418,6 +439,7 @@ fn the_page_shows_a_tile_per_source_and_updates_while_frames_flow() {
     let last = wait_for(&base, "every frame counted and both ended", |s| {
         SOURCES
             .iter()
+            .chain(&[VIDEO])
             .all(|id| stream(s, id).is_some_and(|st| st["frames"] == sent && st["ended"] == true))
     });
     for id in SOURCES {
@@ -442,7 +464,16 @@ fn the_page_shows_a_tile_per_source_and_updates_while_frames_flow() {
             "{st}"
         );
     }
-    // a source that is not there, and an unknown path
+    let video = stream(&last, VIDEO).unwrap();
+    assert_eq!(
+        (&video["picture"], &video["eos"]),
+        (&Value::Bool(false), &Value::from(1)),
+        "{video}"
+    );
+    let (status, why) = get(&format!("{base}api/streams/{VIDEO}/frame.jpg"));
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&why).contains("codec h264"));
+    // a source that is not there
     let (status, _) = get(&format!("{base}api/streams/nope/frame.jpg"));
     assert_eq!(status, 404);
     let (status, page) = get(&base);
