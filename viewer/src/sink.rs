@@ -1,12 +1,15 @@
 //! [`ViewerSink`]: received frames into a [`Viewer`].
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use savant_sdk_core::model::{FrameContent, MessagePayload, VideoFrame};
 use savant_sdk_core::sink::{Sink, SinkResult};
 
 use crate::server::ViewerServer;
 use crate::viewer::{Picture, Viewer};
 
-/// Publishes every received frame into a [`Viewer`]: JPEG and PNG frames
+/// Publishes every received frame (the frames of batches too) into a
+/// [`Viewer`]: JPEG and PNG frames
 /// with their picture (decoded only when a page asks for it), frames of
 /// other codecs counted, with a note that they have no picture (video is
 /// decoded by whoever calls [`Viewer::publish`] with the picture); an
@@ -52,13 +55,10 @@ impl ViewerSink {
         &self.viewer
     }
 
-    /// The picture of a frame: its content if it is an image.
-    fn picture(result: &SinkResult) -> Picture {
-        let Some(frame) = result.frame() else {
-            return Picture::Missing(String::new());
-        };
+    /// The picture of a frame with `content`: the content if it is an image.
+    fn picture(frame: &VideoFrame, content: Option<&Bytes>) -> Picture {
         let codec = frame.codec.as_deref();
-        match (savant_sdk_sinks::image_extension(codec), &result.content) {
+        match (savant_sdk_sinks::image_extension(codec), content) {
             (Some(_), Some(content)) if !content.is_empty() => Picture::Encoded(content.clone()),
             (Some(_), _) => Picture::Missing("no picture: the frame has no content".into()),
             (None, _) => Picture::Missing(format!(
@@ -72,11 +72,24 @@ impl ViewerSink {
 #[async_trait]
 impl Sink for ViewerSink {
     async fn consume(&mut self, result: SinkResult) -> savant_sdk_core::Result<()> {
-        if result.is_end_of_stream() {
-            self.viewer.end(result.source_id());
-        } else if result.frame().is_some() {
-            let picture = Self::picture(&result);
-            self.viewer.publish_picture(&result, picture);
+        match &result.message.payload {
+            MessagePayload::EndOfStream(_) => self.viewer.end(result.source_id()),
+            MessagePayload::VideoFrame(frame) => {
+                let picture = Self::picture(frame, result.content.as_ref());
+                self.viewer.publish_frame(frame, result.trace_id, picture);
+            }
+            // each frame of a batch with its own content
+            MessagePayload::VideoFrameBatch(batch) => {
+                for frame in batch.frames.values() {
+                    let content = match &frame.content {
+                        FrameContent::Internal(bytes) => Some(bytes),
+                        _ => None,
+                    };
+                    let picture = Self::picture(frame, content);
+                    self.viewer.publish_frame(frame, result.trace_id, picture);
+                }
+            }
+            _ => {}
         }
         Ok(())
     }

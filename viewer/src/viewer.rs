@@ -363,15 +363,22 @@ impl Viewer {
     }
 
     pub(crate) fn publish_picture(&self, result: &SinkResult, picture: Picture) {
-        let now = Instant::now();
         if result.is_end_of_stream() {
             self.end(result.source_id());
-            return;
+        } else if let Some(frame) = result.frame() {
+            self.publish_frame(frame, result.trace_id, picture);
         }
-        let Some(frame) = result.frame() else {
-            return;
-        };
-        let latency = match (&self.shared.options.sent_times, result.trace_id) {
+    }
+
+    /// Shows `frame` (of a message with `trace_id`) with `picture`.
+    pub(crate) fn publish_frame(
+        &self,
+        frame: &VideoFrame,
+        trace_id: Option<savant_sdk_core::telemetry::TraceId>,
+        picture: Picture,
+    ) {
+        let now = Instant::now();
+        let latency = match (&self.shared.options.sent_times, trace_id) {
             (Some(sent), Some(t)) => sent.take(t).map(|at| now.saturating_duration_since(at)),
             _ => None,
         };
@@ -717,6 +724,33 @@ mod tests {
         assert!(!v.stream("ok").unwrap().ended);
         // latency unknown without send times
         assert_eq!(v.stream("ok").unwrap().latency_ms, None);
+    }
+
+    #[tokio::test]
+    async fn the_frames_of_a_batch_each_count() {
+        use savant_sdk_core::model::{FrameContent, VideoFrameBatch};
+        let v = Viewer::new();
+        let mut sink = ViewerSink::new(v.clone());
+        let f = |id: &str| {
+            VideoFrame::builder(id)
+                .codec("jpeg")
+                .size(8, 6)
+                .content(FrameContent::Internal(Bytes::from(jpeg())))
+                .build()
+        };
+        let batch = VideoFrameBatch::new()
+            .with_frame(0, f("a"))
+            .with_frame(1, f("b"));
+        let r = SinkResult {
+            message: Message::video_frame_batch(batch),
+            ..frame("batch", "jpeg", None)
+        };
+        sink.consume(r).await.unwrap();
+        for id in ["a", "b"] {
+            assert_eq!(v.stream(id).unwrap().frames, 1);
+            let (jpeg, _) = v.frame_jpeg(id).await.unwrap().unwrap();
+            assert_eq!(image::load_from_memory(&jpeg).unwrap().width(), 8);
+        }
     }
 
     #[test]
