@@ -28,6 +28,9 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-bad      # h264parse/h265parse/vp9parse/av1parse, tsdemux, x265enc, av1enc
   gstreamer1.0-plugins-ugly     # x264enc
   gstreamer1.0-libav            # avdec_h264/avdec_h265: decoding received H.264/HEVC
+  # the headless browser the viewer's test loads its page in
+  # (viewer/tests/browser.rs: /usr/bin/chromium --headless)
+  chromium
 )
 
 missing=()

@@ -16,6 +16,7 @@ mod run;
 mod send;
 mod send_video;
 mod telemetry;
+mod view;
 
 use std::process::ExitCode;
 
@@ -60,6 +61,17 @@ enum Command {
     /// topic per candidate: the real sources' topics are never touched.
     /// Nothing else is sent.
     Probe(probe::ProbeArgs),
+    /// Serve a live page in the browser: a tile per source id with the
+    /// latest annotated frame, frames/s and the objects of the last
+    /// frame, and the same numbers as JSON, until SIGINT/SIGTERM.
+    ///
+    /// Prints one JSON line {"event":"viewer","url":...} once serving.
+    /// Endpoints: / (the page), /api/streams (JSON),
+    /// /api/streams/<id>/frame.jpg (the latest picture),
+    /// /api/streams/<id>/mjpeg (multipart/x-mixed-replace, for VLC or
+    /// ffplay). JPEG and PNG frames are shown; video frames are counted
+    /// without a picture.
+    View(view::ViewArgs),
 }
 
 impl Command {
@@ -72,7 +84,7 @@ impl Command {
             Command::Receive(a) => a.telemetry.build(Some(Propagation::Jaeger)),
             Command::Loopback(a) => a.telemetry.build(Some(Propagation::Jaeger)),
             Command::Run(a) => run::telemetry(a),
-            Command::Probe(_) => Ok(Telemetry::off()),
+            Command::Probe(_) | Command::View(_) => Ok(Telemetry::off()),
         }
     }
 }
@@ -122,6 +134,7 @@ fn main() -> ExitCode {
             Command::Demo(a) => demo::run(a, t).await,
             Command::Run(a) => run::run(a, t).await,
             Command::Probe(a) => probe::run(a).await,
+            Command::View(a) => view::run(a).await,
         }
     });
     output::flush();

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use savant_sdk_core::client::SourceResult;
 use savant_sdk_core::pipeline::{PipelineObserver, SinkReport, SourceReport};
 use savant_sdk_core::telemetry::Telemetry;
 use savant_sdk_plugin_host::pipeline_file::schema;
@@ -74,6 +75,14 @@ pub fn telemetry(a: &RunArgs) -> Result<Telemetry> {
 struct Lines;
 
 impl PipelineObserver for Lines {
+    fn on_sent(&self, _source: &str, r: &SourceResult) {
+        // a `viewer` sink of the file shows round-trip latency from these
+        // send times (None, one atomic load, without a viewer sink)
+        if let Some(sent) = savant_sdk_viewer::SentTimes::global() {
+            sent.record(r);
+        }
+    }
+
     fn on_source_done(&self, r: &SourceReport) {
         crate::emit(json!({
             "event": "source_done",

@@ -97,6 +97,17 @@ pub enum UndecodedReason {
     AwaitingKeyframe,
 }
 
+impl std::fmt::Display for UndecodedReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UndecodedReason::NoContent => "the frame has no content",
+            UndecodedReason::UnsupportedCodec => "its codec is not one the decoder knows",
+            UndecodedReason::DecodeFailed => "the decoder produced nothing for it",
+            UndecodedReason::AwaitingKeyframe => "waiting for a keyframe",
+        })
+    }
+}
+
 /// Counters of a [`FrameDecoder`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DecodeStats {

@@ -149,7 +149,10 @@ async fn players_stay_connected_through_an_outage_and_see_the_stub() {
     // the input stops for 3 s; a player that connects meanwhile gets pictures
     let stopped = Instant::now();
     let during = late_player(&sink.url("cam-b")).await;
-    assert!(during, "a player connecting during the outage decodes pictures");
+    assert!(
+        during,
+        "a player connecting during the outage decodes pictures"
+    );
     tokio::time::sleep(Duration::from_secs(3).saturating_sub(stopped.elapsed())).await;
     assert_eq!(sink.state("cam-a"), Some(FeedState::Stub));
     assert_eq!(sink.state("cam-b"), Some(FeedState::Stub), "both streams");
@@ -169,7 +172,10 @@ async fn players_stay_connected_through_an_outage_and_see_the_stub() {
             late_player(&url_a).await
         }
     );
-    assert!(after, "a player connecting after the outage decodes pictures");
+    assert!(
+        after,
+        "a player connecting after the outage decodes pictures"
+    );
     let ended = Instant::now();
     assert_eq!(sink.state("cam-a"), Some(FeedState::Live));
     let (live_b, stub_b) = sink.pushed("cam-b").unwrap();
