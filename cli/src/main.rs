@@ -139,6 +139,12 @@ fn main() -> ExitCode {
     });
     output::flush();
     telemetry.shutdown(); // flushes pending spans
+                          // the runtime's tasks end first: every socket closes, then what the
+                          // closed writers still had queued is sent before the process exits
+    drop(rt);
+    if !savant_sdk_core::transport::terminate_context(std::time::Duration::from_secs(2)) {
+        tracing::debug!("ZeroMQ context still in use after 2 s; exiting anyway");
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -98,11 +98,12 @@ pub(crate) struct RtspOutArgs {
     /// source sends nothing (0: any free port; the URL is printed).
     #[arg(long, value_name = "PORT")]
     out_rtsp: Option<u16>,
-    /// The address the RTSP output listens on.
+    /// The address the RTSP output listens on (0.0.0.0: players on other
+    /// machines too; there is no authentication).
     #[arg(
         long,
         value_name = "ADDR",
-        default_value = "0.0.0.0",
+        default_value = "127.0.0.1",
         requires = "out_rtsp"
     )]
     rtsp_address: String,

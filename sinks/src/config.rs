@@ -10,7 +10,7 @@
 //! | `fan_out` | `sinks` (a list of tables, each with a `type` and optional `name`), `queue` (64) |
 //! | `video_files` (feature `gstreamer`) | `dir`, `container` (`mp4` or `mkv`; `mp4`), `chunk_duration_ms` (none), `close_timeout_ms` (10000), `metadata` (true) |
 //! | `annotated_video` (feature `gstreamer`) | `dir`, `container` (`mp4`), `bitrate_kbps` (2000), `keyframe_interval` (30), `thickness` (2) |
-//! | `always_on_rtsp` (feature `rtsp-server`) | `port` (8554), `address` (`0.0.0.0`), `framerate` (`30/1`), `bitrate_kbps` (4000), `keyframe_interval` (30), `max_delay_ms` (1000), `stub` (a JPEG/PNG file; none: generated), `width`/`height` (none: the first frame's), `annotate` (false), `max_streams` (64) |
+//! | `always_on_rtsp` (feature `rtsp-server`) | `port` (8554), `address` (`127.0.0.1`), `framerate` (`30/1`), `bitrate_kbps` (4000), `keyframe_interval` (30), `max_delay_ms` (1000), `stub` (a JPEG/PNG file; none: generated), `width`/`height` (none: the first frame's), `annotate` (false), `max_streams` (64) |
 //!
 //! ```toml
 //! type = "fan_out"
@@ -444,7 +444,7 @@ mod rtsp {
         8554
     }
     fn default_address() -> String {
-        "0.0.0.0".into()
+        "127.0.0.1".into()
     }
     fn default_framerate() -> String {
         "30/1".into()
@@ -723,7 +723,7 @@ mod tests {
         let c: AlwaysOnRtspConfig = parse_config("always_on_rtsp", "").unwrap();
         assert_eq!(
             (c.port, c.address.as_str(), c.framerate.as_str()),
-            (8554, "0.0.0.0", "30/1")
+            (8554, "127.0.0.1", "30/1")
         );
         assert_eq!(
             (c.max_delay_ms, c.annotate, c.stub.is_none()),

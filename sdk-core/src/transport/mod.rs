@@ -29,5 +29,6 @@ pub use config::{
     ReaderConfig, ReaderConfigBuilder, TopicFilter, WriterConfig, WriterConfigBuilder,
 };
 pub use reader::{BlockingReader, FilterReason, Malformed, ReaderResult, ReaderStats, Received};
+pub use socket::terminate_context;
 pub use socket_spec::{Endpoint, Role, SocketSpec, SocketType};
 pub use writer::{BlockingWriter, WriteOutcome, ACK};

@@ -3,7 +3,8 @@
 
 use std::ffi::c_void;
 use std::os::unix::fs::PermissionsExt;
-use std::sync::OnceLock;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -11,10 +12,47 @@ use crate::error::{Error, Result};
 use crate::transport::config::{ms, Common};
 use crate::transport::socket_spec::Endpoint;
 
-/// The process-wide ZeroMQ context (one I/O thread, as savant-rs).
-pub(crate) fn context() -> &'static zmq::Context {
-    static CTX: OnceLock<zmq::Context> = OnceLock::new();
-    CTX.get_or_init(zmq::Context::new)
+/// The process-wide ZeroMQ context (one I/O thread, as savant-rs), made
+/// at the first socket; [`terminate_context`] ends it.
+static CTX: Mutex<Option<zmq::Context>> = Mutex::new(None);
+
+/// The process-wide context (a new one after [`terminate_context`]).
+pub(crate) fn context() -> zmq::Context {
+    CTX.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_with(zmq::Context::new)
+        .clone()
+}
+
+/// Ends the process's ZeroMQ context, so that what closed sockets still
+/// had queued is sent (each within its linger) before the process exits.
+///
+/// ZeroMQ sends on an I/O thread of its own: a writer that has closed may
+/// still have messages queued there, and a process that exits without
+/// ending the context drops them (a `send` without an EOS to wait for
+/// would lose its last frames). Call this last, after every runner has
+/// closed; it waits at most `max` (sockets still open keep the context
+/// alive: then it returns `false` and the process can exit anyway).
+/// A socket opened afterwards gets a new context.
+///
+/// ```
+/// // after the runners have closed, before `main` returns
+/// assert!(savant_sdk_core::transport::terminate_context(std::time::Duration::from_secs(1)));
+/// ```
+pub fn terminate_context(max: Duration) -> bool {
+    let Some(ctx) = CTX.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+        return true;
+    };
+    // dropping the last clone terminates the context (zmq_ctx_term), which
+    // blocks until every socket has closed and its linger has passed
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("zmq-term".into())
+        .spawn(move || {
+            drop(ctx);
+            let _ = done_tx.send(());
+        });
+    spawned.is_ok() && done_rx.recv_timeout(max).is_ok()
 }
 
 pub(crate) fn zmq_err(operation: &'static str, endpoint: &str, source: zmq::Error) -> Error {

@@ -38,8 +38,9 @@ pub struct AlwaysOnRtspSettings {
 }
 
 impl AlwaysOnRtspSettings {
-    /// The address to listen on (default `0.0.0.0`: every interface, as an
-    /// RTSP server for players on other machines).
+    /// The address to listen on (default `127.0.0.1`: this machine only,
+    /// as every endpoint the SDK serves; `0.0.0.0` serves players on other
+    /// machines, with no authentication).
     pub fn address(mut self, address: impl Into<String>) -> Self {
         self.address = address.into();
         self
@@ -200,7 +201,7 @@ impl AlwaysOnRtspSink {
     /// [`AlwaysOnRtspSink::port`]).
     pub fn builder(port: u16) -> AlwaysOnRtspSettings {
         AlwaysOnRtspSettings {
-            address: "0.0.0.0".into(),
+            address: "127.0.0.1".into(),
             port,
             fps: (30, 1),
             bitrate_kbps: 4000,
