@@ -13,7 +13,8 @@ use savant_sdk_core::transport::{
     BlockingReader, BlockingWriter, ReaderConfig, ReaderResult, WriteOutcome, WriterConfig,
 };
 use savant_sdk_record::{
-    DumpItem, DumpReader, DumpRecord, DumpWriter, ReplayOptions, Replayer, SegmentPolicy,
+    DumpItem, DumpReader, DumpRecord, DumpWriter, RecordError, ReplayOptions, Replayer,
+    SegmentPolicy,
 };
 use serde_json::json;
 
@@ -94,12 +95,13 @@ fn seconds(s: f64, what: &str) -> Result<Option<Duration>> {
     Ok((s > 0.0).then(|| Duration::from_secs_f64(s)))
 }
 
-/// Sets `stop` at SIGINT/SIGTERM while `work` runs on a blocking thread.
+/// Sets `stop` at SIGINT/SIGTERM (watched by `signals`, made before any
+/// readiness line) while `work` runs on a blocking thread.
 async fn until_signal<T: Send + 'static>(
+    mut signals: savant_sdk_core::pipeline::Signals,
     stop: Arc<AtomicBool>,
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    let mut signals = savant_sdk_core::pipeline::Signals::watch()?;
     let mut task = tokio::task::spawn_blocking(work);
     tokio::select! {
         r = &mut task => r?,
@@ -129,11 +131,13 @@ pub async fn record(a: RecordArgs) -> Result<()> {
         .version_policy(a.accept_version.clone())
         .build()?;
     let mut reader = BlockingReader::new(config)?;
+    // watched before `ready` is printed: a signal right after it is kept
+    let signals = savant_sdk_core::pipeline::Signals::watch()?;
     emit(json!({"event": "ready", "socket": a.socket, "out": a.out}));
     crate::output::flush();
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    let (reason, eos) = until_signal(stop, move || {
+    let (reason, eos) = until_signal(signals, stop, move || {
         let mut last = Instant::now();
         let mut eos = 0u64;
         let reason = loop {
@@ -184,7 +188,7 @@ pub async fn replay(a: ReplayArgs) -> Result<()> {
     let config = WriterConfig::builder(&a.socket)?.build()?;
     let linger = Duration::from_millis(100);
     let writer = BlockingWriter::new(config)?;
-    let mut replayer = Replayer::new(
+    let replayer = Replayer::new(
         writer,
         ReplayOptions {
             pace: a.pace,
@@ -192,10 +196,12 @@ pub async fn replay(a: ReplayArgs) -> Result<()> {
             source_id_rewrite: a.source_id_rewrite.clone(),
         },
     )?;
+    let signals = savant_sdk_core::pipeline::Signals::watch()?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
+    let mut replayer = replayer.with_stop(stop.clone());
     let verbose = a.verbose;
-    until_signal(stop, move || {
+    until_signal(signals, stop, move || {
         let (mut sent, mut damaged, mut max_late) = (0u64, 0u64, Duration::ZERO);
         let mut acknowledged_last = true;
         let mut reason = "end";
@@ -206,7 +212,14 @@ pub async fn replay(a: ReplayArgs) -> Result<()> {
             }
             match item? {
                 DumpItem::Record(r) => {
-                    let s = replayer.send(&r).with_context(|| {
+                    let s = match replayer.send(&r) {
+                        Err(RecordError::Stopped) => {
+                            reason = "signal";
+                            break;
+                        }
+                        other => other,
+                    };
+                    let s = s.with_context(|| {
                         format!(
                             "sending the recorded message {sent} (topic {})",
                             String::from_utf8_lossy(&r.topic)

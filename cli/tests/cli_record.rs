@@ -325,3 +325,48 @@ fn new_trace_ids_are_fresh_and_shared_as_recorded() {
     }
     assert_ne!(new_ids[0], new_ids[2]);
 }
+
+#[test]
+fn sigterm_stops_record_with_its_segments_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = ipc(&dir, "rec");
+    let dump = dir.path().join("dump");
+    let (mut rec, rec_out) = start_record(&[
+        "--socket",
+        &format!("router+bind:{ep}"),
+        "--out",
+        dump.to_str().unwrap(),
+        "--idle-timeout",
+        "0",
+    ]);
+    let img = jpeg(&dir, "a.jpeg", 90);
+    let (code, _, err) = run(&[
+        "send",
+        "--socket",
+        &format!("dealer+connect:{ep}"),
+        "--source-id",
+        "cam-s",
+        "--repeat",
+        "2",
+        &img,
+    ]);
+    // the EOS was acknowledged: the recorder has it
+    assert_eq!(code, 0, "send: {err}");
+    let status = Command::new("kill")
+        .args(["-TERM", &rec.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = rec_out.map(|l| l.unwrap()).collect();
+    assert!(rec.0.wait().unwrap().success());
+    let stopped = json_lines(&rest.join("\n"));
+    assert_eq!(stopped[0]["reason"], "signal", "{rest:?}");
+    assert_eq!(stopped[0]["records"], 3, "{rest:?}");
+    let records: Vec<DumpRecord> = DumpReader::open(&dump)
+        .unwrap()
+        .records()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(records.len(), 3);
+    assert!(records.iter().all(|r| &r.topic[..] == b"cam-s"));
+}

@@ -51,3 +51,47 @@ fn replay_with_pace_keeps_the_recorded_timing() {
     let span = got.last().unwrap().0 - got[0].0;
     assert!(span < gap * 15 / 2, "{span:?}");
 }
+
+#[test]
+fn sigterm_ends_a_paced_wait() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("slow");
+    // a frame, then its EOS 60 s later
+    synthetic_dump(&dump, 1, Duration::from_secs(60));
+    let ep = format!("ipc://{}/nobody.ipc", dir.path().display());
+    let mut child = common::KillOnDrop(
+        Command::new(common::BIN)
+            .args([
+                "replay",
+                dump.to_str().unwrap(),
+                "--pace",
+                "--verbose",
+                "--socket",
+            ])
+            .arg(format!("dealer+connect:{ep}"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["event"], "sent", "{first}");
+    let asked = std::time::Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert!(child.0.wait().unwrap().success());
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+    let done: serde_json::Value = serde_json::from_str(rest.last().unwrap()).unwrap();
+    assert_eq!(done["reason"], "signal", "{rest:?}");
+    assert_eq!(done["sent"], 1, "{rest:?}");
+}

@@ -24,6 +24,10 @@ pub enum RecordError {
     /// The options are inconsistent.
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// A paced [`crate::Replayer::send`] was stopped while waiting (its
+    /// stop flag was set); the record was not sent.
+    #[error("stopped before the record was sent")]
+    Stopped,
     /// The transport (sending a replayed message) failed.
     #[error("transport: {0}")]
     Transport(#[from] savant_sdk_core::Error),

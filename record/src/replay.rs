@@ -1,6 +1,8 @@
 //! [`Replayer`]: sends recorded messages again.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -69,7 +71,11 @@ pub struct Replayer {
     /// (first record's time, when it was sent)
     start: Option<(u64, Instant)>,
     traces: HashMap<String, String>,
+    stop: Option<Arc<AtomicBool>>,
 }
+
+/// The longest sleep of a paced wait between looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(50);
 
 impl Replayer {
     /// A replayer over `writer`.
@@ -90,7 +96,15 @@ impl Replayer {
             },
             start: None,
             traces: HashMap::new(),
+            stop: None,
         })
+    }
+
+    /// A paced wait ends early when `flag` is set: [`Replayer::send`] then
+    /// returns [`RecordError::Stopped`] without sending.
+    pub fn with_stop(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.stop = Some(flag);
+        self
     }
 
     /// The writer.
@@ -100,7 +114,7 @@ impl Replayer {
 
     /// Sends one record (after waiting for its time with `pace`).
     pub fn send(&mut self, record: &DumpRecord) -> Result<Sent> {
-        let late = self.wait_for(record.time_ns);
+        let late = self.wait_for(record.time_ns)?;
         let decoded = match decode_message(record.message.clone(), &self.decode) {
             Ok(m) => Some(m),
             Err(e) => {
@@ -139,19 +153,35 @@ impl Replayer {
     }
 
     /// Sleeps until the record's time in the replay; returns how late it is.
-    fn wait_for(&mut self, time_ns: u64) -> Duration {
+    fn wait_for(&mut self, time_ns: u64) -> Result<Duration> {
         if !self.options.pace {
-            return Duration::ZERO;
+            return Ok(Duration::ZERO);
         }
         let (t0, started) = *self.start.get_or_insert((time_ns, Instant::now()));
         // a record older than the first (clock steps) goes out at once
         let due = started + Duration::from_nanos(time_ns.saturating_sub(t0));
         let now = Instant::now();
-        if due > now {
-            std::thread::sleep(due - now);
-            Duration::ZERO
-        } else {
-            now - due
+        if due <= now {
+            return Ok(now - due);
+        }
+        loop {
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::Relaxed))
+            {
+                return Err(RecordError::Stopped);
+            }
+            let now = Instant::now();
+            if now >= due {
+                return Ok(Duration::ZERO);
+            }
+            let left = due - now;
+            std::thread::sleep(if self.stop.is_some() {
+                left.min(STOP_POLL)
+            } else {
+                left
+            });
         }
     }
 
