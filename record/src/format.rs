@@ -74,8 +74,8 @@ impl DumpRecord {
     /// ```
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
         let len32 = |n: usize| u32::try_from(n).map_err(|_| RecordError::TooLarge(n));
-        // Writing into a Vec cannot fail: the errors below are unreachable.
-        let infallible = |_| RecordError::InvalidOption("msgpack write into memory".into());
+        // Writing into a Vec cannot fail: this error is never made.
+        let infallible = |_| RecordError::TooLarge(usize::MAX);
         rmp::encode::write_array_len(out, 4).map_err(infallible)?;
         rmp::encode::write_uint(out, self.time_ns).map_err(infallible)?;
         rmp::encode::write_array_len(out, len32(self.topic.len())?).map_err(infallible)?;

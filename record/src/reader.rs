@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{RecordError, Result};
 use crate::format::{decode, Bad, DumpRecord};
-use crate::writer::PLAYLIST;
 
 /// What [`DumpReader`] gives: a record, or a damaged stretch it skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,11 +124,6 @@ impl DumpReader {
     /// The segments, in reading order.
     pub fn segments(&self) -> &[PathBuf] {
         &self.segments
-    }
-
-    /// The playlist name [`crate::DumpWriter`] writes (not a segment).
-    pub fn playlist_name() -> &'static str {
-        PLAYLIST
     }
 
     /// Only the records: damaged stretches are logged (a warning) and

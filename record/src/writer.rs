@@ -191,18 +191,21 @@ impl DumpWriter {
     }
 
     fn open_segment(&mut self) -> Result<()> {
-        let name = format!(
-            "dump-{}-{:06}.msgpack",
-            utc_stamp(DumpRecord::now_ns() / 1_000_000_000),
-            self.next_number
-        );
-        self.next_number += 1;
-        let path = self.dir.join(name);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io("cannot create", &path))?;
+        // a name another writer took in the same second: the next number
+        let (path, file) = loop {
+            let name = format!(
+                "dump-{}-{:06}.msgpack",
+                utc_stamp(DumpRecord::now_ns() / 1_000_000_000),
+                self.next_number
+            );
+            self.next_number += 1;
+            let path = self.dir.join(name);
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => break (path, file),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io("cannot create", &path)(e)),
+            }
+        };
         // the new name durable in the directory
         if let Ok(d) = File::open(&self.dir) {
             let _ = d.sync_all();

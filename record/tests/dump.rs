@@ -136,3 +136,16 @@ fn an_empty_directory_is_an_error() {
     assert!(DumpReader::open(dir.path()).is_err());
     assert!(DumpReader::open(dir.path().join("missing")).is_err());
 }
+
+#[test]
+fn two_writers_in_one_directory_do_not_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = DumpWriter::create(dir.path(), SegmentPolicy::default()).unwrap();
+    let mut b = DumpWriter::create(dir.path(), SegmentPolicy::default()).unwrap();
+    a.write(&rec(0)).unwrap();
+    b.write(&rec(1)).unwrap();
+    let (a, b) = (a.finish().unwrap(), b.finish().unwrap());
+    assert_ne!(a, b);
+    let n = DumpReader::open(dir.path()).unwrap().records().count();
+    assert_eq!(n, 2);
+}
