@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::dumps::{replay_and_receive, synthetic_dump};
-use common::{json_lines, run, KillOnDrop, BIN};
+use common::{json_lines, run, wait_bound, KillOnDrop, BIN};
 use savant_sdk_core::codec::{decode_message, DecodeOptions};
 use savant_sdk_core::model::Message;
 use savant_sdk_record::{DumpReader, DumpRecord};
@@ -21,6 +21,7 @@ use serde_json::Value;
 peer_tests!(
     a_recording_of_send_reads_in_python_and_replays_into_savant_rs,
     a_dump_written_as_savant_writes_it_is_replayed,
+    savants_message_dump_player_plays_our_recording,
 );
 
 fn ipc(dir: &tempfile::TempDir, name: &str) -> String {
@@ -369,4 +370,80 @@ fn sigterm_stops_record_with_its_segments_complete() {
         .unwrap();
     assert_eq!(records.len(), 3);
     assert!(records.iter().all(|r| &r.topic[..] == b"cam-s"));
+}
+
+/// Savant's own message dump player (its file, unchanged, in
+/// tests/python/savant_player) plays our recording, by the playlist we
+/// write, into our `receive`.
+fn savants_message_dump_player_plays_our_recording(savant: SavantRs) {
+    let dir = tempfile::tempdir().unwrap();
+    let rec_ep = ipc(&dir, "rec");
+    let dump = dir.path().join("dump");
+    let (mut rec, rec_out) = start_record(&[
+        "--socket",
+        &format!("router+bind:{rec_ep}"),
+        "--out",
+        dump.to_str().unwrap(),
+        "--eos-count",
+        "1",
+        "--segment-messages",
+        "2",
+    ]);
+    let img = jpeg(&dir, "p.jpeg", 120);
+    let version = savant.protocol_version();
+    let (code, _, err) = run(&[
+        "send",
+        "--socket",
+        &format!("dealer+connect:{rec_ep}"),
+        "--source-id",
+        "cam-p",
+        "--repeat",
+        "3",
+        "--protocol-version",
+        version.as_str(),
+        &img,
+    ]);
+    assert_eq!(code, 0, "send: {err}");
+    let _: Vec<_> = rec_out.collect();
+    assert!(rec.0.wait().unwrap().success());
+
+    let out_ep = ipc(&dir, "out");
+    let mut receive = KillOnDrop(
+        Command::new(BIN)
+            .args(["receive", "--socket"])
+            .arg(format!("router+bind:{out_ep}"))
+            .args(["--eos-count", "1", "--idle-timeout", "60"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    wait_bound(&out_ep);
+    let player = savant_sdk_tests::workspace_root().join("tests/python/savant_player");
+    let mut cmd = Command::new(savant.python());
+    if savant == SavantRs::V1_15 {
+        cmd.env("LOGLEVEL", "warn");
+    }
+    let status = cmd
+        .arg(player.join("message_dump_player.py"))
+        .env("PLAYLIST_PATH", dump.join("playlist.txt"))
+        .env("ZMQ_ENDPOINT", format!("dealer+connect:{out_ep}"))
+        .env("SYNC_OUTPUT", "true")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut receive.0.stdout.take().unwrap(), &mut text).unwrap();
+    assert!(receive.0.wait().unwrap().success());
+    let lines = json_lines(&text);
+    let got: Vec<&Value> = lines.iter().filter(|l| l["event"] == "received").collect();
+    let size = std::fs::metadata(&img).unwrap().len();
+    assert_eq!(got.len(), 4, "{lines:?}");
+    for (i, g) in got[..3].iter().enumerate() {
+        assert_eq!(g["kind"], "frame", "{g}");
+        assert_eq!(g["source_id"], "cam-p", "{g}");
+        assert_eq!(g["protocol_version"], version.as_str(), "{g}");
+        assert_eq!(g["content_bytes"], size, "{g}");
+        assert_eq!(g["seq_id"], i as u64 + 1, "{g}");
+    }
+    assert_eq!(got[3]["kind"], "eos");
 }
