@@ -447,3 +447,80 @@ fn savants_message_dump_player_plays_our_recording(savant: SavantRs) {
     }
     assert_eq!(got[3]["kind"], "eos");
 }
+
+/// `record` keeps the bytes of every generation as they came (never
+/// re-encoded), and joins the extra parts into the content.
+#[test]
+fn record_keeps_the_bytes_of_every_generation() {
+    use bytes::Bytes;
+    use savant_sdk_core::codec::encode_message_as;
+    use savant_sdk_core::model::{FrameContent, VideoFrame};
+    use savant_sdk_core::protocol::Generation;
+    use savant_sdk_core::transport::{BlockingWriter, WriterConfig};
+
+    let dir = tempfile::tempdir().unwrap();
+    let ep = ipc(&dir, "rec");
+    let dump = dir.path().join("dump");
+    let (mut rec, rec_out) = start_record(&[
+        "--socket",
+        &format!("router+bind:{ep}"),
+        "--out",
+        dump.to_str().unwrap(),
+        "--eos-count",
+        "1",
+    ]);
+    let mut w = BlockingWriter::new(
+        WriterConfig::builder(&format!("dealer+connect:{ep}"))
+            .unwrap()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut sent = Vec::new();
+    for (i, g) in Generation::ALL.into_iter().enumerate() {
+        let f = VideoFrame::builder("cam-g")
+            .codec("jpeg")
+            .pts(i as i64)
+            .content(FrameContent::external_zeromq())
+            .build();
+        let system_id = if g.has_system_id() { "sys-1" } else { "" };
+        let bytes = encode_message_as(
+            &Message::video_frame(f),
+            &g.default_version(),
+            7 + i as u64,
+            system_id,
+        )
+        .unwrap();
+        let parts = [Bytes::from(vec![1u8; 10]), Bytes::from(vec![2u8; 5])];
+        w.send_raw(b"cam-g", &bytes, &parts, false).unwrap();
+        sent.push(bytes);
+    }
+    let eos = encode_message_as(
+        &Message::end_of_stream(savant_sdk_core::model::EndOfStream::new("cam-g")),
+        &Generation::V0_2.default_version(),
+        99,
+        "",
+    )
+    .unwrap();
+    w.send_raw(b"cam-g", &eos, &[], true).unwrap();
+    sent.push(eos);
+    let _: Vec<_> = rec_out.collect();
+    assert!(rec.0.wait().unwrap().success());
+    let got: Vec<DumpRecord> = DumpReader::open(&dump)
+        .unwrap()
+        .records()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(got.len(), sent.len());
+    for (r, s) in got.iter().zip(&sent) {
+        assert_eq!(&r.message, s, "the message part as it came");
+        assert_eq!(&r.topic[..], b"cam-g");
+    }
+    for r in &got[..got.len() - 1] {
+        assert_eq!(
+            &r.content[..],
+            &[[1u8; 10].as_slice(), &[2u8; 5]].concat()[..]
+        );
+    }
+    assert!(got.last().unwrap().content.is_empty());
+}
