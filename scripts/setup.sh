@@ -59,12 +59,13 @@ if [ -z "$PY" ]; then
   echo "setup: python 3.11 is needed for savant-rs 0.3.0 (found: $(python3 --version 2>&1))" >&2
   exit 1
 fi
+# msgpack: the record/replay tests read and write message dumps with it.
 # jsonschema: the test that `savant-sdk run --schema` is a valid JSON Schema
 # and that pipeline files validate against it
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import savant_rs, zmq, jsonschema' 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import savant_rs, zmq, jsonschema, msgpack' 2>/dev/null; then
   echo "setup: creating .venv with savant-rs==0.3.0"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check savant-rs==0.3.0 pyzmq jsonschema
+  .venv/bin/pip install -q --disable-pip-version-check savant-rs==0.3.0 pyzmq jsonschema msgpack
 fi
 
 # savant-rs 1.15.1 (Savant 0.6.x) is not on the package registry: it comes
@@ -76,8 +77,12 @@ WHEEL="$WHEEL_DIR/$WHEEL_NAME"
 V115=.venv-savant-rs-1.15
 v115_ok() {
   [ -x "$V115/bin/python" ] &&
-    LOGLEVEL=warn "$V115/bin/python" -c 'import savant_rs, zmq, sys; sys.exit(0 if savant_rs.version() == "1.15.1" else 1)' 2>/dev/null
+    LOGLEVEL=warn "$V115/bin/python" -c 'import savant_rs, zmq, msgpack, sys; sys.exit(0 if savant_rs.version() == "1.15.1" else 1)' 2>/dev/null
 }
+# a venv made before msgpack was needed gets it without a new venv
+if [ -x "$V115/bin/python" ] && ! "$V115/bin/python" -c 'import msgpack' 2>/dev/null; then
+  "$V115/bin/pip" install -q --disable-pip-version-check msgpack || true
+fi
 if ! v115_ok; then
   if [ ! -f "$WHEEL" ]; then
     echo "setup: the savant-rs 1.15.1 wheel is missing: expected $WHEEL" >&2
@@ -87,7 +92,7 @@ if ! v115_ok; then
   echo "setup: creating $V115 with savant-rs 1.15.1 from $WHEEL"
   rm -rf "$V115"
   "$PY" -m venv "$V115"
-  "$V115/bin/pip" install -q --disable-pip-version-check "$WHEEL" pyzmq
+  "$V115/bin/pip" install -q --disable-pip-version-check "$WHEEL" pyzmq msgpack
   if ! v115_ok; then
     echo "setup: $V115 does not import savant_rs 1.15.1 after installing $WHEEL" >&2
     exit 1

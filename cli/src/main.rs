@@ -12,6 +12,7 @@ mod probe;
 mod progress;
 mod protocol;
 mod receive;
+mod record;
 mod run;
 mod send;
 mod send_video;
@@ -72,6 +73,14 @@ enum Command {
     /// ffplay). JPEG and PNG frames are shown; video frames are counted
     /// without a picture.
     View(view::ViewArgs),
+    /// Record every message of a socket, as its bytes came, into rotating
+    /// segment files in the layout of Savant's message dumps (msgpack
+    /// [time_ns, topic, message, content]); prints a JSON line when ready
+    /// and one when stopped (idle timeout, --count, --eos-count, SIGINT/SIGTERM).
+    Record(record::RecordArgs),
+    /// Send a recording (ours or Savant's message dump) again, as fast as
+    /// possible or with the recorded timing (--pace).
+    Replay(record::ReplayArgs),
 }
 
 impl Command {
@@ -84,7 +93,9 @@ impl Command {
             Command::Receive(a) => a.telemetry.build(Some(Propagation::Jaeger)),
             Command::Loopback(a) => a.telemetry.build(Some(Propagation::Jaeger)),
             Command::Run(a) => run::telemetry(a),
-            Command::Probe(_) | Command::View(_) => Ok(Telemetry::off()),
+            Command::Probe(_) | Command::View(_) | Command::Record(_) | Command::Replay(_) => {
+                Ok(Telemetry::off())
+            }
         }
     }
 }
@@ -135,6 +146,8 @@ fn main() -> ExitCode {
             Command::Run(a) => run::run(a, t).await,
             Command::Probe(a) => probe::run(a).await,
             Command::View(a) => view::run(a).await,
+            Command::Record(a) => record::record(a).await,
+            Command::Replay(a) => record::replay(a).await,
         }
     });
     output::flush();

@@ -133,6 +133,12 @@ pub fn peer_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/savant_peer.py")
 }
 
+/// The message dump script (Savant's dump layout read and written with
+/// Python's `msgpack`, a savant-rs reader with receive times).
+pub fn dump_tool_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/dump_tool.py")
+}
+
 /// A running savant-rs peer process; killed when dropped.
 pub struct Peer {
     /// Which savant-rs it runs.
@@ -151,13 +157,23 @@ impl Peer {
 
     /// Starts `savant_peer.py ARGS...` under `savant`.
     pub fn spawn_with<S: AsRef<str>>(savant: SavantRs, args: &[S]) -> Result<Peer> {
+        Self::spawn_script(savant, &peer_script(), args)
+    }
+
+    /// Starts another script of `tests/python` (e.g. [`dump_tool_script`])
+    /// under `savant`, read the same way (JSON lines on stdout).
+    pub fn spawn_script<S: AsRef<str>>(
+        savant: SavantRs,
+        script: &std::path::Path,
+        args: &[S],
+    ) -> Result<Peer> {
         let mut cmd = Command::new(savant.python());
         if savant == SavantRs::V1_15 && std::env::var_os("LOGLEVEL").is_none() {
             // 1.x logs every call at TRACE level without it
             cmd.env("LOGLEVEL", "warn");
         }
         let mut child = cmd
-            .arg(peer_script())
+            .arg(script)
             .args(args.iter().map(|a| a.as_ref()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

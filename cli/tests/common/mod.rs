@@ -38,6 +38,8 @@ impl Drop for KillOnDrop {
     }
 }
 
+pub mod dumps;
+
 /// Waits until an `ipc://` endpoint's socket file exists: the readiness
 /// of a process that binds it (a reader bound before a sender that does
 /// not wait for acknowledgements, `--no-eos`, starts).
