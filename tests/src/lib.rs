@@ -309,3 +309,42 @@ macro_rules! peer_tests {
         }
     };
 }
+
+/// Sends `source` through an in-process loopback module (ipc sockets in
+/// `work`) into `sink` until every source id the source sent has ended,
+/// then finishes the sink; returns what the source runner sent. The path
+/// a user's program takes: `SourceRunner` -> module -> `SinkRunner`.
+pub async fn through_loopback<S, K>(
+    work: &std::path::Path,
+    source: S,
+    sink: &mut K,
+) -> Result<savant_sdk_core::client::StreamSummary>
+where
+    S: savant_sdk_core::source::Source,
+    K: savant_sdk_core::sink::Sink + ?Sized,
+{
+    use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
+    use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
+    let in_addr = format!("ipc://{}/in.ipc", work.display());
+    let out_addr = format!("ipc://{}/out.ipc", work.display());
+    let mut runner = SinkBuilder::new(format!("router+bind:{out_addr}"))
+        .idle_timeout(Duration::from_secs(10))
+        .stop_when_all_ended()
+        .build()
+        .await?;
+    let module = LoopbackModule::start(LoopbackConfig::new(
+        format!("router+bind:{in_addr}"),
+        format!("dealer+connect:{out_addr}"),
+    ))?;
+    let writer = SourceBuilder::new(format!("dealer+connect:{in_addr}"))
+        .build()
+        .await?;
+    let (sent, received) = tokio::join!(writer.send_stream(source), runner.run(sink));
+    let sent = sent?;
+    received?;
+    sink.finish().await?;
+    writer.close().await;
+    module.stop()?;
+    runner.close().await;
+    Ok(sent)
+}

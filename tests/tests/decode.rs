@@ -7,19 +7,17 @@
 //! next keyframe decodes.
 
 use std::path::Path;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
 use savant_sdk_core::sink::SinkResult;
 use savant_sdk_core::source::Source;
 use savant_sdk_gst::{Decoded, DecodingSink, FrameDecoder, Picture, PictureSink, UndecodedReason};
-use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_sources::{ImageDirectorySource, VideoFileSource};
 use savant_sdk_tests::media::{
     clip_results, eos_result, gst_launch, Clip, TestCodec, TestContainer,
 };
+use savant_sdk_tests::through_loopback;
 
 /// A decoded picture as the test keeps it.
 #[derive(Debug, Clone)]
@@ -96,37 +94,13 @@ fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
         / a.len() as f64
 }
 
-/// Sends `source` through a loopback module into `sink`.
+/// Sends `source` through a loopback module into `sink`; the frames sent.
 async fn round_trip<S: Source + 'static>(
     work: &Path,
     source: S,
     sink: &mut DecodingSink<Collect>,
 ) -> u64 {
-    let in_addr = format!("ipc://{}/in.ipc", work.display());
-    let out_addr = format!("ipc://{}/out.ipc", work.display());
-    let mut runner = SinkBuilder::new(format!("router+bind:{out_addr}"))
-        .idle_timeout(Duration::from_secs(5))
-        .stop_when_all_ended()
-        .build()
-        .await
-        .unwrap();
-    let module = LoopbackModule::start(LoopbackConfig::new(
-        format!("router+bind:{in_addr}"),
-        format!("dealer+connect:{out_addr}"),
-    ))
-    .unwrap();
-    let writer = SourceBuilder::new(format!("dealer+connect:{in_addr}"))
-        .build()
-        .await
-        .unwrap();
-    let (sent, received) = tokio::join!(writer.send_stream(source), runner.run(sink));
-    let sent = sent.unwrap();
-    received.unwrap();
-    savant_sdk_core::sink::Sink::finish(sink).await.unwrap();
-    writer.close().await;
-    module.stop().unwrap();
-    runner.close().await;
-    sent.frames
+    through_loopback(work, source, sink).await.unwrap().frames
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,12 +3,9 @@
 //! decodes every frame; the viewer shows the clip's pictures, counted as
 //! sent, at the clip's size.
 
-use std::time::Duration;
-
-use savant_sdk_core::client::{SinkBuilder, SourceBuilder};
-use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 use savant_sdk_sources::VideoFileSource;
 use savant_sdk_tests::media::{Clip, TestCodec, TestContainer};
+use savant_sdk_tests::through_loopback;
 use savant_sdk_viewer::{Viewer, ViewerSink};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,37 +14,15 @@ async fn h264_frames_are_decoded_into_the_viewer() {
     let clip = Clip::new(TestCodec::H264, TestContainer::Mp4).size(320, 240);
     let path = work.path().join("clip.mp4");
     clip.write(&path).unwrap();
-    let in_addr = format!("ipc://{}/in.ipc", work.path().display());
-    let out_addr = format!("ipc://{}/out.ipc", work.path().display());
-    let mut runner = SinkBuilder::new(format!("router+bind:{out_addr}"))
-        .idle_timeout(Duration::from_secs(5))
-        .stop_when_all_ended()
-        .build()
-        .await
-        .unwrap();
-    let module = LoopbackModule::start(LoopbackConfig::new(
-        format!("router+bind:{in_addr}"),
-        format!("dealer+connect:{out_addr}"),
-    ))
-    .unwrap();
-    let writer = SourceBuilder::new(format!("dealer+connect:{in_addr}"))
-        .build()
-        .await
-        .unwrap();
     let viewer = Viewer::new();
     let mut sink = ViewerSink::new(viewer.clone());
     let source = VideoFileSource::builder("cam", path.to_str().unwrap())
         .build()
         .unwrap();
-    let (sent, received) = tokio::join!(writer.send_stream(source), runner.run(&mut sink));
-    assert_eq!(sent.unwrap().frames, u64::from(clip.frames));
-    received.unwrap();
-    savant_sdk_core::sink::Sink::finish(&mut sink)
+    let sent = through_loopback(work.path(), source, &mut sink)
         .await
         .unwrap();
-    writer.close().await;
-    module.stop().unwrap();
-    runner.close().await;
+    assert_eq!(sent.frames, u64::from(clip.frames));
 
     let s = viewer.stream("cam").expect("the source is shown");
     assert_eq!(s.frames, u64::from(clip.frames), "{s:?}");
