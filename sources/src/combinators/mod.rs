@@ -20,7 +20,7 @@
 mod chain;
 mod interleave;
 mod map;
-mod pace;
+pub(crate) mod pace;
 mod repeat;
 mod take;
 mod timeline;

@@ -1,0 +1,213 @@
+//! Load: `savant-sdk send --streams N` sends one video file as N streams
+//! through the loopback subcommand to `receive`; the sender's peak memory
+//! and threads do not grow with N.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+mod common;
+
+use common::{json_lines, KillOnDrop, BIN};
+
+/// An MP4 of `frames` 160x120 H.264 frames.
+fn make_h264(path: &Path, frames: u32) {
+    let status = Command::new("gst-launch-1.0")
+        .args(["-q", "videotestsrc"])
+        .arg(format!("num-buffers={frames}"))
+        .args([
+            "!",
+            "video/x-raw,width=160,height=120,framerate=25/1",
+            "!",
+            "x264enc",
+            "speed-preset=ultrafast",
+            "key-int-max=5",
+            "!",
+            "h264parse",
+            "!",
+            "mp4mux",
+            "!",
+            "filesink",
+        ])
+        .arg(format!("location={}", path.display()))
+        .status()
+        .expect("gst-launch-1.0 (scripts/setup.sh installs it)");
+    assert!(status.success());
+}
+
+/// `(peak RSS in kB, most threads)` of a process polled until it exits,
+/// and its exit status.
+fn watch(mut child: std::process::Child) -> (u64, u64, std::process::ExitStatus) {
+    let status_file = format!("/proc/{}/status", child.id());
+    let (mut hwm, mut threads) = (0u64, 0u64);
+    loop {
+        // read before checking for the exit: a zombie's status is gone
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            for l in text.lines() {
+                let value = |l: &str| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                if l.starts_with("VmHWM:") {
+                    hwm = hwm.max(value(l));
+                } else if l.starts_with("Threads:") {
+                    threads = threads.max(value(l));
+                }
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (hwm, threads, status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// Sends `clip` as `streams` streams; returns (peak RSS kB, threads).
+fn send_streams(input: &str, clip: &Path, streams: usize, pattern: &str, out: &Path) -> (u64, u64) {
+    let child = Command::new(BIN)
+        .args(["send", "--socket", &format!("dealer+connect:{input}")])
+        .args([
+            "--streams",
+            &streams.to_string(),
+            "--source-id-pattern",
+            pattern,
+        ])
+        .arg(clip)
+        .stdout(std::fs::File::create(out).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (hwm, threads, status) = watch(child);
+    assert!(status.success(), "send --streams {streams} failed");
+    (hwm, threads)
+}
+
+#[test]
+fn a_thousand_streams_of_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    make_h264(&clip, 10);
+    let input = format!("ipc://{}/in.ipc", dir.path().display());
+    let output = format!("ipc://{}/out.ipc", dir.path().display());
+    let received = dir.path().join("received.jsonl");
+    let receiver = KillOnDrop(
+        Command::new(BIN)
+            .args(["receive", "--socket", &format!("router+bind:{output}")])
+            .args(["--eos-count", "1012", "--idle-timeout", "120"])
+            .stdout(std::fs::File::create(&received).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let mut module = KillOnDrop(
+        Command::new(BIN)
+            .args(["loopback", "--input", &format!("router+bind:{input}")])
+            .args(["--output", &format!("dealer+connect:{output}")])
+            .args(["--shutdown-auth", "secret"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(module.0.stdout.take().unwrap()).lines();
+    let ready: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(ready["event"], "ready");
+
+    let (rss_10, threads_10) =
+        send_streams(&input, &clip, 10, "warm-%d", &dir.path().join("sent10"));
+    let (rss_1000, threads_1000) =
+        send_streams(&input, &clip, 1000, "cam-%d", &dir.path().join("sent1000"));
+    println!("sender, 10 streams: peak RSS {rss_10} kB, {threads_10} threads");
+    println!("sender, 1000 streams: peak RSS {rss_1000} kB, {threads_1000} threads");
+    assert!(
+        threads_1000 <= threads_10 + 2,
+        "{threads_1000} vs {threads_10}"
+    );
+    assert!(rss_1000 < 200 * 1024, "{rss_1000} kB");
+
+    let sent = json_lines(&std::fs::read_to_string(dir.path().join("sent1000")).unwrap());
+    assert_eq!(sent.len(), 11_000);
+    // round robin: frame 0 of every stream first
+    assert_eq!(sent[0]["source_id"], "cam-0");
+    assert_eq!(sent[999]["source_id"], "cam-999");
+    assert_eq!(sent[1000]["source_id"], "cam-0");
+
+    // a Shutdown after the last EOS stops the module
+    let out = Command::new(BIN)
+        .args(["send", "--socket", &format!("dealer+connect:{input}")])
+        .args(["--streams", "2", "--source-id-pattern", "last-%d"])
+        .args(["--shutdown-auth", "secret"])
+        .arg(&clip)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = json_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(last.last().unwrap()["kind"], "shutdown");
+    assert!(module.0.wait().unwrap().success(), "the module obeyed");
+
+    let mut receiver = receiver;
+    assert!(receiver.0.wait().unwrap().success());
+    let got = json_lines(&std::fs::read_to_string(&received).unwrap());
+    let mut pts: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut eos: HashMap<String, u32> = HashMap::new();
+    for l in &got {
+        let id = l["source_id"].as_str().unwrap().to_string();
+        match l["kind"].as_str().unwrap() {
+            "frame" => {
+                assert_eq!(eos.get(&id), None, "{id}: a frame after its EOS");
+                pts.entry(id).or_default().push(l["pts"].as_i64().unwrap());
+            }
+            "eos" => *eos.entry(id).or_default() += 1,
+            _ => {}
+        }
+    }
+    for (prefix, n) in [("warm-", 10), ("cam-", 1000)] {
+        for i in 0..n {
+            let id = format!("{prefix}{i}");
+            let p = pts.get(&id).unwrap_or_else(|| panic!("{id}: nothing"));
+            assert_eq!(p.len(), 10, "{id}: {p:?}");
+            assert!(p.windows(2).all(|w| w[0] < w[1]), "{id}: {p:?}");
+            assert_eq!(eos.get(&id), Some(&1), "{id}: one EOS");
+        }
+    }
+}
+
+#[test]
+fn bad_stream_options_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    std::fs::write(&clip, b"x").unwrap();
+    let socket = format!("dealer+connect:ipc://{}/nobody.ipc", dir.path().display());
+    for (args, needle) in [
+        (
+            vec!["--streams", "3", "--source-id-pattern", "cam"],
+            "exactly one %d",
+        ),
+        (
+            vec!["--streams", "3", "--source-id-pattern", "c%d-%d"],
+            "exactly one %d",
+        ),
+        (
+            vec!["--streams", "0", "--source-id-pattern", "c%d"],
+            "at least 1",
+        ),
+        (vec!["--streams", "3"], "--source-id-pattern"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["send", "--socket", &socket])
+            .args(&args)
+            .arg(&clip)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
