@@ -70,6 +70,14 @@ pub struct SendArgs {
     /// 0..N-1 (e.g. cam-%d).
     #[arg(long, requires = "streams")]
     source_id_pattern: Option<String>,
+    /// Drop each frame with this probability, in [0, 1), before it is sent
+    /// (a lossy link, for tests of a module); the count is printed at the end.
+    #[arg(long, value_name = "P", value_parser = parse_loss_rate, allow_negative_numbers = true)]
+    loss_rate: Option<f64>,
+    /// Seed of --loss-rate: the same seed drops the same frames (default:
+    /// from the clock, printed at the end).
+    #[arg(long, requires = "loss_rate")]
+    seed: Option<u64>,
     /// After the last EOS, send one Shutdown message with this auth (a
     /// module whose shutdown_auth matches stops).
     #[arg(long, value_name = "AUTH", conflicts_with_all = ["loop", "no_eos"])]
@@ -78,6 +86,12 @@ pub struct SendArgs {
     /// MPEG-TS, AVI), folders of them, file:// or rtsp:// URLs.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+}
+
+/// A loss rate: a probability in [0, 1).
+fn parse_loss_rate(s: &str) -> Result<f64, String> {
+    let rate: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    savant_sdk_sources::check_loss_rate(rate).map_err(|e| e.to_string())
 }
 
 pub(crate) fn line(
@@ -242,6 +256,16 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
         let names = files.iter().map(|f| f.display().to_string()).collect();
         (source, Names::Files(names))
     };
+    let mut loss = None;
+    let source: Box<dyn Source> = match a.loss_rate {
+        Some(rate) => {
+            let seed = a.seed.unwrap_or_else(unix_micros);
+            let lossy = source.lossy(rate, seed)?;
+            loss = Some((lossy.dropped_counter(), rate, seed));
+            Box::new(lossy)
+        }
+        None => source,
+    };
     let (source, final_eos): (Box<dyn Source>, FinalEos) = if a.no_eos {
         let held = HoldLastEos {
             inner: source,
@@ -267,6 +291,13 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
     let report = pipeline.run().await;
     lines.progress.lock().expect("not poisoned").finish();
     let frames = lines.frames.load(Ordering::Relaxed);
+    if let Some((dropped, rate, seed)) = loss {
+        let dropped = dropped.load(Ordering::Relaxed);
+        eprintln!(
+            "savant-sdk: dropped {dropped} of {} frames (loss rate {rate}, seed {seed})",
+            frames + dropped
+        );
+    }
     match &report.sources[0].outcome {
         SourceOutcome::Completed => {
             if let (Some(runner), Some(auth)) = (shutdown_runner, &a.shutdown_auth) {

@@ -211,3 +211,68 @@ fn bad_stream_options_are_refused() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+/// `send --loss-rate P --seed S`: the same seed drops the same frames.
+#[test]
+fn lossy_send_drops_the_same_frames_for_a_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let jpeg = dir.path().join("a.jpg");
+    image::RgbImage::from_pixel(16, 16, image::Rgb([200, 10, 10]))
+        .save(&jpeg)
+        .unwrap();
+    let endpoint = format!("ipc://{}/out.ipc", dir.path().display());
+    let mut receiver = KillOnDrop(
+        Command::new(BIN)
+            .args(["receive", "--socket", &format!("router+bind:{endpoint}")])
+            .args(["--eos-count", "3", "--idle-timeout", "60"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let send = |id: &str, seed: &str| {
+        let out = Command::new(BIN)
+            .args(["send", "--socket", &format!("dealer+connect:{endpoint}")])
+            .args(["--source-id", id, "--repeat", "1000"])
+            .args(["--loss-rate", "0.3", "--seed", seed])
+            .arg(&jpeg)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        let pts: Vec<i64> = json_lines(&String::from_utf8_lossy(&out.stdout))
+            .iter()
+            .filter(|l| l["kind"] == "frame")
+            .map(|l| l["pts"].as_i64().unwrap())
+            .collect();
+        (pts, err)
+    };
+    let (a, err) = send("a", "5");
+    let (b, _) = send("b", "5");
+    let (c, _) = send("c", "6");
+    assert_eq!(a, b, "the same frames dropped");
+    assert_ne!(a, c);
+    let dropped = 1000 - a.len();
+    assert!((240..=360).contains(&dropped), "{dropped}");
+    assert!(
+        err.contains(&format!(
+            "dropped {dropped} of 1000 frames (loss rate 0.3, seed 5)"
+        )),
+        "{err}"
+    );
+    assert!(receiver.0.wait().unwrap().success());
+
+    for rate in ["-0.1", "1", "1.5", "NaN", "x"] {
+        let out = Command::new(BIN)
+            .args(["send", "--socket", &format!("dealer+connect:{endpoint}")])
+            .args(["--loss-rate", rate])
+            .arg(&jpeg)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{rate} should fail");
+        assert!(
+            err.contains("not a probability in [0, 1)") || err.contains("not a number"),
+            "{rate}: {err}"
+        );
+    }
+}

@@ -7,7 +7,7 @@
 //! | `jpeg_file`, `png_file` | `source_id`, `path`, `pts` (0), `framerate` (`"30/1"`), `repeat` (1; 0 forever), `pace` (false) |
 //! | `image_folder` | `source_id`, `path`, `glob` (`*.jpg`, `*.jpeg`, `*.png`), `framerate` (`"30/1"`), `repeat` (1; 0 forever), `pace` (false) |
 //! | `multi_stream` | `path` (a video file, feature `gstreamer`, or an image folder), `streams`, `source_id_pattern` (one `%d`), `pace` (false), `framerate` (`"30/1"`, images) |
-//! | `video_file` (feature `gstreamer`) | `source_id`, `path`, `loop` (false), `pace` (false), `start_offset_ms`, `absolute_timestamps` (false), `eos_on_file_end` (true) |
+//! | `video_file` (feature `gstreamer`) | `source_id`, `path`, `loop` (false), `pace` (false), `start_offset_ms`, `absolute_timestamps` (false), `eos_on_file_end` (true), `loss_rate` (0: each frame dropped with this probability), `seed` (from the clock) |
 //! | `rtsp` (feature `gstreamer`) | `source_id`, `url`, `transport` (`tcp`), `latency_ms` (200), `connect_timeout_ms` (10000), `silence_timeout_ms` (5000), `backoff_initial_ms` (500), `backoff_max_ms` (30000), `attempts` (5), `give_up_after` (reconnect forever) |
 //!
 //! `validate()` does no I/O: files are opened, and GStreamer is
@@ -382,6 +382,12 @@ mod video {
         /// Send an EOS at the end of each file.
         #[serde(default = "default_true")]
         pub eos_on_file_end: bool,
+        /// Drop each frame with this probability, in [0, 1), before it is sent (counted, logged at the end).
+        #[serde(default)]
+        pub loss_rate: f64,
+        /// The seed of the drops: the same seed drops the same frames (default: from the clock).
+        #[serde(default)]
+        pub seed: Option<u64>,
     }
 
     impl SourceConfig for VideoFileConfig {
@@ -400,6 +406,12 @@ mod video {
                     "a video file source reads files and file:// URIs (use type = \"rtsp\" for cameras)",
                 ));
             }
+            crate::check_loss_rate(self.loss_rate).map_err(|_| {
+                Error::invalid_config(
+                    "loss_rate",
+                    format!("{} is not a probability in [0, 1)", self.loss_rate),
+                )
+            })?;
             Ok(())
         }
 
@@ -409,7 +421,11 @@ mod video {
                 .looped(self.looped)
                 .pace(self.pace)
                 .absolute_timestamps(self.absolute_timestamps)
-                .eos_on_file_end(self.eos_on_file_end);
+                .eos_on_file_end(self.eos_on_file_end)
+                .loss_rate(self.loss_rate);
+            if let Some(seed) = self.seed {
+                builder = builder.seed(seed);
+            }
             if let Some(ms) = self.start_offset_ms {
                 builder = builder.start_offset(Duration::from_millis(ms));
             }
@@ -794,6 +810,19 @@ mod tests {
             refused::<VideoFileConfig>("source_id = 'a'", "path");
             refused::<VideoFileConfig>("source_id = 'a'\npath = 'rtsp://h/x'", "path");
             refused::<VideoFileConfig>("source_id = 'a'\npath = 'a.mp4'\nlooped = true", "looped");
+            for rate in ["-0.1", "1.0", "nan"] {
+                refused::<VideoFileConfig>(
+                    &format!("source_id = 'a'\npath = 'a.mp4'\nloss_rate = {rate}"),
+                    "loss_rate",
+                );
+            }
+            let c: VideoFileConfig = parse_config(
+                "video_file",
+                "source_id = 'a'\npath = 'a.mp4'\nloop = true\nloss_rate = 0.25\nseed = 9",
+            )
+            .unwrap();
+            c.validate().unwrap();
+            assert_eq!((c.loss_rate, c.seed), (0.25, Some(9)));
             // a missing file fails at build, naming the component
             let dir = tempfile::tempdir().unwrap();
             let text = format!(

@@ -30,7 +30,8 @@ pub use crate::image::{
     image_file_frame, JpegSource, PngSource, DEFAULT_NAMESPACE, LOCATION_ATTRIBUTE,
 };
 pub use combinators::{
-    interleave, Chain, Interleave, Map, Pace, Repeat, SourceExt, Take, WithUpdate,
+    check_loss_rate, interleave, Chain, Interleave, Loss, Lossy, Map, Pace, Repeat, SourceExt,
+    Take, WithUpdate,
 };
 pub use directory::{
     glob_match, is_image_file_name, is_video_file_name, ImageDirectorySource, VIDEO_FILE_EXTENSIONS,
