@@ -276,3 +276,66 @@ fn lossy_send_drops_the_same_frames_for_a_seed() {
         );
     }
 }
+
+/// The `multi_stream` source type of a pipeline file, through the
+/// embedded loopback into a metadata sink: every stream's frames and EOS.
+#[test]
+fn a_multi_stream_pipeline_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_h264(&d.join("clip.mp4"), 10);
+    let pipeline = format!(
+        r#"[loopback]
+input = "router+bind:ipc://{d}/in.ipc"
+output = "dealer+connect:ipc://{d}/out.ipc"
+
+[module]
+input = "dealer+connect:ipc://{d}/in.ipc"
+output = "router+bind:ipc://{d}/out.ipc"
+
+[[source]]
+type = "multi_stream"
+path = "clip.mp4"
+streams = 50
+source_id_pattern = "cam-%d"
+
+[[sink]]
+type = "metadata_json"
+path = "out.jsonl"
+idle_timeout = 60
+"#,
+        d = d.display()
+    );
+    let file = d.join("p.toml");
+    std::fs::write(&file, pipeline).unwrap();
+    let out = Command::new(BIN)
+        .args(["run", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = json_lines(&std::fs::read_to_string(d.join("out.jsonl")).unwrap());
+    let mut frames: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut eos: HashMap<String, u32> = HashMap::new();
+    for l in &got {
+        let id = l["source_id"].as_str().unwrap().to_string();
+        if l["event"] == "frame" {
+            frames
+                .entry(id)
+                .or_default()
+                .push(l["pts"].as_i64().unwrap());
+        } else if l["event"] == "eos" {
+            *eos.entry(id).or_default() += 1;
+        }
+    }
+    assert_eq!(frames.len(), 50);
+    for i in 0..50 {
+        let id = format!("cam-{i}");
+        assert_eq!(frames[&id].len(), 10, "{id}");
+        assert!(frames[&id].windows(2).all(|w| w[0] < w[1]), "{id}");
+        assert_eq!(eos.get(&id), Some(&1), "{id}");
+    }
+}
