@@ -98,7 +98,9 @@ fn a_thousand_streams_of_one_file() {
     let receiver = KillOnDrop(
         Command::new(BIN)
             .args(["receive", "--socket", &format!("router+bind:{output}")])
-            .args(["--eos-count", "1012", "--idle-timeout", "120"])
+            // runs until the module has stopped (then SIGTERM): a reader that
+            // left early would leave the module's output with no peer
+            .args(["--idle-timeout", "300"])
             .stdout(std::fs::File::create(&received).unwrap())
             .spawn()
             .unwrap(),
@@ -150,9 +152,24 @@ fn a_thousand_streams_of_one_file() {
     );
     let last = json_lines(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(last.last().unwrap()["kind"], "shutdown");
-    assert!(module.0.wait().unwrap().success(), "the module obeyed");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = module.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the module did not obey the Shutdown"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "the module obeyed");
 
     let mut receiver = receiver;
+    Command::new("kill")
+        .args(["-TERM", &receiver.0.id().to_string()])
+        .status()
+        .unwrap();
     assert!(receiver.0.wait().unwrap().success());
     let got = json_lines(&std::fs::read_to_string(&received).unwrap());
     let mut pts: HashMap<String, Vec<i64>> = HashMap::new();
