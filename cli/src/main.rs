@@ -5,6 +5,7 @@
 #![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 mod demo;
+mod diff;
 mod inputs;
 mod loopback;
 mod output;
@@ -81,6 +82,14 @@ enum Command {
     /// Send a recording (ours or Savant's message dump) again, as fast as
     /// possible or with the recorded timing (--pace).
     Replay(record::ReplayArgs),
+    /// Compare two runs' metadata JSON lines (receive --out-json) of the
+    /// same input: frames by (source id, pts), objects per label by IoU
+    /// (greedy, best first; boxes axis-aligned). Reports objects removed,
+    /// added and moved (centre more than --move-px), attribute changes of
+    /// matched objects, frames of one run only, and a summary per source
+    /// and per label. Exit status 0: no differences, 1: differences, 2:
+    /// bad input.
+    Diff(diff::DiffArgs),
 }
 
 impl Command {
@@ -93,9 +102,11 @@ impl Command {
             Command::Receive(a) => a.telemetry.build(Some(Propagation::Jaeger)),
             Command::Loopback(a) => a.telemetry.build(Some(Propagation::Jaeger)),
             Command::Run(a) => run::telemetry(a),
-            Command::Probe(_) | Command::View(_) | Command::Record(_) | Command::Replay(_) => {
-                Ok(Telemetry::off())
-            }
+            Command::Probe(_)
+            | Command::View(_)
+            | Command::Record(_)
+            | Command::Replay(_)
+            | Command::Diff(_) => Ok(Telemetry::off()),
         }
     }
 }
@@ -105,6 +116,9 @@ fn main() -> ExitCode {
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
     let cli = Cli::parse();
+    if let Command::Diff(a) = &cli.command {
+        return diff::run(a);
+    }
     let telemetry = match cli.command.telemetry() {
         Ok(t) => t,
         Err(e) => {
@@ -148,6 +162,7 @@ fn main() -> ExitCode {
             Command::View(a) => view::run(a).await,
             Command::Record(a) => record::record(a).await,
             Command::Replay(a) => record::replay(a).await,
+            Command::Diff(_) => unreachable!("diff runs without the runtime"),
         }
     });
     output::flush();

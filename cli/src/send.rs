@@ -13,7 +13,7 @@ use savant_sdk_core::client::{FinalEos, SourceBuilder, SourceResult, SourceRunne
 use savant_sdk_core::pipeline::{Pipeline, PipelineObserver, SourceOutcome};
 use savant_sdk_core::source::{IterSource, Source, SourceItem};
 use savant_sdk_core::telemetry::Telemetry;
-use savant_sdk_sources::SourceExt;
+use savant_sdk_sources::{MultiStreamSource, SourceExt};
 use serde_json::json;
 
 use crate::progress::Progress;
@@ -61,10 +61,37 @@ pub struct SendArgs {
     /// Do not send EOS after the last frame.
     #[arg(long)]
     no_eos: bool,
+    /// Send the one input (a video file or an image folder) as this many
+    /// streams, source ids from --source-id-pattern: read once, frames
+    /// interleaved round robin, an EOS per stream.
+    #[arg(long, requires = "source_id_pattern", conflicts_with_all = ["loop", "repeat", "no_eos"])]
+    streams: Option<usize>,
+    /// Source ids of --streams: this pattern with its one %d replaced by
+    /// 0..N-1 (e.g. cam-%d).
+    #[arg(long, requires = "streams")]
+    source_id_pattern: Option<String>,
+    /// Drop each frame with this probability, in [0, 1), before it is sent
+    /// (a lossy link, for tests of a module); the count is printed at the end.
+    #[arg(long, value_name = "P", value_parser = parse_loss_rate, allow_negative_numbers = true)]
+    loss_rate: Option<f64>,
+    /// Seed of --loss-rate: the same seed drops the same frames (default:
+    /// from the clock, printed at the end).
+    #[arg(long, requires = "loss_rate")]
+    seed: Option<u64>,
+    /// After the last EOS, send one Shutdown message with this auth (a
+    /// module whose shutdown_auth matches stops).
+    #[arg(long, value_name = "AUTH", conflicts_with_all = ["loop", "no_eos"])]
+    shutdown_auth: Option<String>,
     /// JPEG/PNG files or folders of them; or video files (MP4/MOV, MKV/WebM,
     /// MPEG-TS, AVI), folders of them, file:// or rtsp:// URLs.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+}
+
+/// A loss rate: a probability in [0, 1).
+fn parse_loss_rate(s: &str) -> Result<f64, String> {
+    let rate: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    savant_sdk_sources::check_loss_rate(rate).map_err(|e| e.to_string())
 }
 
 pub(crate) fn line(
@@ -190,7 +217,17 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
         .map(|p| inputs::is_video_input(p))
         .collect::<Result<Vec<bool>>>()?;
     // Every input is opened (or read) before connecting: a bad file fails early.
-    let (source, names): (Box<dyn Source>, Names) = if video_inputs.iter().any(|v| *v) {
+    let mut shutdown_topic = a.source_id.clone();
+    let (source, names): (Box<dyn Source>, Names) = if let Some(streams) = a.streams {
+        let [input] = a.files.as_slice() else {
+            bail!("--streams sends one input (a video file or an image folder)");
+        };
+        let pattern = a.source_id_pattern.as_deref().unwrap_or_default();
+        let source = MultiStreamSource::open(input, a.fps, streams, pattern)?.pace(a.pace);
+        shutdown_topic.clone_from(&source.source_ids()[0]);
+        let name = Arc::new(Mutex::new(input.display().to_string()));
+        (Box::new(source), Names::Current(name))
+    } else if video_inputs.iter().any(|v| *v) {
         let video = VideoSend {
             inputs: &a.files,
             source_id: &a.source_id,
@@ -219,6 +256,16 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
         let names = files.iter().map(|f| f.display().to_string()).collect();
         (source, Names::Files(names))
     };
+    let mut loss = None;
+    let source: Box<dyn Source> = match a.loss_rate {
+        Some(rate) => {
+            let seed = a.seed.unwrap_or_else(unix_micros);
+            let lossy = source.lossy(rate, seed)?;
+            loss = Some((lossy.dropped_counter(), rate, seed));
+            Box::new(lossy)
+        }
+        None => source,
+    };
     let (source, final_eos): (Box<dyn Source>, FinalEos) = if a.no_eos {
         let held = HoldLastEos {
             inner: source,
@@ -230,6 +277,7 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
         (source, FinalEos::Send)
     };
     let runner = connect(&a, telemetry).await?;
+    let shutdown_runner = a.shutdown_auth.as_ref().map(|_| runner.clone());
     let lines = Arc::new(SendLines {
         names,
         frames: AtomicU64::new(0),
@@ -243,8 +291,22 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
     let report = pipeline.run().await;
     lines.progress.lock().expect("not poisoned").finish();
     let frames = lines.frames.load(Ordering::Relaxed);
+    if let Some((dropped, rate, seed)) = loss {
+        let dropped = dropped.load(Ordering::Relaxed);
+        eprintln!(
+            "savant-sdk: dropped {dropped} of {} frames (loss rate {rate}, seed {seed})",
+            frames + dropped
+        );
+    }
     match &report.sources[0].outcome {
-        SourceOutcome::Completed => Ok(()),
+        SourceOutcome::Completed => {
+            if let (Some(runner), Some(auth)) = (shutdown_runner, &a.shutdown_auth) {
+                let r = runner.send_shutdown(&shutdown_topic, auth).await?;
+                emit(line(&r, None, None));
+                runner.close().await;
+            }
+            Ok(())
+        }
         SourceOutcome::Stopped => {
             eprintln!("savant-sdk: interrupted after {frames} frames");
             Ok(())

@@ -1324,6 +1324,7 @@ fn the_pipeline_schema_is_json_schema_and_pipeline_files_validate_against_it() {
         "source jpeg_file",
         "source png_file",
         "source image_folder",
+        "source multi_stream",
         "source video_file",
         "source rtsp",
         "sink image_files",

@@ -45,6 +45,27 @@ pub enum SinkError {
         /// The Debian package that provides it.
         package: &'static str,
     },
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A line of a metadata JSON-lines file is not a record.
+    #[error("{path}:{line}: not a metadata record: {detail}")]
+    BadRecord {
+        /// The file.
+        path: PathBuf,
+        /// The line number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    InvalidSetting(String),
     /// GStreamer failed while writing a file.
     #[error("GStreamer, writing {path}: {message}")]
     Gstreamer {

@@ -10,6 +10,9 @@
 //! H.264; with `rtsp-server`, `AlwaysOnRtspSink` serves each source id as
 //! an RTSP stream that never stops.
 //!
+//! [`diff`] compares two runs' metadata JSON lines (frames by source id
+//! and pts, objects per label by IoU).
+//!
 //! [`draw`] has the drawing itself ([`draw::Annotator`]: boxes and labels
 //! with `imageproc` and `ab_glyph`, in DejaVu Sans), in place on any RGB
 //! [`ImageBuffer`](image::ImageBuffer) whose pixels deref to `[u8]`.
@@ -25,6 +28,7 @@ mod annotated;
 #[cfg(feature = "gstreamer")]
 mod annotated_video;
 pub mod config;
+pub mod diff;
 pub mod draw;
 mod error;
 mod fan_out;

@@ -6,7 +6,8 @@
 //! |---|---|
 //! | `jpeg_file`, `png_file` | `source_id`, `path`, `pts` (0), `framerate` (`"30/1"`), `repeat` (1; 0 forever), `pace` (false) |
 //! | `image_folder` | `source_id`, `path`, `glob` (`*.jpg`, `*.jpeg`, `*.png`), `framerate` (`"30/1"`), `repeat` (1; 0 forever), `pace` (false) |
-//! | `video_file` (feature `gstreamer`) | `source_id`, `path`, `loop` (false), `pace` (false), `start_offset_ms`, `absolute_timestamps` (false), `eos_on_file_end` (true) |
+//! | `multi_stream` | `path` (a video file, feature `gstreamer`, or an image folder), `streams`, `source_id_pattern` (one `%d`), `pace` (false), `framerate` (`"30/1"`, images) |
+//! | `video_file` (feature `gstreamer`) | `source_id`, `path`, `loop` (false), `pace` (false), `start_offset_ms`, `absolute_timestamps` (false), `eos_on_file_end` (true), `loss_rate` (0: each frame dropped with this probability), `seed` (from the clock) |
 //! | `rtsp` (feature `gstreamer`) | `source_id`, `url`, `transport` (`tcp`), `latency_ms` (200), `connect_timeout_ms` (10000), `silence_timeout_ms` (5000), `backoff_initial_ms` (500), `backoff_max_ms` (30000), `attempts` (5), `give_up_after` (reconnect forever) |
 //!
 //! `validate()` does no I/O: files are opened, and GStreamer is
@@ -287,6 +288,65 @@ impl SourceConfig for ImageFolderConfig {
 
 savant_sdk_plugin::register_source!(ImageFolderConfig);
 
+/// `multi_stream`: one video file or image folder as N streams
+/// ([`MultiStreamSource`](crate::MultiStreamSource)), read once into
+/// memory (at most [`MAX_INPUT_BYTES`](crate::MAX_INPUT_BYTES)), frames
+/// interleaved round robin, an EOS per stream.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[schemars(crate = "savant_sdk_plugin::schemars")]
+#[serde(deny_unknown_fields)]
+pub struct MultiStreamConfig {
+    /// A video file (its access units) or a folder of JPEG/PNG images.
+    pub path: PathBuf,
+    /// How many streams.
+    pub streams: usize,
+    /// Source ids: this pattern with its one `%d` replaced by 0..streams-1.
+    pub source_id_pattern: String,
+    /// Release frame k of every stream at frame k's pts after the start.
+    #[serde(default)]
+    pub pace: bool,
+    /// Frame rate of an image folder, "N/D" or "N".
+    #[serde(default = "default_framerate")]
+    pub framerate: String,
+}
+
+impl MultiStreamConfig {
+    fn check(&self) -> Result<(i64, i64)> {
+        check_path("path", &self.path)?;
+        if self.streams == 0 {
+            return Err(Error::invalid_config("streams", "must be at least 1"));
+        }
+        if self.source_id_pattern.matches("%d").count() != 1 {
+            return Err(Error::invalid_config(
+                "source_id_pattern",
+                format!("{:?} must hold exactly one %d", self.source_id_pattern),
+            ));
+        }
+        check_framerate(&self.framerate)
+    }
+}
+
+impl SourceConfig for MultiStreamConfig {
+    const TYPE: &'static str = "multi_stream";
+    const DESCRIPTION: &'static str =
+        "one video file or image folder as N streams (read once, round robin, an EOS each)";
+
+    fn validate(&self) -> Result<()> {
+        self.check().map(|_| ())
+    }
+
+    fn build(self, ctx: &BuildContext) -> Result<Box<dyn Source>> {
+        let fps = self.check()?;
+        let source =
+            crate::MultiStreamSource::open(&self.path, fps, self.streams, &self.source_id_pattern)
+                .map_err(|e| source_error(ctx, e))?
+                .pace(self.pace);
+        Ok(guarded(Box::new(source), ctx))
+    }
+}
+
+savant_sdk_plugin::register_source!(MultiStreamConfig);
+
 #[cfg(feature = "gstreamer")]
 pub use self::video::{RtspConfig, RtspTransportName, VideoFileConfig};
 
@@ -322,6 +382,12 @@ mod video {
         /// Send an EOS at the end of each file.
         #[serde(default = "default_true")]
         pub eos_on_file_end: bool,
+        /// Drop each frame with this probability, in [0, 1), before it is sent (counted, logged at the end).
+        #[serde(default)]
+        pub loss_rate: f64,
+        /// The seed of the drops: the same seed drops the same frames (default: from the clock).
+        #[serde(default)]
+        pub seed: Option<u64>,
     }
 
     impl SourceConfig for VideoFileConfig {
@@ -340,6 +406,12 @@ mod video {
                     "a video file source reads files and file:// URIs (use type = \"rtsp\" for cameras)",
                 ));
             }
+            crate::check_loss_rate(self.loss_rate).map_err(|_| {
+                Error::invalid_config(
+                    "loss_rate",
+                    format!("{} is not a probability in [0, 1)", self.loss_rate),
+                )
+            })?;
             Ok(())
         }
 
@@ -349,7 +421,11 @@ mod video {
                 .looped(self.looped)
                 .pace(self.pace)
                 .absolute_timestamps(self.absolute_timestamps)
-                .eos_on_file_end(self.eos_on_file_end);
+                .eos_on_file_end(self.eos_on_file_end)
+                .loss_rate(self.loss_rate);
+            if let Some(seed) = self.seed {
+                builder = builder.seed(seed);
+            }
             if let Some(ms) = self.start_offset_ms {
                 builder = builder.start_offset(Duration::from_millis(ms));
             }
@@ -689,6 +765,32 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn multi_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        write_image(dir.path(), "1.jpg", image::ImageFormat::Jpeg);
+        write_image(dir.path(), "2.jpg", image::ImageFormat::Jpeg);
+        let text = format!(
+            "path = '{}'\nstreams = 3\nsource_id_pattern = 'cam-%d'",
+            toml_path(dir.path())
+        );
+        let c: MultiStreamConfig = parse_config("multi_stream", &text).unwrap();
+        c.validate().unwrap();
+        let items = drain(c.build(&BuildContext::new("x")).unwrap()).await;
+        assert_eq!(items.len(), 2 * 3 + 3);
+        assert_eq!(items[8], SourceItem::EndOfStream("cam-2".into()));
+        assert!(savant_sdk_plugin::static_components().any(|c| c.name == "multi_stream"));
+        refused::<MultiStreamConfig>("path = 'd'\nstreams = 2", "source_id_pattern");
+        refused::<MultiStreamConfig>(
+            "path = 'd'\nstreams = 2\nsource_id_pattern = 'cam'",
+            "source_id_pattern",
+        );
+        refused::<MultiStreamConfig>(
+            "path = 'd'\nstreams = 0\nsource_id_pattern = 'c%d'",
+            "streams",
+        );
+    }
+
     #[cfg(feature = "gstreamer")]
     mod video {
         use super::*;
@@ -708,6 +810,19 @@ mod tests {
             refused::<VideoFileConfig>("source_id = 'a'", "path");
             refused::<VideoFileConfig>("source_id = 'a'\npath = 'rtsp://h/x'", "path");
             refused::<VideoFileConfig>("source_id = 'a'\npath = 'a.mp4'\nlooped = true", "looped");
+            for rate in ["-0.1", "1.0", "nan"] {
+                refused::<VideoFileConfig>(
+                    &format!("source_id = 'a'\npath = 'a.mp4'\nloss_rate = {rate}"),
+                    "loss_rate",
+                );
+            }
+            let c: VideoFileConfig = parse_config(
+                "video_file",
+                "source_id = 'a'\npath = 'a.mp4'\nloop = true\nloss_rate = 0.25\nseed = 9",
+            )
+            .unwrap();
+            c.validate().unwrap();
+            assert_eq!((c.loss_rate, c.seed), (0.25, Some(9)));
             // a missing file fails at build, naming the component
             let dir = tempfile::tempdir().unwrap();
             let text = format!(

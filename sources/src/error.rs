@@ -104,6 +104,16 @@ pub enum SourceError {
     /// A setting is out of range.
     #[error("invalid setting: {0}")]
     InvalidSetting(String),
+    /// An input read into memory whole is larger than the limit.
+    #[error("{name}: {bytes} bytes is more than the limit of {limit} bytes an input read into memory may have")]
+    InputTooLarge {
+        /// The input.
+        name: String,
+        /// Its size (or the size read so far).
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+    },
 }
 
 impl SourceError {
@@ -115,7 +125,7 @@ impl SourceError {
             | SourceError::Truncated { .. }
             | SourceError::Update { .. } => "image",
             SourceError::RtspUnreachable { .. } => "rtsp",
-            SourceError::Io { .. } => "file",
+            SourceError::Io { .. } | SourceError::InputTooLarge { .. } => "file",
             SourceError::MissingElement { .. }
             | SourceError::UnsupportedContainer { .. }
             | SourceError::UnsupportedCodec { .. }

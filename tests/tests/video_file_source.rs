@@ -603,3 +603,60 @@ fn parameter_change_between_files_without_eos_per_file() {
     );
     assert_eq!(frames(&items).len(), 12);
 }
+
+/// A looped file with `loss_rate`: the same seed drops the same frames,
+/// about the rate's share of them, counted; bad rates are refused.
+#[test]
+fn lossy_loop_drops_reproducibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clip.mp4");
+    Clip {
+        codec: TestCodec::H264,
+        container: TestContainer::Mp4,
+        width: 160,
+        height: 120,
+        fps: 30,
+        frames: 50,
+        gop: 10,
+    }
+    .write(&path)
+    .unwrap();
+    // 10 rounds of 50 frames (EOS after each round), loss 0.3
+    let run = |seed: u64| {
+        let mut source = VideoFileSource::builder("cam", path.to_str().unwrap())
+            .looped(true)
+            .loss_rate(0.3)
+            .seed(seed)
+            .build()
+            .unwrap();
+        let pts = runtime().block_on(async {
+            let (mut pts, mut eos) = (Vec::new(), 0);
+            while eos < 10 {
+                match source.next().await.unwrap().expect("looped") {
+                    SourceItem::Frame(f) => pts.push(f.frame.pts),
+                    SourceItem::EndOfStream(_) => eos += 1,
+                    _ => {}
+                }
+            }
+            pts
+        });
+        (pts, source.dropped_frames())
+    };
+    let (a, dropped) = run(11);
+    let (b, dropped_b) = run(11);
+    assert_eq!(a, b, "the same frames dropped");
+    assert_eq!(dropped, dropped_b);
+    assert_eq!(a.len() as u64 + dropped, 500);
+    assert!((100..=200).contains(&dropped), "{dropped} of 500 at 0.3");
+    assert_ne!(run(12).0, a, "another seed drops other frames");
+    for rate in [-0.5, 1.0, f64::NAN] {
+        let e = VideoFileSource::builder("cam", path.to_str().unwrap())
+            .loss_rate(rate)
+            .build()
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("not a probability in [0, 1)"),
+            "{rate}: {e}"
+        );
+    }
+}

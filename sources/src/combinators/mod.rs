@@ -1,5 +1,5 @@
 //! Sources made of sources: [`SourceExt`] adds `chain`, `take`, `map`,
-//! `with_update`, `repeat` and `pace` to every [`Source`]; [`interleave`]
+//! `with_update`, `repeat`, `pace` and `lossy` to every [`Source`]; [`interleave`]
 //! runs several at once. Each result is a `Source` itself, so they compose.
 //!
 //! ```
@@ -19,14 +19,16 @@
 
 mod chain;
 mod interleave;
+mod lossy;
 mod map;
-mod pace;
+pub(crate) mod pace;
 mod repeat;
 mod take;
 mod timeline;
 
 pub use chain::Chain;
 pub use interleave::{interleave, Interleave};
+pub use lossy::{check_loss_rate, Loss, Lossy};
 pub use map::{Map, WithUpdate};
 pub use pace::Pace;
 pub use repeat::Repeat;
@@ -69,6 +71,12 @@ pub trait SourceExt: Source + Sized {
         Self: Clone + Sync + 'static,
     {
         Repeat::new(self, times)
+    }
+
+    /// Frames dropped at random before they are sent, each with
+    /// probability `rate` in [0, 1), the same frames for the same `seed`.
+    fn lossy(self, rate: f64, seed: u64) -> Result<Lossy<Self>, crate::SourceError> {
+        Lossy::new(self, rate, seed)
     }
 
     /// Frames released in real time by their pts (per source id).

@@ -36,7 +36,7 @@ pub struct Pace<S> {
     next_at: Option<Instant>,
 }
 
-fn to_duration(ticks: i64, tb: TimeBase) -> Duration {
+pub(crate) fn to_duration(ticks: i64, tb: TimeBase) -> Duration {
     if ticks <= 0 || tb.denominator <= 0 || tb.numerator <= 0 {
         return Duration::ZERO;
     }

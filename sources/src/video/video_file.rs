@@ -17,6 +17,7 @@ use crate::video::bridge::{
     self, AccessUnit, PipelineEvent, RunningPipeline, SinkSettings, StreamParams,
 };
 use crate::video::elements;
+use crate::Loss;
 
 /// The settings of a [`VideoFileSource`]; [`VideoFileSourceBuilder::build`]
 /// checks them and the input.
@@ -40,9 +41,28 @@ pub struct VideoFileSourceBuilder {
     start_offset: Option<Duration>,
     absolute_timestamps: bool,
     eos_on_file_end: bool,
+    loss_rate: f64,
+    seed: Option<u64>,
 }
 
 impl VideoFileSourceBuilder {
+    /// Drop each frame with this probability, in [0, 1), before it is
+    /// sent (a lossy link for tests of a module; default 0). The drops
+    /// follow [`VideoFileSourceBuilder::seed`]; they are counted
+    /// ([`VideoFileSource::dropped_frames`]) and logged when the source
+    /// ends.
+    pub fn loss_rate(mut self, rate: f64) -> Self {
+        self.loss_rate = rate;
+        self
+    }
+
+    /// The seed of the drops: the same seed drops the same frames (default:
+    /// from the clock, logged at the end).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
     /// Start again from the first file after the last one, forever.
     pub fn looped(mut self, looped: bool) -> Self {
         self.looped = looped;
@@ -80,6 +100,10 @@ impl VideoFileSourceBuilder {
     /// URI) and that the GStreamer elements every file needs are
     /// installed. Codec and container are checked when a file is opened.
     pub fn build(self) -> Result<VideoFileSource, SourceError> {
+        crate::check_loss_rate(self.loss_rate)?;
+        let loss = (self.loss_rate > 0.0)
+            .then(|| Loss::new(self.loss_rate, self.seed.unwrap_or_else(clock_seed)))
+            .transpose()?;
         elements::init(&self.input)?;
         elements::require(&["filesrc", "typefind", "appsink"])?;
         let path = if self.input.starts_with("file://") {
@@ -113,8 +137,17 @@ impl VideoFileSourceBuilder {
             },
             timeline: Timeline::default(),
             pending: VecDeque::new(),
+            loss,
         })
     }
+}
+
+/// A seed from the clock, for drops without a seed.
+fn clock_seed() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 fn list_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
@@ -184,6 +217,8 @@ pub struct VideoFileSource {
     timeline: Timeline,
     /// Items decided but not yet returned by [`Source::next`].
     pending: VecDeque<SourceItem>,
+    /// The drops of `loss_rate`, if any.
+    loss: Option<Loss>,
 }
 
 impl std::fmt::Debug for VideoFileSource {
@@ -330,7 +365,14 @@ impl VideoFileSource {
             start_offset: None,
             absolute_timestamps: false,
             eos_on_file_end: true,
+            loss_rate: 0.0,
+            seed: None,
         }
+    }
+
+    /// Frames dropped so far by [`VideoFileSourceBuilder::loss_rate`].
+    pub fn dropped_frames(&self) -> u64 {
+        self.loss.as_ref().map_or(0, Loss::dropped)
     }
 
     /// The files this source plays, in order.
@@ -516,6 +558,25 @@ fn on_have_type(
 impl Source for VideoFileSource {
     async fn next(&mut self) -> savant_sdk_core::Result<Option<SourceItem>> {
         loop {
+            let item = self.next_item().await?;
+            if let (Some(SourceItem::Frame(_)), Some(loss)) = (&item, &mut self.loss) {
+                if loss.drop_next() {
+                    continue;
+                }
+            }
+            return Ok(item);
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.settings.name
+    }
+}
+
+impl VideoFileSource {
+    /// The next item, before drops.
+    async fn next_item(&mut self) -> savant_sdk_core::Result<Option<SourceItem>> {
+        loop {
             if let Some(item) = self.pending.pop_front() {
                 return Ok(Some(item));
             }
@@ -560,9 +621,5 @@ impl Source for VideoFileSource {
                 }
             }
         }
-    }
-
-    fn name(&self) -> &str {
-        &self.settings.name
     }
 }
