@@ -151,11 +151,7 @@ impl RtspOutArgs {
         let Some(port) = self.out_rtsp else {
             return Ok(None);
         };
-        let (n, d) = self
-            .rtsp_framerate
-            .split_once('/')
-            .and_then(|(n, d)| Some((n.parse::<i32>().ok()?, d.parse::<i32>().ok()?)))
-            .filter(|(n, d)| *n > 0 && *d > 0)
+        let (n, d) = savant_sdk_sinks::always_on_rtsp::parse_framerate(&self.rtsp_framerate)
             .ok_or_else(|| {
                 anyhow::anyhow!(
                     "--rtsp-framerate must be NUM/DEN with both positive, not {:?}",

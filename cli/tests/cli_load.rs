@@ -13,31 +13,6 @@ mod common;
 
 use common::{json_lines, KillOnDrop, BIN};
 
-/// An MP4 of `frames` 160x120 H.264 frames.
-fn make_h264(path: &Path, frames: u32) {
-    let status = Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc"])
-        .arg(format!("num-buffers={frames}"))
-        .args([
-            "!",
-            "video/x-raw,width=160,height=120,framerate=25/1",
-            "!",
-            "x264enc",
-            "speed-preset=ultrafast",
-            "key-int-max=5",
-            "!",
-            "h264parse",
-            "!",
-            "mp4mux",
-            "!",
-            "filesink",
-        ])
-        .arg(format!("location={}", path.display()))
-        .status()
-        .expect("gst-launch-1.0 (scripts/setup.sh installs it)");
-    assert!(status.success());
-}
-
 /// `(peak RSS in kB, most threads)` of a process polled until it exits,
 /// and its exit status.
 fn watch(mut child: std::process::Child) -> (u64, u64, std::process::ExitStatus) {
@@ -91,7 +66,7 @@ fn send_streams(input: &str, clip: &Path, streams: usize, pattern: &str, out: &P
 fn a_thousand_streams_of_one_file() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("clip.mp4");
-    make_h264(&clip, 10);
+    common::make_h264_mp4(&clip, 10);
     let input = format!("ipc://{}/in.ipc", dir.path().display());
     let output = format!("ipc://{}/out.ipc", dir.path().display());
     let received = dir.path().join("received.jsonl");
@@ -300,7 +275,7 @@ fn lossy_send_drops_the_same_frames_for_a_seed() {
 fn a_multi_stream_pipeline_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    make_h264(&d.join("clip.mp4"), 10);
+    common::make_h264_mp4(&d.join("clip.mp4"), 10);
     let pipeline = format!(
         r#"[loopback]
 input = "router+bind:ipc://{d}/in.ipc"

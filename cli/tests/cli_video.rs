@@ -3,7 +3,6 @@
 //! `receive`, with an EOS per file; bad video inputs give one clear line.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
@@ -12,37 +11,13 @@ mod common;
 
 use common::{json_lines, KillOnDrop, BIN};
 
-fn make_mp4(path: &Path, frames: u32) {
-    let status = Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc"])
-        .arg(format!("num-buffers={frames}"))
-        .args([
-            "!",
-            "video/x-raw,width=160,height=120,framerate=25/1",
-            "!",
-            "x264enc",
-            "speed-preset=ultrafast",
-            "key-int-max=5",
-            "!",
-            "h264parse",
-            "!",
-            "mp4mux",
-            "!",
-            "filesink",
-        ])
-        .arg(format!("location={}", path.display()))
-        .status()
-        .expect("gst-launch-1.0 (scripts/setup.sh installs it)");
-    assert!(status.success());
-}
-
 #[test]
 fn send_video_files_through_the_loopback_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     let videos = dir.path().join("videos");
     std::fs::create_dir(&videos).unwrap();
-    make_mp4(&videos.join("a.mp4"), 10);
-    make_mp4(&videos.join("b.mp4"), 7);
+    common::make_h264_mp4(&videos.join("a.mp4"), 10);
+    common::make_h264_mp4(&videos.join("b.mp4"), 7);
     let input = format!("ipc://{}/in.ipc", dir.path().display());
     let output = format!("ipc://{}/out.ipc", dir.path().display());
     let receiver = Command::new(BIN)
@@ -215,8 +190,8 @@ fn finish(mut child: KillOnDrop) -> (bool, String, String) {
 fn several_video_inputs_repeat_keep_pts_increasing_and_name_each_frames_file() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.mp4"), dir.path().join("b.mp4"));
-    make_mp4(&a, 5);
-    make_mp4(&b, 4);
+    common::make_h264_mp4(&a, 5);
+    common::make_h264_mp4(&b, 4);
     let ep = format!("ipc://{}/m.ipc", dir.path().display());
     // an EOS per file, two rounds
     let rx = receiver(&ep, 4, &[]);
@@ -265,7 +240,7 @@ fn images_and_video_together_are_refused_the_same_way_in_a_folder_and_as_argumen
     let dir = tempfile::tempdir().unwrap();
     let mixed = dir.path().join("mixed");
     std::fs::create_dir(&mixed).unwrap();
-    make_mp4(&mixed.join("clip.mp4"), 3);
+    common::make_h264_mp4(&mixed.join("clip.mp4"), 3);
     image::RgbImage::from_pixel(16, 16, image::Rgb([1, 2, 3]))
         .save_with_format(mixed.join("a.jpg"), image::ImageFormat::Jpeg)
         .unwrap();
@@ -296,7 +271,7 @@ fn images_and_video_together_are_refused_the_same_way_in_a_folder_and_as_argumen
 fn out_video_on_a_mixed_stream_skips_the_jpeg_frames_and_writes_the_video() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("clip.mp4");
-    make_mp4(&clip, 6);
+    common::make_h264_mp4(&clip, 6);
     let image = dir.path().join("a.jpg");
     image::RgbImage::from_pixel(16, 16, image::Rgb([1, 2, 3]))
         .save_with_format(&image, image::ImageFormat::Jpeg)
@@ -333,7 +308,7 @@ fn out_video_on_a_mixed_stream_skips_the_jpeg_frames_and_writes_the_video() {
 fn receive_serves_rtsp_and_writes_annotated_video() {
     let dir = tempfile::tempdir().unwrap();
     let video = dir.path().join("a.mp4");
-    make_mp4(&video, 60);
+    common::make_h264_mp4(&video, 60);
     let input = format!("ipc://{}/in.ipc", dir.path().display());
     let output = format!("ipc://{}/out.ipc", dir.path().display());
     let annotated = dir.path().join("annotated");

@@ -190,6 +190,20 @@ impl fmt::Display for Codec {
     }
 }
 
+/// A frame rate written `num/den` (Savant's `framerate`, a setting), both
+/// positive.
+///
+/// ```
+/// assert_eq!(savant_sdk_gst::parse_framerate("30000/1001"), Some((30000, 1001)));
+/// assert_eq!(savant_sdk_gst::parse_framerate("0/1"), None);
+/// assert_eq!(savant_sdk_gst::parse_framerate("30"), None);
+/// ```
+pub fn parse_framerate(s: &str) -> Option<(i32, i32)> {
+    let (n, d) = s.split_once('/')?;
+    let (n, d): (i32, i32) = (n.trim().parse().ok()?, d.trim().parse().ok()?);
+    (n > 0 && d > 0).then_some((n, d))
+}
+
 /// A container video files are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Container {

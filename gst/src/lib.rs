@@ -29,7 +29,7 @@ mod encode;
 mod error;
 mod picture;
 
-pub use codec::{Codec, Container};
+pub use codec::{parse_framerate, Codec, Container};
 pub use decode::{
     ticks_to_ns, DecodeStats, Decoded, DecoderSettings, FrameDecoder, UndecodedReason,
 };

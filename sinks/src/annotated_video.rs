@@ -55,17 +55,12 @@ impl AnnotatedVideoSinkBuilder {
         let files = VideoFileSink::builder(&self.dir)
             .container(self.container)
             .build()?;
-        savant_sdk_gst::require(&["x264enc", "h264parse", "videoconvert"]).map_err(
-            |e| match e {
-                savant_sdk_gst::GstError::MissingElement { element, package } => {
-                    SinkError::MissingElement { element, package }
-                }
-                other => SinkError::Gstreamer {
-                    path: self.dir.clone(),
-                    message: other.to_string(),
-                },
-            },
-        )?;
+        savant_sdk_gst::require(&["x264enc", "h264parse", "videoconvert"]).map_err(|e| {
+            SinkError::from_gst(e, |message| SinkError::Gstreamer {
+                path: self.dir.clone(),
+                message,
+            })
+        })?;
         Ok(AnnotatedVideoSink {
             decoder: FrameDecoder::new(),
             annotator: Annotator::new().thickness(self.thickness),
@@ -276,12 +271,9 @@ fn write_units(
 }
 
 /// A Savant framerate string (`30/1`, `30000/1001`) as a fraction; `(0, 1)`
-/// when it does not parse.
+/// (variable) when it does not parse.
 fn framerate(s: &str) -> (i32, i32) {
-    s.split_once('/')
-        .and_then(|(n, d)| Some((n.trim().parse().ok()?, d.trim().parse().ok()?)))
-        .filter(|(n, d): &(i32, i32)| *n > 0 && *d > 0)
-        .unwrap_or((0, 1))
+    savant_sdk_gst::parse_framerate(s).unwrap_or((0, 1))
 }
 
 #[async_trait]

@@ -505,12 +505,7 @@ mod rtsp {
         pub max_streams: usize,
     }
 
-    /// `num/den` with both positive.
-    pub(crate) fn parse_framerate(s: &str) -> Option<(i32, i32)> {
-        let (n, d) = s.split_once('/')?;
-        let (n, d): (i32, i32) = (n.trim().parse().ok()?, d.trim().parse().ok()?);
-        (n > 0 && d > 0).then_some((n, d))
-    }
+    use savant_sdk_gst::parse_framerate;
 
     impl SinkConfig for AlwaysOnRtspConfig {
         const TYPE: &'static str = "always_on_rtsp";

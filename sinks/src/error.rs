@@ -76,6 +76,24 @@ pub enum SinkError {
     },
 }
 
+#[cfg(feature = "gstreamer")]
+impl SinkError {
+    /// The GStreamer layer's error at this crate's boundary: a missing
+    /// element stays [`SinkError::MissingElement`] (with its Debian
+    /// package), anything else becomes `otherwise(message)`.
+    pub(crate) fn from_gst(
+        e: savant_sdk_gst::GstError,
+        otherwise: impl FnOnce(String) -> SinkError,
+    ) -> SinkError {
+        match e {
+            savant_sdk_gst::GstError::MissingElement { element, package } => {
+                SinkError::MissingElement { element, package }
+            }
+            other => otherwise(other.to_string()),
+        }
+    }
+}
+
 impl From<SinkError> for savant_sdk_core::Error {
     fn from(e: SinkError) -> Self {
         savant_sdk_core::Error::sink("sink", e)

@@ -26,15 +26,10 @@ pub use savant_sdk_gst::Container as VideoContainer;
 
 /// The shared layer's error as this crate's, for the output `dir`.
 fn sink_error(dir: &Path, e: savant_sdk_gst::GstError) -> SinkError {
-    match e {
-        savant_sdk_gst::GstError::MissingElement { element, package } => {
-            SinkError::MissingElement { element, package }
-        }
-        other => SinkError::Gstreamer {
-            path: dir.to_path_buf(),
-            message: other.to_string(),
-        },
-    }
+    SinkError::from_gst(e, |message| SinkError::Gstreamer {
+        path: dir.to_path_buf(),
+        message,
+    })
 }
 
 fn make(element: &'static str) -> Result<gst::Element, SinkError> {

@@ -54,3 +54,29 @@ pub fn wait_bound(endpoint: &str) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// An MP4 of `frames` 160x120 H.264 frames at 25 fps, a keyframe every 5,
+/// made with gst-launch-1.0.
+pub fn make_h264_mp4(path: &std::path::Path, frames: u32) {
+    let status = std::process::Command::new("gst-launch-1.0")
+        .args(["-q", "videotestsrc"])
+        .arg(format!("num-buffers={frames}"))
+        .args([
+            "!",
+            "video/x-raw,width=160,height=120,framerate=25/1",
+            "!",
+            "x264enc",
+            "speed-preset=ultrafast",
+            "key-int-max=5",
+            "!",
+            "h264parse",
+            "!",
+            "mp4mux",
+            "!",
+            "filesink",
+        ])
+        .arg(format!("location={}", path.display()))
+        .status()
+        .expect("gst-launch-1.0 (scripts/setup.sh installs it)");
+    assert!(status.success());
+}

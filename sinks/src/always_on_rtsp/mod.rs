@@ -14,6 +14,7 @@ use savant_sdk_core::sink::{Sink, SinkResult};
 use savant_sdk_gst::{Decoded, FrameDecoder};
 
 pub use feed::FeedState;
+pub use savant_sdk_gst::parse_framerate;
 pub use stub::{generated as generated_stub, Stub, STUB_BACKGROUND};
 
 use crate::error::SinkError;
@@ -111,10 +112,13 @@ impl AlwaysOnRtspSettings {
 
     /// Starts the server.
     pub fn build(self) -> Result<AlwaysOnRtspSink, SinkError> {
-        savant_sdk_gst::init().map_err(|e| SinkError::Rtsp {
-            what: "GStreamer".into(),
-            detail: e.to_string(),
-        })?;
+        let gst = |e| {
+            SinkError::from_gst(e, |detail| SinkError::Rtsp {
+                what: "GStreamer".into(),
+                detail,
+            })
+        };
+        savant_sdk_gst::init().map_err(gst)?;
         savant_sdk_gst::require(&[
             "appsrc",
             "videoconvert",
@@ -122,15 +126,7 @@ impl AlwaysOnRtspSettings {
             "x264enc",
             "rtph264pay",
         ])
-        .map_err(|e| match e {
-            savant_sdk_gst::GstError::MissingElement { element, package } => {
-                SinkError::MissingElement { element, package }
-            }
-            other => SinkError::Rtsp {
-                what: "GStreamer".into(),
-                detail: other.to_string(),
-            },
-        })?;
+        .map_err(gst)?;
         let server = Server::start(&self.address, self.port)?;
         tracing::info!(url = %server.url("/stream/<source_id>"), "always-on RTSP output");
         Ok(AlwaysOnRtspSink {
