@@ -202,6 +202,11 @@ impl Peer {
         })
     }
 
+    /// The process id of the peer (for /proc readings).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The next JSON line, waiting at most `within`.
     pub fn next_line(&mut self, within: Duration) -> Result<Value> {
         let v = self
