@@ -69,17 +69,9 @@ fn loopback(input: &str, output: &str) -> Module {
 }
 
 fn stand_in(input: &str, output: &str) -> Module {
-    let mut peer = SavantRs::V1_15
-        .spawn(&[
-            "standin",
-            "--input",
-            &format!("router+bind:{input}"),
-            "--output",
-            &format!("dealer+connect:{output}"),
-        ])
-        .unwrap();
-    peer.wait_ready(std::time::Duration::from_secs(30)).unwrap();
-    Module::StandIn(peer)
+    let input = format!("router+bind:{input}");
+    let output = format!("dealer+connect:{output}");
+    Module::StandIn(SavantRs::V1_15.stand_in(&input, &output, &[]).unwrap())
 }
 
 /// RSS in KiB of (module, receive) at the 50,000th and 100,000th EOS.
