@@ -36,6 +36,15 @@ pub struct TopicArgs {
     /// Seconds to wait for the broker (and the topic) at start.
     #[arg(long, default_value_t = 30.0)]
     connect_timeout: f64,
+    /// A librdkafka property KEY=VALUE, set after the command's own (repeatable).
+    #[arg(long = "kafka-config", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    kafka_config: Vec<(String, String)>,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{s:?}: expected KEY=VALUE"))
 }
 
 impl TopicArgs {
@@ -145,6 +154,7 @@ pub async fn sink(a: KafkaSinkArgs) -> Result<()> {
     settings.backpressure_deadline = secs(a.backpressure_timeout, "--backpressure-timeout")?;
     settings.queue_max_messages = a.queue_max_messages;
     settings.protocol_version = a.protocol.version();
+    settings.kafka_config = a.topic.kafka_config.clone();
     let version = settings.protocol_version.clone();
     let sink = KafkaRedisSink::new(settings)?;
     let stats = sink.stats();
@@ -246,6 +256,7 @@ pub async fn source(a: KafkaSourceArgs) -> Result<()> {
     settings.queue_capacity = a.queue_size;
     settings.redis_deadline = secs(a.redis_timeout, "--redis-timeout")?;
     settings.version_policy = a.accept_version.clone();
+    settings.kafka_config = a.topic.kafka_config.clone();
     let runner = SourceBuilder::new(&a.socket)
         .telemetry_off()
         .protocol_version(a.protocol.version())
