@@ -52,7 +52,8 @@ impl TopicArgs {
     async fn prepare(&self) -> Result<()> {
         let (brokers, topic) = (self.brokers.clone(), self.topic.clone());
         let (create, partitions) = (self.create_topic, self.partitions);
-        let within = Duration::try_from_secs_f64(self.connect_timeout).context("--connect-timeout")?;
+        let within =
+            Duration::try_from_secs_f64(self.connect_timeout).context("--connect-timeout")?;
         let outcome = tokio::task::spawn_blocking(move || -> Result<Option<admin::TopicOutcome>> {
             admin::wait_for_broker(&brokers, within)?;
             if create {
@@ -171,9 +172,10 @@ pub async fn sink(a: KafkaSinkArgs) -> Result<()> {
         "protocol_version": version.as_str(),
     }));
     let s = stats.clone();
-    let ticker = stats_ticker(secs(a.stats_interval, "--stats-interval")?, move || {
-        json!({"event": "kafka_sink_stats", "stats": s.snapshot()})
-    });
+    let ticker = stats_ticker(
+        secs(a.stats_interval, "--stats-interval")?,
+        move || json!({"event": "kafka_sink_stats", "stats": s.snapshot()}),
+    );
     let mut pipeline = Pipeline::new();
     pipeline
         .reader(&a.input, runner, vec![("kafka".into(), Box::new(sink))])
@@ -235,7 +237,8 @@ pub struct KafkaSourceArgs {
 }
 
 fn parse_reset(s: &str) -> Result<OffsetReset, String> {
-    s.parse().map_err(|e: savant_sdk_kafka::KafkaError| e.to_string())
+    s.parse()
+        .map_err(|e: savant_sdk_kafka::KafkaError| e.to_string())
 }
 
 /// One JSON line per message sent (--verbose).
@@ -266,11 +269,14 @@ pub async fn source(a: KafkaSourceArgs) -> Result<()> {
     let events: savant_sdk_kafka::EventCallback = Arc::new(|e: &SourceEvent| emit(json!(e)));
     let source = KafkaRedisSource::start(settings, Some(events))?;
     let handle = source.handle();
-    emit(json!({"event": "kafka_source_ready", "topic": a.topic.topic, "group": a.group, "socket": a.socket}));
+    emit(
+        json!({"event": "kafka_source_ready", "topic": a.topic.topic, "group": a.group, "socket": a.socket}),
+    );
     let h = handle.clone();
-    let ticker = stats_ticker(secs(a.stats_interval, "--stats-interval")?, move || {
-        json!({"event": "kafka_source_stats", "stats": h.stats()})
-    });
+    let ticker = stats_ticker(
+        secs(a.stats_interval, "--stats-interval")?,
+        move || json!({"event": "kafka_source_stats", "stats": h.stats()}),
+    );
     let mut pipeline = Pipeline::new();
     pipeline
         .source_ending("kafka", runner, Box::new(source), FinalEos::Send)

@@ -40,8 +40,12 @@ fn tansu() -> PathBuf {
     {
         return p;
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    let p = home.join(".cargo/bin/tansu");
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+        });
+    let p = cargo_home.join("bin/tansu");
     assert!(
         p.exists(),
         "tansu (the Kafka broker of these tests) is missing: run scripts/setup.sh \
@@ -62,7 +66,13 @@ impl Broker {
         let url = format!("tcp://127.0.0.1:{port}");
         let log = std::fs::File::create(dir.join("tansu.log")).unwrap();
         let child = Command::new(tansu())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -313,8 +323,16 @@ fn records_of_our_sink_decode_with_savant_rs_in_the_layout_of_savants_adapter() 
             let version = savant.protocol_version();
             let input_spec = format!("router+bind:{input}");
             let mut args = vec![
-                "kafka-sink", "--input", &input_spec, "--brokers", &broker.brokers, "--topic",
-                &topic, "--create-topic", "--protocol-version", version.as_str(),
+                "kafka-sink",
+                "--input",
+                &input_spec,
+                "--brokers",
+                &broker.brokers,
+                "--topic",
+                &topic,
+                "--create-topic",
+                "--protocol-version",
+                version.as_str(),
             ];
             let spec = redis.spec();
             if with_redis {
@@ -335,13 +353,18 @@ fn records_of_our_sink_decode_with_savant_rs_in_the_layout_of_savants_adapter() 
                     .build()
                     .await
                     .unwrap();
-                src.send_stream(IterSource::new(items.into_iter())).await.unwrap();
+                src.send_stream(IterSource::new(items.into_iter()))
+                    .await
+                    .unwrap();
                 src.close().await;
             });
             let records = read_records(&broker.brokers, &topic, 6);
             let (status, lines) = sink.terminate();
             assert!(status.success(), "{lines:?}");
-            let stats = &lines.iter().find(|v| v["event"] == "kafka_sink_stopped").unwrap()["stats"];
+            let stats = &lines
+                .iter()
+                .find(|v| v["event"] == "kafka_sink_stopped")
+                .unwrap()["stats"];
             assert_eq!(stats["frames"], 5, "{stats}");
             assert_eq!(stats["eos"], 1, "{stats}");
             assert_eq!(stats["failed"], 0, "{stats}");
@@ -377,7 +400,11 @@ fn records_of_our_sink_decode_with_savant_rs_in_the_layout_of_savants_adapter() 
                 assert_eq!(d["kind"], "frame", "{savant}: {d}");
                 assert_eq!(d["pts"], pts, "{savant}: {d}");
                 assert_eq!(d["keyframe"], pts % 2 == 0, "{savant}: {d}");
-                assert_eq!(d["uuid"], frames[pts as usize].uuid.to_string(), "{savant}: {d}");
+                assert_eq!(
+                    d["uuid"],
+                    frames[pts as usize].uuid.to_string(),
+                    "{savant}: {d}"
+                );
                 let c = &d["content"];
                 if with_redis {
                     let key = format!("savant:frames:{}", frames[pts as usize].uuid);
@@ -467,8 +494,18 @@ fn records_in_savants_layout_reach_a_module_through_our_source() {
             savant,
             &script,
             &[
-                "encode", rdir.to_str().unwrap(), "--source-id", "cam-9", "--count", "10",
-                "--location-prefix", &prefix, "--content-size", "5000", "--keyframe-every", "5",
+                "encode",
+                rdir.to_str().unwrap(),
+                "--source-id",
+                "cam-9",
+                "--count",
+                "10",
+                "--location-prefix",
+                &prefix,
+                "--content-size",
+                "5000",
+                "--keyframe-every",
+                "5",
             ],
         )
         .unwrap()
@@ -530,7 +567,11 @@ fn records_in_savants_layout_reach_a_module_through_our_source() {
         });
         let start = Instant::now();
         while !recs.lock().unwrap().iter().any(|r| r.pts.is_none()) {
-            assert!(start.elapsed() < WAIT, "no EOS; got {:?}", recs.lock().unwrap().len());
+            assert!(
+                start.elapsed() < WAIT,
+                "no EOS; got {:?}",
+                recs.lock().unwrap().len()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         sending.abort();
@@ -546,7 +587,10 @@ fn records_in_savants_layout_reach_a_module_through_our_source() {
             .into_iter()
             .map(|(p, c)| (p, Bytes::from(c)))
             .collect();
-        assert_eq!(got, want, "{savant}: frames in order with their bytes, pts 3 missing");
+        assert_eq!(
+            got, want,
+            "{savant}: frames in order with their bytes, pts 3 missing"
+        );
         assert!(recs.iter().all(|r| r.source_id == "cam-9"));
         let stats = handle.stats();
         assert_eq!(stats.missing_keys, 1, "{stats:?}");
@@ -590,9 +634,18 @@ impl Cluster {
             dir.path(),
             "kafka-sink",
             &[
-                "kafka-sink", "--input", &format!("router+bind:{sink_input}"),
-                "--brokers", &broker.brokers, "--topic", "frames", "--create-topic",
-                "--partitions", &partitions, "--redis", &redis.spec(),
+                "kafka-sink",
+                "--input",
+                &format!("router+bind:{sink_input}"),
+                "--brokers",
+                &broker.brokers,
+                "--topic",
+                "frames",
+                "--create-topic",
+                "--partitions",
+                &partitions,
+                "--redis",
+                &redis.spec(),
             ],
         );
         sink.wait_event("kafka_sink_ready", WAIT);
@@ -614,10 +667,21 @@ impl Cluster {
                 dir.path(),
                 &format!("kafka-source-{i}"),
                 &[
-                    "kafka-source", "--socket", &format!("dealer+connect:{input}"),
-                    "--brokers", &broker.brokers, "--topic", "frames", "--group", "modules",
-                    "--auto-offset-reset", "earliest", "--session-timeout", session_timeout,
-                    "--stats-interval", "1",
+                    "kafka-source",
+                    "--socket",
+                    &format!("dealer+connect:{input}"),
+                    "--brokers",
+                    &broker.brokers,
+                    "--topic",
+                    "frames",
+                    "--group",
+                    "modules",
+                    "--auto-offset-reset",
+                    "earliest",
+                    "--session-timeout",
+                    session_timeout,
+                    "--stats-interval",
+                    "1",
                 ]
                 .into_iter()
                 .chain(extra.iter().copied())
@@ -672,7 +736,10 @@ impl Cluster {
         let start = Instant::now();
         loop {
             self.poll_events();
-            let all: Vec<i64> = live.iter().flat_map(|&i| self.assigned[i].iter().copied()).collect();
+            let all: Vec<i64> = live
+                .iter()
+                .flat_map(|&i| self.assigned[i].iter().copied())
+                .collect();
             let distinct: BTreeSet<i64> = all.iter().copied().collect();
             if all.len() as i64 == PARTITIONS
                 && distinct.len() as i64 == PARTITIONS
@@ -719,7 +786,12 @@ impl Cluster {
     }
 
     fn frames_received(&self) -> usize {
-        self.recs.lock().unwrap().iter().filter(|r| r.pts.is_some()).count()
+        self.recs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.pts.is_some())
+            .count()
     }
 
     /// Waits for the EOS of every stream after its last frame.
@@ -816,22 +888,41 @@ fn fifty_streams_through_kafka_reach_three_modules_whole_and_in_order() {
     assert_eq!(segs.len(), STREAMS);
     let mut per_module = [0usize; INSTANCES];
     for (s, segs) in &segs {
-        assert_eq!(segs.len(), 1, "{s} at more than one module (or resumed): {:?}",
-            segs.iter().map(|(m, v)| (*m, v.len())).collect::<Vec<_>>());
+        assert_eq!(
+            segs.len(),
+            1,
+            "{s} at more than one module (or resumed): {:?}",
+            segs.iter().map(|(m, v)| (*m, v.len())).collect::<Vec<_>>()
+        );
         let (m, rs) = &segs[0];
         per_module[*m] += 1;
         let stream: usize = s.strip_prefix("cam-").unwrap().parse().unwrap();
         let pts: Vec<i64> = rs.iter().filter_map(|r| r.pts).collect();
-        assert_eq!(pts, (0..FRAMES).collect::<Vec<_>>(), "{s}: every frame once, in order");
+        assert_eq!(
+            pts,
+            (0..FRAMES).collect::<Vec<_>>(),
+            "{s}: every frame once, in order"
+        );
         for r in rs.iter().filter(|r| r.pts.is_some()) {
-            assert_eq!(r.content.as_ref(), Some(&content_of(stream, r.pts.unwrap(), 4096)), "{s}");
+            assert_eq!(
+                r.content.as_ref(),
+                Some(&content_of(stream, r.pts.unwrap(), 4096)),
+                "{s}"
+            );
         }
         assert!(rs.last().unwrap().pts.is_none(), "{s} ends with its EOS");
     }
-    assert!(per_module.iter().all(|&n| n > 0), "streams per module {per_module:?}");
+    assert!(
+        per_module.iter().all(|&n| n > 0),
+        "streams per module {per_module:?}"
+    );
     let lines = c.stop();
     for (i, l) in lines.iter().enumerate() {
-        let st = &l.iter().rev().find(|v| v["event"] == "kafka_source_stopped").unwrap()["stats"];
+        let st = &l
+            .iter()
+            .rev()
+            .find(|v| v["event"] == "kafka_source_stopped")
+            .unwrap()["stats"];
         assert_eq!(st["missing_keys"], 0, "{st}");
         println!("kafka-source {i}: {st}");
     }
@@ -858,7 +949,10 @@ fn a_killed_kafka_source_gives_its_streams_to_the_others() {
     // partitions stay unowned. Under the cooperative protocol it does.
     let mut c = Cluster::start(
         &SESSION.to_string(),
-        &["--kafka-config", "partition.assignment.strategy=cooperative-sticky"],
+        &[
+            "--kafka-config",
+            "partition.assignment.strategy=cooperative-sticky",
+        ],
     );
     let sending = c.send(STREAMS, FRAMES, Duration::from_millis(40));
     let start = Instant::now();
@@ -894,19 +988,32 @@ fn a_killed_kafka_source_gives_its_streams_to_the_others() {
                 continue;
             }
             lost += 1;
-            assert!(at_victim, "{s}: pts {p} lost though its stream never was at the killed instance");
+            assert!(
+                at_victim,
+                "{s}: pts {p} lost though its stream never was at the killed instance"
+            );
             assert!(p % 5 != 0, "{s}: keyframe {p} lost");
             let next_key = (p / 5 + 1) * 5;
-            assert!(next_key >= FRAMES || seen.contains_key(&next_key), "{s}: lost {p} and the keyframe after it");
+            assert!(
+                next_key >= FRAMES || seen.contains_key(&next_key),
+                "{s}: lost {p} and the keyframe after it"
+            );
         }
         for w in segs.windows(2) {
             let ((m0, a), (m1, b)) = (&w[0], &w[1]);
             moved_streams += 1;
             let first = &b[0];
-            assert!(first.pts.is_none() || first.keyframe, "{s}: resumed at module {m1} at a non-keyframe {:?}", first.pts);
+            assert!(
+                first.pts.is_none() || first.keyframe,
+                "{s}: resumed at module {m1} at a non-keyframe {:?}",
+                first.pts
+            );
             if *m0 != victim {
                 // the survivors' streams end with an EOS before going on
-                assert!(a.last().unwrap().pts.is_none(), "{s}: left module {m0} without an EOS");
+                assert!(
+                    a.last().unwrap().pts.is_none(),
+                    "{s}: left module {m0} without an EOS"
+                );
                 eos_at_move += 1;
             }
         }
@@ -916,7 +1023,11 @@ fn a_killed_kafka_source_gives_its_streams_to_the_others() {
     let lines = c.stop();
     let skipped: u64 = lines
         .iter()
-        .filter_map(|l| l.iter().rev().find(|v| v["event"] == "kafka_source_stopped"))
+        .filter_map(|l| {
+            l.iter()
+                .rev()
+                .find(|v| v["event"] == "kafka_source_stopped")
+        })
         .map(|v| v["stats"]["skipped_until_keyframe"].as_u64().unwrap())
         .sum();
     println!(
@@ -942,8 +1053,18 @@ fn redis_down_blocks_the_sink_and_then_fails_it_clearly() {
         dir.path(),
         "kafka-sink",
         &[
-            "kafka-sink", "--input", &format!("router+bind:{input}"), "--brokers", &broker.brokers,
-            "--topic", "t", "--create-topic", "--redis", &spec, "--backpressure-timeout", "20",
+            "kafka-sink",
+            "--input",
+            &format!("router+bind:{input}"),
+            "--brokers",
+            &broker.brokers,
+            "--topic",
+            "t",
+            "--create-topic",
+            "--redis",
+            &spec,
+            "--backpressure-timeout",
+            "20",
         ],
     );
     sink.wait_event("kafka_sink_ready", WAIT);
@@ -962,7 +1083,10 @@ fn redis_down_blocks_the_sink_and_then_fails_it_clearly() {
                 gate.take().unwrap().await.unwrap();
             }
             runner
-                .send(SourceFrame::new(frame("cam", pts, true), content_of(0, pts, 4096)))
+                .send(SourceFrame::new(
+                    frame("cam", pts, true),
+                    content_of(0, pts, 4096),
+                ))
                 .await
                 .unwrap();
         }
@@ -985,10 +1109,17 @@ fn redis_down_blocks_the_sink_and_then_fails_it_clearly() {
             m.as_video_frame().map(|f| f.pts)
         })
         .collect();
-    assert_eq!(pts, (0..FRAMES).collect::<Vec<_>>(), "every frame, in order");
+    assert_eq!(
+        pts,
+        (0..FRAMES).collect::<Vec<_>>(),
+        "every frame, in order"
+    );
     let (status, lines) = sink.terminate();
     assert!(status.success(), "{lines:?}");
-    let stats = &lines.iter().find(|v| v["event"] == "kafka_sink_stopped").unwrap()["stats"];
+    let stats = &lines
+        .iter()
+        .find(|v| v["event"] == "kafka_sink_stopped")
+        .unwrap()["stats"];
     assert_eq!(stats["frames"], FRAMES, "{stats}");
     assert_eq!(stats["redis_sets"], FRAMES, "{stats}");
     assert!(stats["redis_retries"].as_u64().unwrap() > 0, "{stats}");
@@ -1000,8 +1131,18 @@ fn redis_down_blocks_the_sink_and_then_fails_it_clearly() {
         dir.path(),
         "kafka-sink",
         &[
-            "kafka-sink", "--input", &format!("router+bind:{input}"), "--brokers", &broker.brokers,
-            "--topic", "t2", "--create-topic", "--redis", &spec, "--backpressure-timeout", "2",
+            "kafka-sink",
+            "--input",
+            &format!("router+bind:{input}"),
+            "--brokers",
+            &broker.brokers,
+            "--topic",
+            "t2",
+            "--create-topic",
+            "--redis",
+            &spec,
+            "--backpressure-timeout",
+            "2",
         ],
     );
     sink.wait_event("kafka_sink_ready", WAIT);
@@ -1014,7 +1155,10 @@ fn redis_down_blocks_the_sink_and_then_fails_it_clearly() {
             .unwrap();
         // the sink fails on the first: what follows may not be acknowledged
         let _ = runner
-            .send(SourceFrame::new(frame("cam", 0, true), content_of(0, 0, 4096)))
+            .send(SourceFrame::new(
+                frame("cam", 0, true),
+                content_of(0, 0, 4096),
+            ))
             .await;
     });
     let (status, lines) = sink.wait_exit();
@@ -1024,8 +1168,14 @@ fn redis_down_blocks_the_sink_and_then_fails_it_clearly() {
         err.contains("redis SET") && err.contains("giving up") && err.contains("redis-server"),
         "a clear error: {err}"
     );
-    println!("Redis down for good: {}", err.lines().last().unwrap_or_default());
-    let stats = &lines.iter().find(|v| v["event"] == "kafka_sink_stopped").unwrap()["stats"];
+    println!(
+        "Redis down for good: {}",
+        err.lines().last().unwrap_or_default()
+    );
+    let stats = &lines
+        .iter()
+        .find(|v| v["event"] == "kafka_sink_stopped")
+        .unwrap()["stats"];
     assert_eq!(stats["frames"], 0, "{stats}");
     rt.block_on(sending).unwrap();
 }

@@ -36,8 +36,8 @@ use savant_sdk_component::seq_id::SeqIdGenerator;
 use savant_sdk_component::sink::{Sink, SinkResult};
 
 use crate::error::{KafkaError, Result};
-use crate::store::{FrameStore, Location, RedisAddress, DEFAULT_KEY_PREFIX, DEFAULT_TTL};
 use crate::store::REDIS_METHOD;
+use crate::store::{FrameStore, Location, RedisAddress, DEFAULT_KEY_PREFIX, DEFAULT_TTL};
 
 /// Where and how frame payloads go to Redis.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,7 +208,11 @@ impl ProducerContext for Deliveries {
             }
             Err((e, _)) => {
                 self.0.failed.fetch_add(1, Ordering::Relaxed);
-                let mut first = self.0.first_failure.lock().unwrap_or_else(|p| p.into_inner());
+                let mut first = self
+                    .0
+                    .first_failure
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
                 if first.is_none() {
                     tracing::error!("kafka record not delivered: {e}");
                     *first = Some(e.to_string());
@@ -319,8 +323,14 @@ impl Worker {
         } = result;
         let (source_id, value) = match message.payload {
             MessagePayload::VideoFrame(mut frame) => {
-                if let Some(bytes) = content {
-                    frame.content = self.store_content(&frame, bytes)?;
+                match content {
+                    Some(bytes) => frame.content = self.store_content(&frame, bytes)?,
+                    // announced in a ZeroMQ part that did not come: no
+                    // reader of the record could fetch it
+                    None if matches!(&frame.content, FrameContent::External { method, .. } if method == FrameContent::ZEROMQ) => {
+                        frame.content = FrameContent::None
+                    }
+                    None => {}
                 }
                 let seq = self.seq_ids.next_id(&frame.source_id);
                 let source_id = frame.source_id.clone();

@@ -251,6 +251,8 @@ struct Position {
 }
 
 /// What the consumer thread hands to `next`.
+// Items are the common case: boxing them would cost an allocation per frame.
+#[allow(clippy::large_enum_variant)]
 enum Event {
     /// An item and the record it came from (none for a rebalance's EOS).
     Item(SourceItem, Option<Position>),
@@ -391,11 +393,7 @@ impl SourceHandle {
     /// group (blocking; call from a blocking context or `spawn_blocking`).
     pub fn stop_and_join(&self) {
         self.stop.store(true, Ordering::Release);
-        let t = self
-            .thread
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let t = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(t) = t {
             let _ = t.join();
         }
@@ -485,11 +483,17 @@ impl KafkaRedisSource {
     }
 
     fn store(&self, p: Position) {
-        match self.consumer.store_offset(&self.topic, p.partition, p.offset) {
+        match self
+            .consumer
+            .store_offset(&self.topic, p.partition, p.offset)
+        {
             Ok(()) => self.handle.stats.stored.fetch_add(1, Ordering::Relaxed),
             Err(e) => {
                 tracing::debug!("offset {p:?} not stored: {e}");
-                self.handle.stats.store_failures.fetch_add(1, Ordering::Relaxed)
+                self.handle
+                    .stats
+                    .store_failures
+                    .fetch_add(1, Ordering::Relaxed)
             }
         };
     }
@@ -620,7 +624,10 @@ impl Consuming {
                     FrameContent::External { method, location } if method == REDIS_METHOD => {
                         let Some(loc) = location.as_deref().and_then(|l| Location::parse(l).ok())
                         else {
-                            tracing::warn!("frame of {} with a bad location {location:?}", frame.source_id);
+                            tracing::warn!(
+                                "frame of {} with a bad location {location:?}",
+                                frame.source_id
+                            );
                             self.stats.unsupported.fetch_add(1, Ordering::Relaxed);
                             return Ok(Event::Skipped(at));
                         };
@@ -637,7 +644,10 @@ impl Consuming {
                         }
                     }
                     FrameContent::External { method, .. } => {
-                        tracing::warn!("frame of {} with unsupported external content {method:?}", frame.source_id);
+                        tracing::warn!(
+                            "frame of {} with unsupported external content {method:?}",
+                            frame.source_id
+                        );
                         self.stats.unsupported.fetch_add(1, Ordering::Relaxed);
                         return Ok(Event::Skipped(at));
                     }
