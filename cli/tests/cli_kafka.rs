@@ -868,14 +868,14 @@ fn segments(recs: &[Rec]) -> BTreeMap<String, Vec<(usize, Vec<Rec>)>> {
         .collect()
 }
 
-/// The acceptance run: 50 streams x 20 frames (4 KB) from our source ->
+/// The acceptance run: 50 streams x 100 frames (4 KB) from our source ->
 /// kafka-sink -> tansu (6 partitions) + Redis -> 3 kafka-source in one
 /// group -> 3 loopback modules -> receivers: every frame arrives once,
 /// in order, each stream at one module only, with its bytes.
 #[test]
 fn fifty_streams_through_kafka_reach_three_modules_whole_and_in_order() {
     const STREAMS: usize = 50;
-    const FRAMES: i64 = 20;
+    const FRAMES: i64 = 100;
     let mut c = Cluster::start("10", &[]);
     let started = Instant::now();
     let sending = c.send(STREAMS, FRAMES, Duration::ZERO);

@@ -202,7 +202,7 @@ impl FrameStore {
                     // a broken connection is made again on the next attempt
                     self.connections.remove(address);
                     let waited = start.elapsed();
-                    if waited + backoff > self.deadline {
+                    if waited >= self.deadline {
                         return Err(KafkaError::Redis {
                             operation,
                             address: address.location_prefix(),
@@ -219,7 +219,7 @@ impl FrameStore {
                         );
                     }
                     self.retries += 1;
-                    std::thread::sleep(backoff);
+                    std::thread::sleep(backoff.min(self.deadline - waited));
                     backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
             }
