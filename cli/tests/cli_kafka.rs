@@ -605,6 +605,9 @@ fn records_in_savants_layout_reach_a_module_through_our_source() {
 /// Sinks, brokers, sources and modules of the scale-out tests.
 struct Cluster {
     dir: tempfile::TempDir,
+    brokers: String,
+    /// --session-timeout and the extra arguments of every kafka-source.
+    source_args: Vec<String>,
     _broker: Broker,
     _redis: RedisServer,
     rt: tokio::runtime::Runtime,
@@ -622,7 +625,10 @@ const PARTITIONS: i64 = 6;
 const INSTANCES: usize = 3;
 
 impl Cluster {
-    fn start(session_timeout: &str, extra: &[&str]) -> Cluster {
+    /// Broker, Redis, the sink, 3 modules with their receivers, and the
+    /// first `initial` kafka-source instances, waited for until they hold
+    /// every partition.
+    fn start(session_timeout: &str, extra: &[&str], initial: usize) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let broker = Broker::start(dir.path());
         let redis = RedisServer::start(dir.path());
@@ -651,7 +657,6 @@ impl Cluster {
         sink.wait_event("kafka_sink_ready", WAIT);
         let mut modules = Vec::new();
         let mut receivers = Vec::new();
-        let mut sources = Vec::new();
         for i in 0..INSTANCES {
             let input = ipc(dir.path(), &format!("in-{i}.ipc"));
             let output = ipc(dir.path(), &format!("out-{i}.ipc"));
@@ -663,46 +668,56 @@ impl Cluster {
                 ))
                 .unwrap(),
             );
-            sources.push(Proc::spawn(
-                dir.path(),
-                &format!("kafka-source-{i}"),
-                &[
-                    "kafka-source",
-                    "--socket",
-                    &format!("dealer+connect:{input}"),
-                    "--brokers",
-                    &broker.brokers,
-                    "--topic",
-                    "frames",
-                    "--group",
-                    "modules",
-                    "--auto-offset-reset",
-                    "earliest",
-                    "--session-timeout",
-                    session_timeout,
-                    "--stats-interval",
-                    "1",
-                ]
-                .into_iter()
-                .chain(extra.iter().copied())
-                .collect::<Vec<_>>(),
-            ));
         }
         let mut c = Cluster {
             dir,
+            brokers: broker.brokers.clone(),
+            source_args: std::iter::once(format!("--session-timeout={session_timeout}"))
+                .chain(extra.iter().map(|a| a.to_string()))
+                .collect(),
             _broker: broker,
             _redis: redis,
             rt,
             sink,
             sink_input,
-            sources,
+            sources: Vec::new(),
             _modules: modules,
             receivers,
             recs,
             assigned: vec![BTreeSet::new(); INSTANCES],
         };
-        c.wait_stable(&(0..INSTANCES).collect::<Vec<_>>(), WAIT);
+        for _ in 0..initial {
+            c.start_source();
+        }
+        c.wait_stable(&(0..initial).collect::<Vec<_>>(), WAIT);
         c
+    }
+
+    /// Starts the next kafka-source instance, feeding module `i`.
+    fn start_source(&mut self) {
+        let i = self.sources.len();
+        let socket = format!(
+            "dealer+connect:{}",
+            ipc(self.dir.path(), &format!("in-{i}.ipc"))
+        );
+        let mut args = vec![
+            "kafka-source",
+            "--socket",
+            &socket,
+            "--brokers",
+            &self.brokers,
+            "--topic",
+            "frames",
+            "--group",
+            "modules",
+            "--auto-offset-reset",
+            "earliest",
+            "--stats-interval",
+            "1",
+        ];
+        args.extend(self.source_args.iter().map(String::as_str));
+        let p = Proc::spawn(self.dir.path(), &format!("kafka-source-{i}"), &args);
+        self.sources.push(p);
     }
 
     /// Follows the assignment events of every instance.
@@ -876,7 +891,7 @@ fn segments(recs: &[Rec]) -> BTreeMap<String, Vec<(usize, Vec<Rec>)>> {
 fn fifty_streams_through_kafka_reach_three_modules_whole_and_in_order() {
     const STREAMS: usize = 50;
     const FRAMES: i64 = 100;
-    let mut c = Cluster::start("10", &[]);
+    let mut c = Cluster::start("10", &[], INSTANCES);
     let started = Instant::now();
     let sending = c.send(STREAMS, FRAMES, Duration::ZERO);
     c.wait_all_ended(STREAMS, FRAMES - 1, Duration::from_secs(120));
@@ -953,6 +968,7 @@ fn a_killed_kafka_source_gives_its_streams_to_the_others() {
             "--kafka-config",
             "partition.assignment.strategy=cooperative-sticky",
         ],
+        INSTANCES,
     );
     let sending = c.send(STREAMS, FRAMES, Duration::from_millis(40));
     let start = Instant::now();
@@ -1035,6 +1051,99 @@ fn a_killed_kafka_source_gives_its_streams_to_the_others() {
          ({eos_at_move} with an EOS at the module left; the killed one's module gets none), {duplicates} \
          duplicates, {lost} frames lost after the dead instance's last commit before a keyframe, \
          {skipped} frames skipped until a keyframe by the survivors"
+    );
+}
+
+/// A third member joining mid-run under the eager protocol (roundrobin,
+/// Savant's default): the rebalance takes every partition from the first
+/// two; every stream they were sending gets an EOS at its module, sent and
+/// its offsets stored before the partitions go, so it arrives before the
+/// stream goes on at whichever module owns it now, at a keyframe. A frame
+/// is missing only if the new owner skipped it (counted) for the keyframe.
+#[test]
+fn a_member_joining_mid_run_ends_every_moved_stream_before_it_goes_on() {
+    const STREAMS: usize = 30;
+    const FRAMES: i64 = 60;
+    let mut c = Cluster::start("10", &[], 2);
+    let sending = c.send(STREAMS, FRAMES, Duration::from_millis(40));
+    let start = Instant::now();
+    while c.frames_received() < STREAMS * FRAMES as usize / 3 {
+        assert!(start.elapsed() < WAIT, "frames not flowing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    c.start_source();
+    let took = c.wait_stable(&[0, 1, 2], WAIT);
+    println!(
+        "the third member holds its partitions after {took:.2?}: {:?}",
+        c.assigned
+    );
+    c.wait_all_ended(STREAMS, FRAMES - 1, Duration::from_secs(120));
+    c.rt.block_on(sending).unwrap();
+    let recs = c.recs.lock().unwrap().clone();
+    let segs = segments(&recs);
+    let (mut duplicates, mut lost, mut moves, mut to_new) = (0usize, 0u64, 0, 0);
+    for (s, segs) in &segs {
+        let mut seen: BTreeMap<i64, usize> = BTreeMap::new();
+        for (_, rs) in segs {
+            for r in rs.iter().filter(|r| r.pts.is_some()) {
+                *seen.entry(r.pts.unwrap()).or_default() += 1;
+            }
+        }
+        duplicates += seen.values().map(|n| n - 1).sum::<usize>();
+        for p in (0..FRAMES).filter(|p| !seen.contains_key(p)) {
+            lost += 1;
+            assert!(p % 5 != 0, "{s}: keyframe {p} lost");
+            let next_key = (p / 5 + 1) * 5;
+            assert!(
+                next_key >= FRAMES || seen.contains_key(&next_key),
+                "{s}: lost {p} and the keyframe after it"
+            );
+        }
+        for w in segs.windows(2) {
+            let ((m0, a), (m1, b)) = (&w[0], &w[1]);
+            moves += 1;
+            if *m1 == 2 {
+                to_new += 1;
+            }
+            assert!(
+                a.last().unwrap().pts.is_none(),
+                "{s}: went on at module {m1} before its EOS at module {m0}"
+            );
+            assert!(
+                b[0].pts.is_none() || b[0].keyframe,
+                "{s}: went on at module {m1} at a non-keyframe {:?}",
+                b[0].pts
+            );
+        }
+        assert!(
+            segs.last().unwrap().1.last().unwrap().pts.is_none(),
+            "{s} ends with its EOS"
+        );
+    }
+    let lines = c.stop();
+    let total = |key: &str| -> u64 {
+        lines
+            .iter()
+            .filter_map(|l| {
+                l.iter()
+                    .rev()
+                    .find(|v| v["event"] == "kafka_source_stopped")
+            })
+            .map(|v| v["stats"][key].as_u64().unwrap())
+            .sum()
+    };
+    let (skipped, rebalance_eos) = (total("skipped_until_keyframe"), total("rebalance_eos"));
+    assert!(rebalance_eos > 0, "the rebalance ended streams");
+    assert!(to_new > 0, "streams went to the new member");
+    assert!(
+        lost <= skipped,
+        "{lost} frames missing but only {skipped} skipped for a keyframe"
+    );
+    println!(
+        "{STREAMS} streams x {FRAMES} frames, a member joined: {rebalance_eos} EOS at the rebalance, \
+         {moves} resumptions ({to_new} at the new member's module), each after its EOS and at a \
+         keyframe; {lost} frames not delivered, all skipped for a keyframe ({skipped} skipped); \
+         {duplicates} duplicates"
     );
 }
 
