@@ -253,3 +253,46 @@ impl FrameStore {
         self.run::<Option<Vec<u8>>>("GET", &location.address, &cmd)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_reads_back_what_it_was_made_of() {
+        let a = RedisAddress::parse_spec("10.1.2.3:7001/5").unwrap();
+        let text = Location::format(&a, "savant:frames:0190b1c2-aaaa");
+        assert_eq!(text, "10.1.2.3:7001:5/savant:frames:0190b1c2-aaaa");
+        let l = Location::parse(&text).unwrap();
+        assert_eq!(l.address, a);
+        assert_eq!(l.key, "savant:frames:0190b1c2-aaaa");
+    }
+
+    #[test]
+    fn malformed_locations_and_specs_are_refused() {
+        for bad in ["", "h:1:0", "h:x:0/k", "h:1:y/k", ":1:0/k"] {
+            assert!(Location::parse(bad).is_err(), "{bad:?}");
+        }
+        for bad in ["", ":6379", "h:port", "h:1/db"] {
+            assert!(RedisAddress::parse_spec(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_unreachable_redis_is_an_error_after_the_deadline() {
+        // a port nothing listens on: bound, then closed
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let a = RedisAddress::parse_spec(&format!("127.0.0.1:{port}")).unwrap();
+        let mut store = FrameStore::new(Duration::from_millis(200));
+        let start = Instant::now();
+        let e = store.set(&a, "k", b"v", Duration::from_secs(1)).unwrap_err();
+        assert!(start.elapsed() >= Duration::from_millis(200), "{e}");
+        assert!(store.retries() > 0);
+        let text = e.to_string();
+        assert!(text.contains("redis SET at 127.0.0.1:") && text.contains("giving up"), "{text}");
+    }
+}
