@@ -56,7 +56,7 @@ fn tansu() -> PathBuf {
 
 /// A tansu broker with in-memory storage on a free port.
 struct Broker {
-    _child: KillOnDrop,
+    child: KillOnDrop,
     brokers: String,
 }
 
@@ -80,10 +80,7 @@ impl Broker {
         let brokers = format!("127.0.0.1:{port}");
         let child = KillOnDrop(child);
         admin::wait_for_broker(&brokers, WAIT).expect("tansu answers a metadata request");
-        Broker {
-            _child: child,
-            brokers,
-        }
+        Broker { child, brokers }
     }
 }
 
@@ -1286,5 +1283,75 @@ fn redis_down_blocks_the_sink_and_then_fails_it_clearly() {
         .find(|v| v["event"] == "kafka_sink_stopped")
         .unwrap()["stats"];
     assert_eq!(stats["frames"], 0, "{stats}");
+    rt.block_on(sending).unwrap();
+}
+
+/// The broker gone: the sink's queue (--queue-max-messages) fills, the
+/// sink waits, then fails with a clear error; it never grows past it.
+#[test]
+fn a_broker_gone_fills_the_bounded_queue_and_fails_the_sink_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path());
+    let rt = runtime();
+    let input = ipc(dir.path(), "sink.ipc");
+    let mut sink = Proc::spawn(
+        dir.path(),
+        "kafka-sink",
+        &[
+            "kafka-sink",
+            "--input",
+            &format!("router+bind:{input}"),
+            "--brokers",
+            &broker.brokers,
+            "--topic",
+            "t",
+            "--create-topic",
+            "--queue-max-messages",
+            "20",
+            "--backpressure-timeout",
+            "3",
+            "--flush-interval",
+            "3600",
+        ],
+    );
+    sink.wait_event("kafka_sink_ready", WAIT);
+    let _ = broker.child.0.kill();
+    let _ = broker.child.0.wait();
+    let sending = rt.spawn(async move {
+        let runner = SourceBuilder::new(format!("dealer+connect:{input}"))
+            .telemetry_off()
+            .send_timeout(Duration::from_secs(1))
+            .send_retries(1)
+            .build()
+            .await
+            .unwrap();
+        // the sink stops taking frames: later sends time out
+        for pts in 0..100 {
+            let f = SourceFrame::new(frame("cam", pts, true), content_of(0, pts, 4096));
+            if runner.send(f).await.is_err() {
+                break;
+            }
+        }
+    });
+    let (status, lines) = sink.wait_exit();
+    let err = sink.stderr_text();
+    assert!(!status.success(), "{lines:?}");
+    assert!(
+        err.contains("producer queue full") && err.contains("is it running"),
+        "a clear error: {err}"
+    );
+    let stats = &lines
+        .iter()
+        .find(|v| v["event"] == "kafka_sink_stopped")
+        .unwrap()["stats"];
+    assert!(
+        stats["frames"].as_u64().unwrap() <= 21,
+        "never more than the queue: {stats}"
+    );
+    assert!(stats["queue_full_waits"].as_u64().unwrap() > 0, "{stats}");
+    println!(
+        "broker gone: {} ({stats})",
+        err.lines().last().unwrap_or_default()
+    );
     rt.block_on(sending).unwrap();
 }

@@ -150,9 +150,9 @@ pub struct SinkStats {
 /// A snapshot of [`SinkStats`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SinkStatsSnapshot {
-    /// Frame records produced.
+    /// Frame records handed to the producer.
     pub frames: u64,
-    /// EOS records produced.
+    /// EOS records handed to the producer.
     pub eos: u64,
     /// Messages that are neither frames nor EOS, not written (as Savant's adapter).
     pub skipped: u64,
@@ -321,7 +321,8 @@ impl Worker {
         let SinkResult {
             message, content, ..
         } = result;
-        let (source_id, value) = match message.payload {
+        let stats = self.stats.clone();
+        let (source_id, value, counter) = match message.payload {
             MessagePayload::VideoFrame(mut frame) => {
                 match content {
                     Some(bytes) => frame.content = self.store_content(&frame, bytes)?,
@@ -341,8 +342,7 @@ impl Worker {
                     seq,
                     "",
                 )?;
-                self.stats.frames.fetch_add(1, Ordering::Relaxed);
-                (source_id, value)
+                (source_id, value, &stats.frames)
             }
             MessagePayload::EndOfStream(eos) => {
                 let seq = self.seq_ids.end_of_stream(&eos.source_id);
@@ -354,8 +354,7 @@ impl Worker {
                     seq,
                     "",
                 )?;
-                self.stats.eos.fetch_add(1, Ordering::Relaxed);
-                (source_id, value)
+                (source_id, value, &stats.eos)
             }
             _ => {
                 self.stats.skipped.fetch_add(1, Ordering::Relaxed);
@@ -363,6 +362,7 @@ impl Worker {
             }
         };
         self.produce(&source_id, &value)?;
+        counter.fetch_add(1, Ordering::Relaxed);
         if self.last_flush.elapsed() >= self.settings.flush_interval {
             self.flush()?;
         }

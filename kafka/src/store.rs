@@ -289,10 +289,15 @@ mod tests {
         let a = RedisAddress::parse_spec(&format!("127.0.0.1:{port}")).unwrap();
         let mut store = FrameStore::new(Duration::from_millis(200));
         let start = Instant::now();
-        let e = store.set(&a, "k", b"v", Duration::from_secs(1)).unwrap_err();
+        let e = store
+            .set(&a, "k", b"v", Duration::from_secs(1))
+            .unwrap_err();
         assert!(start.elapsed() >= Duration::from_millis(200), "{e}");
         assert!(store.retries() > 0);
         let text = e.to_string();
-        assert!(text.contains("redis SET at 127.0.0.1:") && text.contains("giving up"), "{text}");
+        assert!(
+            text.contains("redis SET at 127.0.0.1:") && text.contains("giving up"),
+            "{text}"
+        );
     }
 }
