@@ -771,6 +771,17 @@ impl Cluster {
     /// Sends `streams` x `frames` (4 KB, a keyframe every 5), round by
     /// round, `pace` between rounds, then an EOS per stream.
     fn send(&self, streams: usize, frames: i64, pace: Duration) -> tokio::task::JoinHandle<()> {
+        self.send_gated(streams, frames, pace, None)
+    }
+
+    /// [`Cluster::send`], waiting for `gate` before the round of its pts.
+    fn send_gated(
+        &self,
+        streams: usize,
+        frames: i64,
+        pace: Duration,
+        mut gate: Option<(i64, tokio::sync::oneshot::Receiver<()>)>,
+    ) -> tokio::task::JoinHandle<()> {
         let input = self.sink_input.clone();
         self.rt.spawn(async move {
             let runner = SourceBuilder::new(format!("dealer+connect:{input}"))
@@ -779,6 +790,9 @@ impl Cluster {
                 .await
                 .unwrap();
             for pts in 0..frames {
+                if gate.as_ref().is_some_and(|(at, _)| *at == pts) {
+                    gate.take().unwrap().1.await.unwrap();
+                }
                 for s in 0..streams {
                     let f = frame(&format!("cam-{s:02}"), pts, pts % 5 == 0);
                     runner
@@ -1062,7 +1076,17 @@ fn a_member_joining_mid_run_ends_every_moved_stream_before_it_goes_on() {
     const STREAMS: usize = 30;
     const FRAMES: i64 = 60;
     let mut c = Cluster::start("10", &[], 2);
-    let sending = c.send(STREAMS, FRAMES, Duration::from_millis(40));
+    // the member joins while every stream is open: the sender goes on
+    // once the group is stable again (a slow start under load must not
+    // find every stream already ended), at pts 32, between keyframes 30
+    // and 35, so each stream resumes by skipping 32 to 34
+    let (go, gate) = tokio::sync::oneshot::channel();
+    let sending = c.send_gated(
+        STREAMS,
+        FRAMES,
+        Duration::from_millis(10),
+        Some((FRAMES / 2 + 2, gate)),
+    );
     let start = Instant::now();
     while c.frames_received() < STREAMS * FRAMES as usize / 3 {
         assert!(start.elapsed() < WAIT, "frames not flowing");
@@ -1070,6 +1094,7 @@ fn a_member_joining_mid_run_ends_every_moved_stream_before_it_goes_on() {
     }
     c.start_source();
     let took = c.wait_stable(&[0, 1, 2], WAIT);
+    go.send(()).unwrap();
     println!(
         "the third member holds its partitions after {took:.2?}: {:?}",
         c.assigned
