@@ -31,6 +31,8 @@ APT_PACKAGES=(
   # the headless browser the viewer's test loads its page in
   # (viewer/tests/browser.rs: /usr/bin/chromium --headless)
   chromium
+  # the Redis of the Kafka-Redis tests (cli/tests/cli_kafka.rs start their own)
+  redis-server
 )
 
 missing=()
@@ -46,6 +48,15 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust >= 1.95 (https://rustup.rs) and run again" >&2
   exit 1
+fi
+
+# tansu 0.6.0: the Apache-Kafka-compatible broker the Kafka-Redis tests
+# start on a free port (cli/tests/cli_kafka.rs); no Kafka broker comes from
+# the Debian archive. Built once per machine into ~/.cargo/bin (8 min on an
+# idle 2-core machine, 22 min on a loaded one); skipped when present.
+if ! command -v tansu >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tansu" ]; then
+  echo "setup: installing tansu 0.6.0 (the Kafka broker of the tests; once per machine)"
+  cargo install tansu --version 0.6.0 --locked --features dynostore
 fi
 
 # Python 3.11 is what the savant-rs 0.3.0 wheel is built for.

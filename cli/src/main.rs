@@ -7,6 +7,8 @@
 mod demo;
 mod diff;
 mod inputs;
+#[cfg(feature = "kafka")]
+mod kafka;
 mod loopback;
 mod output;
 mod probe;
@@ -90,6 +92,14 @@ enum Command {
     /// and per label. Exit status 0: no differences, 1: differences, 2:
     /// bad input.
     Diff(diff::DiffArgs),
+    /// Write what a socket receives into a Kafka topic (frame payloads in
+    /// Redis or inline), in the layout of Savant's Kafka-Redis sink adapter.
+    #[cfg(feature = "kafka")]
+    KafkaSink(Box<kafka::KafkaSinkArgs>),
+    /// Feed a module from a Kafka topic as a member of a consumer group
+    /// (payloads fetched from Redis), like Savant's Kafka-Redis source adapter.
+    #[cfg(feature = "kafka")]
+    KafkaSource(Box<kafka::KafkaSourceArgs>),
 }
 
 impl Command {
@@ -107,6 +117,8 @@ impl Command {
             | Command::Record(_)
             | Command::Replay(_)
             | Command::Diff(_) => Ok(Telemetry::off()),
+            #[cfg(feature = "kafka")]
+            Command::KafkaSink(_) | Command::KafkaSource(_) => Ok(Telemetry::off()),
         }
     }
 }
@@ -162,6 +174,10 @@ fn main() -> ExitCode {
             Command::View(a) => view::run(a).await,
             Command::Record(a) => record::record(a).await,
             Command::Replay(a) => record::replay(a).await,
+            #[cfg(feature = "kafka")]
+            Command::KafkaSink(a) => kafka::sink(*a).await,
+            #[cfg(feature = "kafka")]
+            Command::KafkaSource(a) => kafka::source(*a).await,
             Command::Diff(_) => unreachable!("diff runs without the runtime"),
         }
     });
