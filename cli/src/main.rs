@@ -4,6 +4,7 @@
 // for a terminal, not rustdoc: `<pts>` and `[[source]]` are meant literally.
 #![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
+mod buffer;
 mod demo;
 mod diff;
 mod inputs;
@@ -90,6 +91,15 @@ enum Command {
     /// and per label. Exit status 0: no differences, 1: differences, 2:
     /// bad input.
     Diff(diff::DiffArgs),
+    /// A persistent buffer between sources and a module, as Savant's
+    /// buffer adapter: every message is stored (redb, fsync) before it is
+    /// acknowledged upstream, sent on in order, and removed once the module
+    /// accepted it (req output: acknowledged). When full, frames are
+    /// refused until it drains to --threshold-percent while EOS and other
+    /// service messages have --service-reserve. Prints a JSON line when
+    /// ready (with the metrics URL), one per --stats-interval and one when
+    /// stopped (SIGINT/SIGTERM); what is queued stays for the next start.
+    Buffer(buffer::BufferArgs),
 }
 
 impl Command {
@@ -106,7 +116,8 @@ impl Command {
             | Command::View(_)
             | Command::Record(_)
             | Command::Replay(_)
-            | Command::Diff(_) => Ok(Telemetry::off()),
+            | Command::Diff(_)
+            | Command::Buffer(_) => Ok(Telemetry::off()),
         }
     }
 }
@@ -116,6 +127,11 @@ fn main() -> ExitCode {
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
     let cli = Cli::parse();
+    // the buffer's periodic stats are its log, at info
+    let default_log = match cli.command {
+        Command::Buffer(_) => "warn,savant_sdk_buffer=info",
+        _ => "warn",
+    };
     if let Command::Diff(a) = &cli.command {
         return diff::run(a);
     }
@@ -134,7 +150,7 @@ fn main() -> ExitCode {
                 .with_writer(std::io::stderr)
                 .with_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log)),
                 ),
         )
         .with(telemetry.tracing_layer())
@@ -162,6 +178,7 @@ fn main() -> ExitCode {
             Command::View(a) => view::run(a).await,
             Command::Record(a) => record::record(a).await,
             Command::Replay(a) => record::replay(a).await,
+            Command::Buffer(a) => buffer::run(a).await,
             Command::Diff(_) => unreachable!("diff runs without the runtime"),
         }
     });
