@@ -333,9 +333,11 @@ impl PersistentQueue {
         self.state().payload
     }
 
-    /// Whether frames are being refused.
+    /// Whether frames are being refused: full, and not yet drained to
+    /// the threshold (the next frame after that is taken).
     pub fn is_full(&self) -> bool {
-        self.state().admission.is_full()
+        let st = self.state();
+        st.admission.is_full() && st.len > st.admission.threshold()
     }
 
     /// Stores the messages the admission rule takes, in one transaction
@@ -345,15 +347,19 @@ impl PersistentQueue {
         let mut taken = Vec::with_capacity(messages.len());
         let mut records = Vec::with_capacity(messages.len());
         {
+            // counted before the commit: the egress may read and remove
+            // them as soon as it is done (a failed commit stops the buffer)
             let mut st = self.state();
-            let mut len = st.len;
             for m in messages {
+                let len = st.len;
                 let ok = st.admission.admit(len, m.kind);
                 taken.push(ok);
                 if ok {
-                    records.push((st.next_key, m.encode()));
+                    let record = m.encode();
+                    st.len += 1;
+                    st.payload += record.len() as u64;
+                    records.push((st.next_key, record));
                     st.next_key += 1;
-                    len += 1;
                 }
             }
         }
@@ -375,10 +381,8 @@ impl PersistentQueue {
             }
         }
         tx.commit().map_err(|e| self.err("commit")(e.into()))?;
-        let mut st = self.state();
-        st.len += records.len() as u64;
-        st.payload += records.iter().map(|(_, v)| v.len() as u64).sum::<u64>();
-        st.unsynced_removals = 0; // a durable commit persists the removals before it
+        // a durable commit persists the removals before it
+        self.state().unsynced_removals = 0;
         Ok(taken)
     }
 
