@@ -420,33 +420,40 @@ impl PersistentQueue {
         Ok(self.read_from(0, 1)?.pop())
     }
 
-    /// Removes a message that was sent on. The removal is committed
+    /// Removes messages that were sent on, in one transaction committed
     /// without fsync (the next durable commit persists it): after a crash
-    /// a message removed just before may come back and be sent again
+    /// messages removed just before may come back and be sent again
     /// (at-least-once), never the other way round.
-    pub fn remove(&self, key: u64) -> Result<()> {
+    pub fn remove(&self, keys: &[u64]) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
         let mut tx = self
             .db
             .begin_write()
             .map_err(|e| self.err("begin")(e.into()))?;
         tx.set_durability(Durability::None)
             .map_err(|e| self.err("set durability")(e.into()))?;
-        let removed = {
+        let (mut count, mut bytes) = (0u64, 0u64);
+        {
             let mut table = tx
                 .open_table(MESSAGES)
                 .map_err(|e| self.err("open table")(e.into()))?;
-            let v = table
-                .remove(key)
-                .map_err(|e| self.err("remove")(e.into()))?;
-            v.map(|v| v.value().len() as u64)
-        };
-        tx.commit().map_err(|e| self.err("commit")(e.into()))?;
-        if let Some(bytes) = removed {
-            let mut st = self.state();
-            st.len = st.len.saturating_sub(1);
-            st.payload = st.payload.saturating_sub(bytes);
-            st.unsynced_removals += 1;
+            for &key in keys {
+                if let Some(v) = table
+                    .remove(key)
+                    .map_err(|e| self.err("remove")(e.into()))?
+                {
+                    count += 1;
+                    bytes += v.value().len() as u64;
+                }
+            }
         }
+        tx.commit().map_err(|e| self.err("commit")(e.into()))?;
+        let mut st = self.state();
+        st.len = st.len.saturating_sub(count);
+        st.payload = st.payload.saturating_sub(bytes);
+        st.unsynced_removals += count;
         Ok(())
     }
 
@@ -546,9 +553,10 @@ mod tests {
             head.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>(),
             batch[..5].to_vec()
         );
-        for (k, _) in &head {
-            q.remove(*k).unwrap();
-        }
+        let keys: Vec<u64> = head.iter().map(|(k, _)| *k).collect();
+        q.remove(&keys[..2]).unwrap();
+        q.remove(&keys[2..]).unwrap();
+        q.remove(&keys[..1]).unwrap(); // already gone: nothing
         assert_eq!(q.unsynced_removals(), 5);
         q.sync().unwrap();
         assert_eq!(q.unsynced_removals(), 0);
@@ -594,9 +602,8 @@ mod tests {
         assert!(q.is_full(), "a queue reopened at capacity refuses frames");
         assert_eq!(q.push(&[msg(Kind::Frame, 9)]).unwrap(), [false]);
         // drained to the threshold (3): frames again
-        for (k, _) in q.read_from(0, 4).unwrap() {
-            q.remove(k).unwrap();
-        }
+        let keys: Vec<u64> = q.read_from(0, 4).unwrap().iter().map(|(k, _)| *k).collect();
+        q.remove(&keys).unwrap();
         assert_eq!(q.len(), 3);
         assert_eq!(q.push(&[msg(Kind::Frame, 10)]).unwrap(), [true]);
         assert!(!q.is_full());

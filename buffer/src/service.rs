@@ -371,14 +371,16 @@ fn ingress(shared: &Shared, mut reader: BlockingReader, max_batch: usize) -> Res
 
 /// Store → module, oldest first; each message is removed once the module
 /// accepted it (req: acknowledged; dealer: handed to ZeroMQ, EOS
-/// acknowledged; pub: handed to ZeroMQ) and sent again until it is.
+/// acknowledged; pub: handed to ZeroMQ) and sent again until it is. The
+/// removals of a run of accepted messages are committed together.
 fn egress(shared: &Shared, mut writer: BlockingWriter) -> Result<()> {
     let m = &shared.metrics;
     let mut cursor = 0u64;
     let mut seen = 0u64;
     let mut last_sync = Instant::now();
+    let mut accepted = Vec::with_capacity(EGRESS_BATCH);
     while !shared.signal.stopped() {
-        let batch = shared.queue.read_from(cursor, 64)?;
+        let batch = shared.queue.read_from(cursor, EGRESS_BATCH)?;
         if batch.is_empty() {
             // idle: make the removals durable now and then, so that a
             // restart sends little again
@@ -392,14 +394,18 @@ fn egress(shared: &Shared, mut writer: BlockingWriter) -> Result<()> {
             continue;
         }
         for (key, msg) in batch {
-            if !send_until_accepted(shared, &mut writer, &msg)? {
-                return Ok(()); // stopped; the message stays queued
+            if !send_until_accepted(shared, &mut writer, &msg, &mut accepted)? {
+                // stopped; this message stays queued
+                shared.queue.remove(&accepted)?;
+                return Ok(());
             }
-            shared.queue.remove(key)?;
+            accepted.push(key);
             cursor = key + 1;
             m.sent.inc();
             m.last_sent.set(now_seconds());
         }
+        shared.queue.remove(&accepted)?;
+        accepted.clear();
         if shared.queue.unsynced_removals() >= 10_000 {
             shared.queue.sync()?;
             last_sync = Instant::now();
@@ -408,12 +414,17 @@ fn egress(shared: &Shared, mut writer: BlockingWriter) -> Result<()> {
     Ok(())
 }
 
+/// Messages read (and their removals committed) at a time by the egress.
+const EGRESS_BATCH: usize = 64;
+
 /// Sends one message until the module accepts it; `false` when stopped
-/// first.
+/// first. When the module does not take it, the removals of what it
+/// accepted before (`accepted`) are committed first.
 fn send_until_accepted(
     shared: &Shared,
     writer: &mut BlockingWriter,
     msg: &StoredMessage,
+    accepted: &mut Vec<u64>,
 ) -> Result<bool> {
     let mut failing_since: Option<Instant> = None;
     loop {
@@ -436,6 +447,8 @@ fn send_until_accepted(
         shared.metrics.count_undelivered(why);
         if failing_since.is_none() {
             failing_since = Some(Instant::now());
+            shared.queue.remove(accepted)?;
+            accepted.clear();
             tracing::warn!(reason = ?why, topic = %String::from_utf8_lossy(&msg.topic), "the module did not accept a message; sending it again until it does");
         }
     }

@@ -39,6 +39,11 @@ pub struct BufferArgs {
     /// Most messages stored in one durable commit (router and sub input).
     #[arg(long, value_name = "N", default_value_t = 64)]
     max_batch: usize,
+    /// Receive high-water mark of the input: a larger queue stores more
+    /// per fsync (throughput) and, over dealer input, is what a killed
+    /// buffer can lose.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    receive_hwm: i32,
     /// Drop what the store holds at start.
     #[arg(long)]
     reset: bool,
@@ -90,6 +95,7 @@ pub async fn run(a: BufferArgs) -> Result<()> {
         .metrics_addr((!a.no_metrics).then_some(SocketAddr::new(a.metrics_bind, a.metrics_port)));
     settings.threshold_percent = a.threshold_percent;
     settings.max_batch = a.max_batch;
+    settings.receive_hwm = a.receive_hwm;
     settings.reset_on_start = a.reset;
     settings.stats_interval = every;
     settings.send_timeout = Duration::from_millis(a.send_timeout_ms);
