@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use savant_sdk_core::client::{FinalEos, SourceBuilder, SourceResult, SourceRunner};
 use savant_sdk_core::pipeline::{Pipeline, PipelineObserver, SourceOutcome};
@@ -58,6 +58,15 @@ pub struct SendArgs {
     /// Seconds to wait for the health endpoint.
     #[arg(long, default_value_t = 60.0)]
     healthcheck_timeout: f64,
+    /// Seconds to wait for the module's `OK` (after an EOS; over req after
+    /// every message), as Savant's writer (default 5).
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    ack_timeout: f64,
+    /// Further waits for `OK` after a timeout (default 3, as Savant's
+    /// writer). Over req each one first sends the message again (the
+    /// module may have restarted), and the resends are counted.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    ack_retries: u32,
     /// Do not send EOS after the last frame.
     #[arg(long)]
     no_eos: bool,
@@ -107,6 +116,7 @@ pub(crate) fn line(
         "trace_id": r.trace_id.map(|t| t.to_string()),
         "file": file,
         "content_bytes": content_bytes,
+        "resends": r.status.resends(),
         "sent_at_us": unix_micros(),
     })
 }
@@ -123,7 +133,9 @@ pub(crate) fn unix_micros() -> u64 {
 async fn connect(a: &SendArgs, telemetry: Telemetry) -> Result<SourceRunner> {
     let mut builder = SourceBuilder::new(&a.socket)
         .telemetry(telemetry)
-        .protocol_version(a.protocol.version());
+        .protocol_version(a.protocol.version())
+        .ack_timeout(Duration::try_from_secs_f64(a.ack_timeout).context("--ack-timeout")?)
+        .ack_retries(a.ack_retries);
     if let Some(url) = &a.healthcheck_url {
         builder = builder.healthcheck(
             url,
@@ -146,6 +158,8 @@ enum Names {
 struct SendLines {
     names: Names,
     frames: AtomicU64,
+    /// Messages sent again after no acknowledgement came (req).
+    resends: AtomicU64,
     progress: Mutex<Progress>,
 }
 
@@ -163,6 +177,11 @@ impl PipelineObserver for SendLines {
             Names::Current(c) => Some(c.lock().expect("not poisoned").clone()),
         };
         let bytes = frame.then_some(r.content_bytes);
+        let resends = r.status.resends();
+        if resends > 0 {
+            self.resends
+                .fetch_add(u64::from(resends), Ordering::Relaxed);
+        }
         if let Some(b) = bytes {
             self.progress.lock().expect("not poisoned").frame(b);
         }
@@ -281,6 +300,7 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
     let lines = Arc::new(SendLines {
         names,
         frames: AtomicU64::new(0),
+        resends: AtomicU64::new(0),
         progress: Mutex::new(Progress::new("sent")),
     });
     let mut pipeline = Pipeline::new();
@@ -291,6 +311,13 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
     let report = pipeline.run().await;
     lines.progress.lock().expect("not poisoned").finish();
     let frames = lines.frames.load(Ordering::Relaxed);
+    let resends = lines.resends.load(Ordering::Relaxed);
+    if resends > 0 {
+        eprintln!(
+            "savant-sdk: {resends} resends of messages whose acknowledgement did not come \
+             within --ack-timeout (the module may have restarted; it may have them twice)"
+        );
+    }
     if let Some((dropped, rate, seed)) = loss {
         let dropped = dropped.load(Ordering::Relaxed);
         eprintln!(

@@ -271,6 +271,74 @@ fn eos_without_a_reader_ack_times_out_and_send_without_peer_times_out() {
     assert!(matches!(e, Error::SendTimeout { attempts: 3, .. }), "{e}");
 }
 
+/// A module that takes a message and dies before answering: the req
+/// sends it again to the module that comes back, counts the resend, and
+/// the message is acknowledged; with resending off the same send fails.
+#[test]
+fn a_req_resends_a_message_whose_module_died_before_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = endpoint(&dir, false, "restart");
+    let ctx = zmq::Context::new();
+    let (taken_tx, taken_rx) = std::sync::mpsc::channel();
+    let ep2 = ep.clone();
+    let module = std::thread::spawn(move || {
+        let first = ctx.socket(zmq::REP).unwrap();
+        first.bind(&ep2).unwrap();
+        let lost = first.recv_multipart(0).unwrap();
+        drop(first); // dies without answering
+        let again = ctx.socket(zmq::REP).unwrap();
+        again.bind(&ep2).unwrap();
+        taken_tx.send(()).unwrap();
+        let resent = again.recv_multipart(0).unwrap();
+        again.send("OK", 0).unwrap();
+        (lost, resent)
+    });
+    let mut wr = BlockingWriter::new(
+        WriterConfig::builder(&format!("req+connect:{ep}"))
+            .unwrap()
+            .ack_timeout(Duration::from_millis(300))
+            .ack_retries(3)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let out = wr
+        .send_message("cam", &frame("cam", 7), &[payload(1, 1000)])
+        .unwrap();
+    taken_rx.recv().unwrap();
+    let (lost, resent) = module.join().unwrap();
+    assert_eq!(lost, resent, "the same parts, seq id included");
+    assert_eq!(resent.len(), 3);
+    assert!(
+        matches!(out, WriteOutcome::Acknowledged { resends, .. } if resends >= 1),
+        "{out:?}"
+    );
+
+    // the same with resending off: the wait times out and the send fails
+    let ep = endpoint(&dir, false, "noresend");
+    let ctx = zmq::Context::new();
+    let raw = ctx.socket(zmq::REP).unwrap();
+    raw.bind(&ep).unwrap();
+    let mut wr = BlockingWriter::new(
+        WriterConfig::builder(&format!("req+connect:{ep}"))
+            .unwrap()
+            .ack_timeout(Duration::from_millis(100))
+            .ack_retries(2)
+            .resend_unacknowledged(false)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let e = wr.send_message("cam", &frame("cam", 0), &[]).unwrap_err();
+    assert!(matches!(e, Error::AckTimeout { attempts: 3, .. }), "{e}");
+    raw.recv_multipart(0).unwrap();
+    assert_eq!(
+        raw.poll(zmq::POLLIN, 100).unwrap(),
+        0,
+        "nothing was sent twice"
+    );
+}
+
 #[test]
 fn a_wrong_ack_is_an_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use savant_sdk_core::model::*;
 use savant_sdk_core::transport::*;
 use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
-use savant_sdk_tests::{payload, Peer};
+use savant_sdk_tests::{payload, SavantRs};
 
 const CONTENT: usize = 64 * 1024;
 
@@ -104,15 +104,13 @@ fn main() {
         format!("ipc://{}/savant-out.ipc", dir.path().display()),
     );
     let mut r = reader(&output);
-    let mut standin = Peer::spawn(&[
-        "standin",
-        "--input",
-        &format!("router+bind:{input}"),
-        "--output",
-        &format!("dealer+connect:{output}"),
-    ])
-    .unwrap();
-    standin.wait_ready(Duration::from_secs(30)).unwrap();
+    let standin = SavantRs::V0_3
+        .stand_in(
+            &format!("router+bind:{input}"),
+            &format!("dealer+connect:{output}"),
+            &[],
+        )
+        .unwrap();
     let theirs = round_trips(&input, &mut r, n);
     drop(standin);
 

@@ -98,6 +98,17 @@ impl SavantRs {
         Peer::spawn_with(self, args)
     }
 
+    /// Starts the stand-in module (`savant_peer.py standin`) reading
+    /// `input` and writing `output` (full socket specs), with `extra`
+    /// arguments (e.g. `--mark NS/NAME`), and waits for its `ready` line.
+    pub fn stand_in(self, input: &str, output: &str, extra: &[&str]) -> Result<Peer> {
+        let mut args = vec!["standin", "--input", input, "--output", output];
+        args.extend_from_slice(extra);
+        let mut peer = self.spawn(&args)?;
+        peer.wait_ready(Duration::from_secs(30))?;
+        Ok(peer)
+    }
+
     /// Runs the peer to completion; its exit status and output.
     pub fn run_peer<S: AsRef<str>>(
         self,
@@ -200,6 +211,11 @@ impl Peer {
             lines,
             seen: Vec::new(),
         })
+    }
+
+    /// The process id of the peer (for /proc readings).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The next JSON line, waiting at most `within`.

@@ -49,21 +49,9 @@ fn trace_of(ctx: &Value) -> Option<String> {
 }
 
 fn standin(savant: SavantRs, input: &str, output: &str) -> Peer {
-    let mut p = Peer::spawn_with(
-        savant,
-        &[
-            "standin",
-            "--input",
-            input,
-            "--output",
-            output,
-            "--mark",
-            "standin/seen",
-        ],
-    )
-    .unwrap();
-    p.wait_ready(Duration::from_secs(20)).unwrap();
-    p
+    savant
+        .stand_in(input, output, &["--mark", "standin/seen"])
+        .unwrap()
 }
 
 fn rt() -> tokio::runtime::Runtime {

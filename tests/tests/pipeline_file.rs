@@ -14,7 +14,7 @@ use std::time::Duration;
 use savant_sdk_core::telemetry::Telemetry;
 use savant_sdk_plugin_host::{PipelineFile, PluginRegistry};
 use savant_sdk_tests::media::{Clip, TestCodec, TestContainer};
-use savant_sdk_tests::{Peer, SavantRs};
+use savant_sdk_tests::SavantRs;
 // linked in, so that the static registry has the built-in components
 // and the example plugins (rustc drops a crate nothing refers to)
 use savant_sdk_example_frame_counter::Summary;
@@ -186,18 +186,13 @@ fn a_pipeline_file_of_builtins_and_plugins_through_a_savant_rs_module() {
     let (input, output) = (format!("ipc://{d}/in.ipc"), format!("ipc://{d}/out.ipc"));
     // the stand-in's output connects (and reconnects) to the pipeline's
     // reader, which binds when the file is built
-    let mut standin = Peer::spawn_with(
-        SavantRs::V1_15,
-        &[
-            "standin",
-            "--input",
+    let standin = SavantRs::V1_15
+        .stand_in(
             &format!("router+bind:{input}"),
-            "--output",
             &format!("dealer+connect:{output}"),
-        ],
-    )
-    .unwrap();
-    standin.wait_ready(Duration::from_secs(20)).unwrap();
+            &[],
+        )
+        .unwrap();
     let module = format!(
         "[module]\ninput = \"dealer+connect:{input}\"\noutput = \"router+bind:{output}\"\n"
     );

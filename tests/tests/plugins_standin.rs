@@ -69,18 +69,13 @@ fn plugin_source_through_savant_rs_standin_into_plugin_sink(savant: SavantRs) {
                 .build(),
         )
         .unwrap();
-    let mut module = savant
-        .spawn(&[
-            "standin",
-            "--input",
+    let _module = savant
+        .stand_in(
             &format!("router+bind:{input}"),
-            "--output",
             &format!("dealer+connect:{output}"),
-            "--mark",
-            "standin/seen",
-        ])
+            &["--mark", "standin/seen"],
+        )
         .unwrap();
-    module.wait_ready(Duration::from_secs(20)).unwrap();
 
     let (sent, consumed) = rt.block_on(async {
         let runner = SourceBuilder::new(format!("dealer+connect:{input}"))

@@ -82,6 +82,7 @@ pub struct WriterConfig {
     pub(crate) send_retries: u32,
     pub(crate) ack_timeout: Duration,
     pub(crate) ack_retries: u32,
+    pub(crate) resend_unacknowledged: bool,
     pub(crate) assign_seq_ids: bool,
 }
 
@@ -102,6 +103,7 @@ impl WriterConfig {
                 send_retries: 3,
                 ack_timeout: Duration::from_millis(5000),
                 ack_retries: 3,
+                resend_unacknowledged: true,
                 assign_seq_ids: true,
             },
         }
@@ -172,6 +174,17 @@ impl WriterConfigBuilder {
     /// Extra waits for `OK` after a timeout (default 3).
     pub fn ack_retries(mut self, n: u32) -> Self {
         self.config.ack_retries = n;
+        self
+    }
+    /// Whether a req sends a message again when a wait for its `OK` times
+    /// out (default true; up to `ack_retries` times). The module may have
+    /// restarted and lost it; a module that was only slow gets it twice
+    /// (at-least-once). Resends are counted in
+    /// [`WriteOutcome::Acknowledged`](crate::transport::WriteOutcome). Off,
+    /// a req only waits again, as savant-rs's writer does. Other socket
+    /// types never resend.
+    pub fn resend_unacknowledged(mut self, on: bool) -> Self {
+        self.config.resend_unacknowledged = on;
         self
     }
     /// How long unsent messages are kept when the writer closes (default 100 ms).

@@ -29,7 +29,24 @@ pub enum WriteOutcome {
         attempts: u32,
         /// Waits for the acknowledgement used.
         ack_waits: u32,
+        /// Times the message was sent again because a wait for its `OK`
+        /// timed out (req only, see
+        /// [`WriterConfigBuilder::resend_unacknowledged`](crate::transport::WriterConfigBuilder::resend_unacknowledged)).
+        /// A resent message may reach the module twice: it is delivered at
+        /// least once.
+        resends: u32,
     },
+}
+
+impl WriteOutcome {
+    /// Times the message was resent after a wait for its acknowledgement
+    /// timed out (0 for everything but req).
+    pub fn resends(&self) -> u32 {
+        match self {
+            Self::Sent { .. } => 0,
+            Self::Acknowledged { resends, .. } => *resends,
+        }
+    }
 }
 
 /// Sends messages on the calling thread. For async code use
@@ -38,6 +55,13 @@ pub enum WriteOutcome {
 /// Every message goes out as `[topic, message, extra...]`. A dealer waits
 /// for `OK` after an EOS, a req after every message; a send that finds the
 /// queue full waits `send_timeout` and retries `send_retries` times.
+///
+/// A req whose wait for `OK` times out sends the message again (the module
+/// may have restarted and lost it) before the next wait, up to
+/// `ack_retries` times, and counts it in [`WriteOutcome::Acknowledged`]'s
+/// `resends`; when no `OK` comes at all the send fails with
+/// [`Error::AckTimeout`]. Over req every message is therefore either
+/// acknowledged or reported failed.
 ///
 /// ```no_run
 /// use bytes::Bytes;
@@ -62,6 +86,8 @@ pub struct BlockingWriter {
     endpoint: String,
     seq_ids: SeqIdGenerator,
     wants_acks: bool,
+    /// The parts of the last reply (kept to reuse their buffer).
+    ack_parts: Vec<Bytes>,
     /// This writer's id, sent by generations that carry one (a UUIDv4, as
     /// savant-rs 1.15 makes).
     system_id: String,
@@ -96,6 +122,7 @@ impl BlockingWriter {
         Ok(Self {
             endpoint: config.common.spec.zmq_endpoint(),
             wants_acks: socket_type != SocketType::Pub,
+            ack_parts: Vec::with_capacity(2),
             socket,
             system_id: if config.protocol_version.generation().has_system_id() {
                 uuid::Uuid::new_v4().to_string()
@@ -168,15 +195,39 @@ impl BlockingWriter {
         is_eos: bool,
     ) -> Result<WriteOutcome> {
         let attempts = self.send_parts(topic, message, extra)?;
-        if self.config.common.spec.socket_type == SocketType::Req || (is_eos && self.wants_acks) {
-            let ack_waits = self.wait_ack(is_eos)?;
-            Ok(WriteOutcome::Acknowledged {
-                attempts,
-                ack_waits,
-            })
-        } else {
-            Ok(WriteOutcome::Sent { attempts })
+        let is_req = self.config.common.spec.socket_type == SocketType::Req;
+        if !(is_req || (is_eos && self.wants_acks)) {
+            return Ok(WriteOutcome::Sent { attempts });
         }
+        let resend = is_req && self.config.resend_unacknowledged;
+        let tries = self.config.ack_retries + 1;
+        let mut resends = 0;
+        for wait in 1..=tries {
+            if self.wait_ack(is_eos)? {
+                return Ok(WriteOutcome::Acknowledged {
+                    attempts,
+                    ack_waits: wait,
+                    resends,
+                });
+            }
+            if resend && wait < tries {
+                tracing::warn!(
+                    endpoint = %self.endpoint,
+                    wait,
+                    "no acknowledgement within the ack timeout: sending the message again"
+                );
+                self.send_parts(topic, message, extra)?;
+                resends += 1;
+            } else {
+                tracing::debug!(endpoint = %self.endpoint, wait, "no acknowledgement yet");
+            }
+        }
+        Err(Error::AckTimeout {
+            endpoint: self.endpoint.clone(),
+            attempts: tries,
+            timeout: self.config.ack_timeout,
+            protocol_version: self.config.protocol_version.to_string(),
+        })
     }
 
     /// Sends an EOS for `source_id` (topic = source id) and, over dealer or
@@ -218,33 +269,24 @@ impl BlockingWriter {
         })
     }
 
-    fn wait_ack(&mut self, check_ok: bool) -> Result<u32> {
-        let tries = self.config.ack_retries + 1;
-        let mut parts = Vec::with_capacity(2);
-        for wait in 1..=tries {
-            match socket::recv_multipart(&self.socket, &mut parts, &mut Default::default(), true) {
-                Ok(true) => {
-                    let last = parts.last().map(|p| &p[..]).unwrap_or_default();
-                    if check_ok && last != ACK {
-                        return Err(Error::UnexpectedAck {
-                            endpoint: self.endpoint.clone(),
-                            reply: String::from_utf8_lossy(last).into_owned(),
-                        });
-                    }
-                    return Ok(wait);
+    /// One wait of at most `ack_timeout` for the reply: `false` when none
+    /// came.
+    fn wait_ack(&mut self, check_ok: bool) -> Result<bool> {
+        let parts = &mut self.ack_parts;
+        match socket::recv_multipart(&self.socket, parts, &mut Default::default(), true) {
+            Ok(true) => {
+                let last = parts.last().map(|p| &p[..]).unwrap_or_default();
+                if check_ok && last != ACK {
+                    return Err(Error::UnexpectedAck {
+                        endpoint: self.endpoint.clone(),
+                        reply: String::from_utf8_lossy(last).into_owned(),
+                    });
                 }
-                Ok(false) => {
-                    tracing::debug!(endpoint = %self.endpoint, wait, "no acknowledgement yet");
-                }
-                Err(e) => return Err(zmq_err("receive ack", &self.endpoint, e)),
+                Ok(true)
             }
+            Ok(false) => Ok(false),
+            Err(e) => Err(zmq_err("receive ack", &self.endpoint, e)),
         }
-        Err(Error::AckTimeout {
-            endpoint: self.endpoint.clone(),
-            attempts: tries,
-            timeout: self.config.ack_timeout,
-            protocol_version: self.config.protocol_version.to_string(),
-        })
     }
 }
 
