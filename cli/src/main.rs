@@ -4,6 +4,7 @@
 // for a terminal, not rustdoc: `<pts>` and `[[source]]` are meant literally.
 #![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
+mod buffer;
 mod demo;
 mod diff;
 mod inputs;
@@ -100,6 +101,15 @@ enum Command {
     /// (payloads fetched from Redis), like Savant's Kafka-Redis source adapter.
     #[cfg(feature = "kafka")]
     KafkaSource(Box<kafka::KafkaSourceArgs>),
+    /// A persistent buffer between sources and a module, as Savant's
+    /// buffer adapter: every message is stored (redb, fsync) before it is
+    /// acknowledged upstream, sent on in order, and removed once the module
+    /// accepted it (req output: acknowledged). When full, frames are
+    /// refused until it drains to --threshold-percent while EOS and other
+    /// service messages have --service-reserve. Prints a JSON line when
+    /// ready (with the metrics URL), one per --stats-interval and one when
+    /// stopped (SIGINT/SIGTERM); what is queued stays for the next start.
+    Buffer(buffer::BufferArgs),
 }
 
 impl Command {
@@ -116,7 +126,8 @@ impl Command {
             | Command::View(_)
             | Command::Record(_)
             | Command::Replay(_)
-            | Command::Diff(_) => Ok(Telemetry::off()),
+            | Command::Diff(_)
+            | Command::Buffer(_) => Ok(Telemetry::off()),
             #[cfg(feature = "kafka")]
             Command::KafkaSink(_) | Command::KafkaSource(_) => Ok(Telemetry::off()),
         }
@@ -128,6 +139,11 @@ fn main() -> ExitCode {
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
     let cli = Cli::parse();
+    // the buffer's periodic stats are its log, at info
+    let default_log = match cli.command {
+        Command::Buffer(_) => "warn,savant_sdk_buffer=info",
+        _ => "warn",
+    };
     if let Command::Diff(a) = &cli.command {
         return diff::run(a);
     }
@@ -146,7 +162,7 @@ fn main() -> ExitCode {
                 .with_writer(std::io::stderr)
                 .with_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log)),
                 ),
         )
         .with(telemetry.tracing_layer())
@@ -178,6 +194,7 @@ fn main() -> ExitCode {
             Command::KafkaSink(a) => kafka::sink(*a).await,
             #[cfg(feature = "kafka")]
             Command::KafkaSource(a) => kafka::source(*a).await,
+            Command::Buffer(a) => buffer::run(a).await,
             Command::Diff(_) => unreachable!("diff runs without the runtime"),
         }
     });

@@ -634,3 +634,95 @@ async fn async_writer_and_reader() {
     )
     .unwrap();
 }
+
+fn deferred_reader(spec: &str) -> BlockingReader {
+    BlockingReader::new(
+        ReaderConfig::builder(spec)
+            .unwrap()
+            .receive_timeout(Duration::from_millis(200))
+            .deferred_ack(true)
+            .build()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn deferred_acks_wait_for_acknowledge_on_rep_and_router() {
+    let dir = tempfile::tempdir().unwrap();
+    // rep: the req's send waits until the reader acknowledges
+    let ep = endpoint(&dir, false, "deferred-rep");
+    let mut rd = deferred_reader(&format!("rep+bind:{ep}"));
+    let mut wr = BlockingWriter::new(
+        WriterConfig::builder(&format!("req+connect:{ep}"))
+            .unwrap()
+            .ack_timeout(Duration::from_millis(300))
+            .ack_retries(0)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sender = std::thread::spawn(move || {
+        // the first times out: nothing acknowledges it in time
+        tx.send(wr.send_message("cam", &frame("cam", 1), &[]))
+            .unwrap();
+        tx.send(wr.send_message("cam", &frame("cam", 2), &[]))
+            .unwrap();
+    });
+    let m = next_message(&mut rd, Duration::from_secs(10));
+    assert_eq!(m.message.as_video_frame().unwrap().pts, 1);
+    assert_eq!(rd.pending_acks(), 1);
+    let first = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(matches!(first, Err(Error::AckTimeout { .. })), "{first:?}");
+    // a rep cannot receive before it has answered
+    assert!(matches!(rd.receive(), Err(Error::Config(_))));
+    assert_eq!(rd.acknowledge().unwrap(), 1);
+    assert_eq!(rd.pending_acks(), 0);
+    // the second send: acknowledged only after acknowledge()
+    let m = next_message(&mut rd, Duration::from_secs(10));
+    assert_eq!(m.message.as_video_frame().unwrap().pts, 2);
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    assert_eq!(rd.acknowledge().unwrap(), 1);
+    let second = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(
+        matches!(second, Ok(WriteOutcome::Acknowledged { .. })),
+        "{second:?}"
+    );
+    sender.join().unwrap();
+
+    // router: frames need no ack, the EOS's waits for acknowledge()
+    let ep = endpoint(&dir, true, "deferred-router");
+    let mut rd = deferred_reader(&format!("router+bind:{ep}"));
+    let mut wr = writer(&format!("dealer+connect:{ep}"));
+    let sender = std::thread::spawn(move || {
+        wr.send_message("cam", &frame("cam", 1), &[]).unwrap();
+        wr.send_eos("cam")
+    });
+    let m = next_message(&mut rd, Duration::from_secs(10));
+    assert!(m.message.as_video_frame().is_some());
+    assert_eq!(rd.pending_acks(), 0);
+    let m = next_message(&mut rd, Duration::from_secs(10));
+    assert!(m.message.is_end_of_stream());
+    assert_eq!(rd.pending_acks(), 1);
+    assert_eq!(rd.acknowledge().unwrap(), 1);
+    let eos = sender.join().unwrap();
+    assert!(
+        matches!(eos, Ok(WriteOutcome::Acknowledged { .. })),
+        "{eos:?}"
+    );
+    assert_eq!(rd.acknowledge().unwrap(), 0);
+}
+
+#[test]
+fn the_async_reader_refuses_deferred_acks() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = endpoint(&dir, false, "deferred-async");
+    let config = ReaderConfig::builder(&format!("router+bind:{ep}"))
+        .unwrap()
+        .deferred_ack(true)
+        .build()
+        .unwrap();
+    assert!(config.deferred_ack());
+    assert!(matches!(Reader::new(config), Err(Error::Config(_))));
+}

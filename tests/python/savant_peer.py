@@ -13,6 +13,7 @@ Used by the Rust integration tests as a *real* savant-rs counterpart:
   bench-writer / bench-reader   throughput pair (two processes)
   standin --input SPEC --output SPEC [--mark NS/NAME] [--trace-log]
                             stand-in Savant module: forwards every message
+          [--ack-after-forward]   (rep input) OK only once forwarded
   healthcheck-server --port P --status-file F
                             Savant's module healthcheck endpoint (spec 6.2)
 
@@ -145,6 +146,14 @@ Stand-in module (standin)
   otherwise); a final {"event":"stopped","reason":...,"forwarded":N}.
   Exit 0 on SIGTERM/SIGINT or after --idle-exit SECS with no message
   received; 1 if the output writer fails (RuntimeError).
+* --ack-after-forward (input rep+bind/rep+connect only): savant-rs's rep
+  reader answers OK as it receives, so a module killed after that loses the
+  message it had taken. With this flag the input is a pyzmq REP socket
+  instead: each [topic, message, extra...] is decoded by savant-rs
+  (load_message_from_bytes), forwarded by the savant-rs writer as above,
+  and only then answered OK; with a req output (which waits for the
+  downstream OK) a SIGKILL of the stand-in loses nothing its sender saw
+  acknowledged. Used by the buffer's restart tests (cli/tests/cli_buffer.rs).
 
 Healthcheck server (healthcheck-server)
 * Behaves like Savant's savant/healthcheck/server.py: BaseHTTPRequestHandler
@@ -1534,8 +1543,79 @@ def _restamped(m):
     return nm
 
 
+def _standin_ack_after_forward(args, stop):
+    import zmq
+    kind, sep, endpoint = args.input.partition(":")
+    if kind not in ("rep+bind", "rep+connect") or not sep:
+        raise SystemExit("--ack-after-forward needs a rep+bind: or rep+connect: input, got %r"
+                         % (args.input,))
+    ctx = zmq.Context.instance()
+    rep = ctx.socket(zmq.REP)
+    rep.setsockopt(zmq.LINGER, 100)
+    if kind == "rep+bind":
+        rep.bind(endpoint)
+    else:
+        rep.connect(endpoint)
+    w, wcfg = make_writer(args.output)
+    emit({"event": "ready", "input": {"socket_type": "Rep", "ack": "after-forward",
+                                      "endpoint": endpoint},
+          "output": {"socket_type": _enum_name(wcfg.socket_type), "bind": wcfg.bind,
+                     "endpoint": wcfg.endpoint}})
+    poller = zmq.Poller()
+    poller.register(rep, zmq.POLLIN)
+    forwarded, rc = 0, 0
+    last_activity = time.monotonic()
+    try:
+        while stop.reason is None:
+            try:
+                ready = dict(poller.poll(args.receive_timeout_ms))
+            except zmq.ZMQError as e:
+                if e.errno == zmq.EINTR:
+                    continue
+                raise
+            if rep not in ready:
+                if args.idle_exit is not None and time.monotonic() - last_activity >= args.idle_exit:
+                    stop.reason = "idle"
+                continue
+            parts = rep.recv_multipart()
+            last_activity = time.monotonic()
+            if len(parts) < 2:
+                rep.send(b"OK")  # nothing to forward; a rep must answer
+                continue
+            m = ser.load_message_from_bytes(parts[1])
+            topic = parts[0].decode("utf-8", "replace")
+            try:
+                wres = w.send_message(topic, m, b"".join(parts[2:]))
+            except BaseException as e:  # noqa: BLE001
+                if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                    raise
+                log("send_message raised, output writer is broken:", type(e).__name__, e)
+                rc, stop.reason = 1, "writer-error"
+                break
+            if _is_timeout_result(type(wres).__name__):
+                # not forwarded: no OK, the sender sends it again
+                log("forward of %s on %r: %s" % (message_kind(m), topic, type(wres).__name__))
+                rc, stop.reason = 1, "writer-timeout"
+                break
+            rep.send(b"OK")
+            forwarded += 1
+            if args.trace_log:
+                emit({"event": "forwarded", "kind": message_kind(m), "topic": topic,
+                      "extra_parts": len(parts) - 2, "result": type(wres).__name__})
+    finally:
+        rep.close()
+        try:
+            w.shutdown()
+        except Exception as e:  # noqa: BLE001
+            log("standin writer shutdown:", e)
+    emit({"event": "stopped", "reason": stop.reason, "forwarded": forwarded})
+    return rc
+
+
 def cmd_standin(args):
     stop = _StopFlag().install()
+    if args.ack_after_forward:
+        return _standin_ack_after_forward(args, stop)
     mark_attr = None
     if args.mark is not None:
         ns, name = _parse_mark(args.mark)
@@ -1775,6 +1855,9 @@ def build_parser():
     si.add_argument("--restamp", action="store_true",
                     help="rebuild frames/EOS/user data (new seq_id) like a Savant sink; "
                          "labels and span_context are copied")
+    si.add_argument("--ack-after-forward", action="store_true",
+                    help="rep input only: answer OK after the message was forwarded "
+                         "(pyzmq REP socket, savant-rs decoding and writer)")
 
     hc = sub.add_parser("healthcheck-server", help="Savant module healthcheck endpoint")
     hc.add_argument("--port", type=int, required=True, help="0 = pick a free port")

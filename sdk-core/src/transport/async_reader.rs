@@ -36,6 +36,11 @@ impl Reader {
     /// Opens the socket on the calling thread (errors come back here), then
     /// reads on a dedicated thread.
     pub fn new(config: ReaderConfig) -> Result<Self> {
+        if config.deferred_ack {
+            return Err(crate::error::Error::Config(
+                "deferred acknowledgements need a BlockingReader (acknowledge() after each message); the async Reader does not support them".into(),
+            ));
+        }
         let capacity = config.channel_capacity;
         let mut reader = BlockingReader::new(config)?;
         let counters = reader.counters();

@@ -237,6 +237,7 @@ pub struct ReaderConfig {
     pub(crate) routing_id_cache: usize,
     pub(crate) decode: DecodeOptions,
     pub(crate) channel_capacity: usize,
+    pub(crate) deferred_ack: bool,
 }
 
 impl ReaderConfig {
@@ -255,6 +256,7 @@ impl ReaderConfig {
                 routing_id_cache: 512,
                 decode: DecodeOptions::default(),
                 channel_capacity: 64,
+                deferred_ack: false,
             },
         }
     }
@@ -274,6 +276,11 @@ impl ReaderConfig {
     /// Decoding limits.
     pub fn decode_options(&self) -> &DecodeOptions {
         &self.decode
+    }
+    /// Whether the acknowledgements of delivered messages wait for
+    /// [`crate::transport::BlockingReader::acknowledge`].
+    pub fn deferred_ack(&self) -> bool {
+        self.deferred_ack
     }
 }
 
@@ -331,6 +338,19 @@ impl ReaderConfigBuilder {
     /// pushes back on the writer.
     pub fn channel_capacity(mut self, n: usize) -> Self {
         self.config.channel_capacity = n.max(1);
+        self
+    }
+    /// Defers the acknowledgements of delivered messages (default off):
+    /// a rep reader does not reply `OK` to a message it delivers, nor a
+    /// router to an EOS, until [`crate::transport::BlockingReader::acknowledge`]
+    /// is called, so that the sender's acknowledgement can follow what the
+    /// receiver did with the message (a durable write, a forward).
+    /// Messages that are not delivered (filtered, malformed, refused) are
+    /// still answered at once. A rep reader receives nothing more until it
+    /// has acknowledged; the async [`crate::transport::Reader`] does not
+    /// support it.
+    pub fn deferred_ack(mut self, on: bool) -> Self {
+        self.config.deferred_ack = on;
         self
     }
     /// Checks the values and returns the config.

@@ -286,6 +286,9 @@ pub struct BlockingReader {
     counters: Arc<Counters>,
     /// When the last acknowledgement was queued.
     last_ack: Option<std::time::Instant>,
+    /// Acknowledgements held back under [`ReaderConfig::deferred_ack`]:
+    /// the routing id of each EOS on a router, `None` for a rep's reply.
+    pending_acks: Vec<Option<Bytes>>,
     /// Topics whose refused version was logged (bounded).
     refused_logged: HashSet<Bytes>,
 }
@@ -342,6 +345,7 @@ impl BlockingReader {
             small: socket::SmallParts::default(),
             counters: Arc::default(),
             last_ack: None,
+            pending_acks: Vec::new(),
             refused_logged: HashSet::new(),
         })
     }
@@ -372,7 +376,34 @@ impl BlockingReader {
         self.receive_inner(false)
     }
 
+    /// Acknowledgements held back under [`ReaderConfig::deferred_ack`]
+    /// (0 without it).
+    pub fn pending_acks(&self) -> usize {
+        self.pending_acks.len()
+    }
+
+    /// Sends the acknowledgements held back under
+    /// [`ReaderConfig::deferred_ack`], oldest first: the rep's `OK` to the
+    /// message it delivered last, a router's `OK` to each EOS it
+    /// delivered. Returns how many were sent; nothing to send is `Ok(0)`.
+    /// An acknowledgement the peer can no longer take (gone, or its
+    /// queue full) is logged and dropped, as without deferral.
+    pub fn acknowledge(&mut self) -> Result<usize> {
+        let pending = std::mem::take(&mut self.pending_acks);
+        let n = pending.len();
+        for rid in pending {
+            self.reply(rid)?;
+        }
+        Ok(n)
+    }
+
     fn receive_inner(&mut self, wait: bool) -> Result<ReaderResult> {
+        if self.config.common.spec.socket_type == SocketType::Rep && !self.pending_acks.is_empty() {
+            return Err(crate::error::Error::Config(format!(
+                "rep reader on {}: acknowledge() the last message before receiving the next",
+                self.endpoint
+            )));
+        }
         let got = socket::recv_multipart(&self.socket, &mut self.parts, &mut self.small, wait)
             .map_err(|e| zmq_err("receive", &self.endpoint, e))?;
         if !got {
@@ -425,8 +456,8 @@ impl BlockingReader {
                 self.routing.end_of_stream(&topic);
             }
             match (&routing_id, is_rep) {
-                (Some(rid), _) => self.reply(Some(rid.clone()))?,
-                (None, true) => self.reply(None)?,
+                (Some(rid), _) => self.reply_delivered(Some(rid.clone()))?,
+                (None, true) => self.reply_delivered(None)?,
                 _ => {}
             }
             bump(&self.counters.delivered);
@@ -446,7 +477,6 @@ impl BlockingReader {
                 reason: FilterReason::PrefixMismatch,
             });
         }
-        self.reply_if_rep(is_rep)?;
         if let Some(rid) = &routing_id {
             if !self.routing.accept(&topic, rid) {
                 bump(&self.counters.routing_id_mismatch);
@@ -455,6 +485,9 @@ impl BlockingReader {
                     reason: FilterReason::RoutingIdMismatch,
                 });
             }
+        }
+        if is_rep {
+            self.reply_delivered(None)?;
         }
         let extra: Vec<Bytes> = self.parts.drain(base + 2..).collect();
         bump(&self.counters.delivered);
@@ -491,6 +524,17 @@ impl BlockingReader {
             expected,
             "refusing messages of this protocol version on this topic (logged once per topic; counted in version_refused)"
         );
+    }
+
+    /// The acknowledgement of a delivered message: sent now, or held
+    /// back for [`BlockingReader::acknowledge`] under deferral.
+    fn reply_delivered(&mut self, routing_id: Option<Bytes>) -> Result<()> {
+        if self.config.deferred_ack {
+            self.pending_acks.push(routing_id);
+            Ok(())
+        } else {
+            self.reply(routing_id)
+        }
     }
 
     fn reply_if_rep(&mut self, is_rep: bool) -> Result<()> {
