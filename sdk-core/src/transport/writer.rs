@@ -105,20 +105,7 @@ impl BlockingWriter {
     /// Opens the socket (binds or connects).
     pub fn new(config: WriterConfig) -> Result<Self> {
         let socket_type = config.common.spec.socket_type;
-        let socket = socket::open(&config.common, |s| {
-            s.set_sndhwm(config.send_hwm)?;
-            s.set_sndtimeo(ms(config.send_timeout))?;
-            if socket_type != SocketType::Pub {
-                s.set_rcvtimeo(ms(config.ack_timeout))?;
-            }
-            if socket_type == SocketType::Req {
-                // A req that timed out waiting for OK may send again, and a
-                // late OK is not taken for the next message's.
-                s.set_req_relaxed(true)?;
-                s.set_req_correlate(true)?;
-            }
-            Ok(())
-        })?;
+        let socket = open_socket(&config)?;
         Ok(Self {
             endpoint: config.common.spec.zmq_endpoint(),
             wants_acks: socket_type != SocketType::Pub,
@@ -216,6 +203,7 @@ impl BlockingWriter {
                     wait,
                     "no acknowledgement within the ack timeout: sending the message again"
                 );
+                self.reopen_before_resend()?;
                 self.send_parts(topic, message, extra)?;
                 resends += 1;
             } else {
@@ -269,6 +257,21 @@ impl BlockingWriter {
         })
     }
 
+    /// A connecting req opens a new socket before it resends: on the old
+    /// one every resend would queue another copy while the module is away,
+    /// and the module would get them all when it comes back. A bound req
+    /// keeps its socket (its peers connect to it).
+    fn reopen_before_resend(&mut self) -> Result<()> {
+        if self.config.common.spec.bind {
+            return Ok(());
+        }
+        self.socket
+            .set_linger(0)
+            .map_err(|e| zmq_err("setsockopt", &self.endpoint, e))?;
+        self.socket = open_socket(&self.config)?;
+        Ok(())
+    }
+
     /// One wait of at most `ack_timeout` for the reply: `false` when none
     /// came.
     fn wait_ack(&mut self, check_ok: bool) -> Result<bool> {
@@ -288,6 +291,25 @@ impl BlockingWriter {
             Err(e) => Err(zmq_err("receive ack", &self.endpoint, e)),
         }
     }
+}
+
+/// Opens (binds or connects) a writer's socket with its options.
+fn open_socket(config: &WriterConfig) -> Result<zmq::Socket> {
+    let socket_type = config.common.spec.socket_type;
+    socket::open(&config.common, |s| {
+        s.set_sndhwm(config.send_hwm)?;
+        s.set_sndtimeo(ms(config.send_timeout))?;
+        if socket_type != SocketType::Pub {
+            s.set_rcvtimeo(ms(config.ack_timeout))?;
+        }
+        if socket_type == SocketType::Req {
+            // A req that timed out waiting for OK may send again, and a
+            // late OK is not taken for the next message's.
+            s.set_req_relaxed(true)?;
+            s.set_req_correlate(true)?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
