@@ -286,7 +286,7 @@ fn a_req_resends_a_message_whose_module_died_before_answering() {
         first.bind(&ep2).unwrap();
         let lost = first.recv_multipart(0).unwrap();
         drop(first); // dies without answering
-        // away for several ack timeouts: the writer resends meanwhile
+                     // away for several ack timeouts: the writer resends meanwhile
         std::thread::sleep(Duration::from_millis(1000));
         let again = ctx.socket(zmq::REP).unwrap();
         again.bind(&ep2).unwrap();
