@@ -12,15 +12,15 @@ use clap::Args;
 use savant_sdk_core::client::{FinalEos, SourceBuilder, SourceResult, SourceRunner};
 use savant_sdk_core::pipeline::{Pipeline, PipelineObserver, SourceOutcome};
 use savant_sdk_core::source::{IterSource, Source, SourceItem};
-use savant_sdk_core::telemetry::Telemetry;
+use savant_sdk_core::telemetry::{Telemetry, TraceId};
 use savant_sdk_sources::{MultiStreamSource, SourceExt};
-use serde_json::json;
 
+use crate::output::{emit_serialized, AsStr};
 use crate::progress::Progress;
 use crate::protocol::ProtocolArgs;
 use crate::send_video::VideoSend;
 use crate::telemetry::TelemetryArgs;
-use crate::{emit, inputs, parse_fps, TraceFormat};
+use crate::{inputs, parse_fps, TraceFormat};
 
 /// Arguments of `send`.
 #[derive(Debug, Args)]
@@ -94,21 +94,35 @@ fn parse_loss_rate(s: &str) -> Result<f64, String> {
     savant_sdk_sources::check_loss_rate(rate).map_err(|e| e.to_string())
 }
 
-pub(crate) fn line(
-    r: &SourceResult,
-    file: Option<&str>,
+/// `send`'s line per message sent (keys in the order `serde_json::Value`
+/// printed them).
+#[derive(serde::Serialize)]
+pub(crate) struct SentLine<'a> {
     content_bytes: Option<usize>,
-) -> serde_json::Value {
-    json!({
-        "event": "sent",
-        "kind": r.kind,
-        "source_id": r.source_id,
-        "pts": r.pts,
-        "trace_id": r.trace_id.map(|t| t.to_string()),
-        "file": file,
-        "content_bytes": content_bytes,
-        "sent_at_us": unix_micros(),
-    })
+    event: &'static str,
+    file: Option<&'a str>,
+    kind: &'static str,
+    pts: Option<i64>,
+    sent_at_us: u64,
+    source_id: &'a str,
+    trace_id: Option<AsStr<TraceId>>,
+}
+
+pub(crate) fn line<'a>(
+    r: &'a SourceResult,
+    file: Option<&'a str>,
+    content_bytes: Option<usize>,
+) -> SentLine<'a> {
+    SentLine {
+        content_bytes,
+        event: "sent",
+        file,
+        kind: r.kind,
+        pts: r.pts,
+        sent_at_us: unix_micros(),
+        source_id: &r.source_id,
+        trace_id: r.trace_id.map(AsStr),
+    }
 }
 
 /// Wall-clock time in microseconds since the UNIX epoch (for matching
@@ -157,16 +171,20 @@ impl PipelineObserver for SendLines {
         } else {
             0
         };
-        let file = match &self.names {
-            Names::Files(names) if frame => Some(names[index % names.len()].clone()),
-            Names::Files(_) => None,
-            Names::Current(c) => Some(c.lock().expect("not poisoned").clone()),
-        };
         let bytes = frame.then_some(r.content_bytes);
         if let Some(b) = bytes {
             self.progress.lock().expect("not poisoned").frame(b);
         }
-        emit(line(r, file.as_deref(), bytes));
+        match &self.names {
+            Names::Files(names) if frame => {
+                emit_serialized(&line(r, Some(&names[index % names.len()]), bytes))
+            }
+            Names::Files(_) => emit_serialized(&line(r, None, bytes)),
+            Names::Current(c) => {
+                let current = c.lock().expect("not poisoned");
+                emit_serialized(&line(r, Some(&current), bytes))
+            }
+        }
     }
 
     fn on_signal(&self, _signal: &'static str) {
@@ -302,7 +320,7 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
         SourceOutcome::Completed => {
             if let (Some(runner), Some(auth)) = (shutdown_runner, &a.shutdown_auth) {
                 let r = runner.send_shutdown(&shutdown_topic, auth).await?;
-                emit(line(&r, None, None));
+                emit_serialized(&line(&r, None, None));
                 runner.close().await;
             }
             Ok(())

@@ -196,6 +196,16 @@ impl Telemetry {
         self.inner.is_some()
     }
 
+    /// Whether spans can go anywhere: on, with an exporter (or a provider
+    /// of the user's, which may export). Without one, the ids are made
+    /// and propagated, but nothing is recorded, and a
+    /// [`Telemetry::tracing_layer`] would only cost time.
+    pub fn is_exporting(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|i| !matches!(i.recording, Recording::Never))
+    }
+
     /// The propagation format, when on.
     pub fn propagation(&self) -> Option<Propagation> {
         self.inner.as_ref().map(|i| i.propagation)

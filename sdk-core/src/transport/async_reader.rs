@@ -2,15 +2,64 @@
 //! bounded channel. When the consumer falls behind the channel fills, the
 //! thread stops reading, and ZeroMQ's high-water mark pushes back on the
 //! writer: memory stays bounded.
+//!
+//! The thread hands messages over in batches: after one waited-for
+//! message it takes what else is already queued in the socket (up to
+//! [`BATCH`], without waiting), so a busy stream costs the consumer one
+//! wake-up per batch, not one per message, and a lone message is handed
+//! over at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use std::collections::VecDeque;
+use std::task::{Context, Poll};
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
 use crate::transport::config::ReaderConfig;
 use crate::transport::reader::{BlockingReader, Counters, ReaderResult, ReaderStats, Received};
+
+/// Messages handed from the socket thread at once at most.
+pub(crate) const BATCH: usize = 32;
+
+/// What the socket thread hands over at once: messages, and at the end
+/// the error that stopped it, if any.
+type Batch = VecDeque<Result<Received>>;
+
+/// One waited-for receive, then what else is queued (up to `max`) without
+/// waiting; whether the socket failed (its error is the last item).
+fn read_batch(reader: &mut BlockingReader, max: usize) -> (Batch, bool) {
+    let mut items = VecDeque::new();
+    while items.len() < max {
+        let waited = items.is_empty();
+        let r = if waited {
+            reader.receive()
+        } else {
+            reader.try_receive()
+        };
+        match r {
+            Ok(ReaderResult::Message(m)) => {
+                if items.is_empty() {
+                    items.reserve_exact(max);
+                }
+                items.push_back(Ok(m));
+            }
+            // nothing more queued (or nothing within the receive timeout)
+            Ok(ReaderResult::Timeout) => break,
+            // skipped input (counted): the caller checks its stop flag
+            // before the next wait; without waiting, look for more
+            Ok(_) if waited => break,
+            Ok(_) => {}
+            Err(e) => {
+                items.push_back(Err(e));
+                return (items, true);
+            }
+        }
+    }
+    (items, false)
+}
 
 /// Receives messages in async code. Filtered and malformed messages are
 /// skipped, counted ([`Reader::stats`]) and logged through `tracing`.
@@ -26,7 +75,9 @@ use crate::transport::reader::{BlockingReader, Counters, ReaderResult, ReaderSta
 /// ```
 #[derive(Debug)]
 pub struct Reader {
-    rx: mpsc::Receiver<Result<Received>>,
+    rx: mpsc::Receiver<Batch>,
+    /// The rest of the batch being delivered.
+    pending: VecDeque<Result<Received>>,
     stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
     done: Option<oneshot::Receiver<()>>,
@@ -37,27 +88,24 @@ impl Reader {
     /// reads on a dedicated thread.
     pub fn new(config: ReaderConfig) -> Result<Self> {
         let capacity = config.channel_capacity;
+        // about `capacity` messages buffered: batches of up to `batch`
+        let batch = capacity.div_ceil(2).clamp(1, BATCH);
         let mut reader = BlockingReader::new(config)?;
         let counters = reader.counters();
         let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = mpsc::channel(capacity);
+        let (tx, rx) = mpsc::channel(capacity.div_ceil(batch).max(1));
         let (done_tx, done) = oneshot::channel();
         let stop_flag = stop.clone();
         std::thread::Builder::new()
             .name("savant-reader".into())
             .spawn(move || {
                 while !stop_flag.load(Ordering::Relaxed) && !tx.is_closed() {
-                    match reader.receive() {
-                        Ok(ReaderResult::Message(m)) => {
-                            if tx.blocking_send(Ok(m)).is_err() {
-                                break;
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            let _ = tx.blocking_send(Err(e));
-                            break;
-                        }
+                    let (items, failed) = read_batch(&mut reader, batch);
+                    if !items.is_empty() && tx.blocking_send(items).is_err() {
+                        break;
+                    }
+                    if failed {
+                        break;
                     }
                 }
                 drop(reader);
@@ -66,6 +114,7 @@ impl Reader {
             .map_err(|e| Error::Config(format!("cannot start reader thread: {e}")))?;
         Ok(Self {
             rx,
+            pending: VecDeque::new(),
             stop,
             counters,
             done: Some(done),
@@ -75,7 +124,7 @@ impl Reader {
     /// The next delivered message. `Err(Error::Closed)` once the reader is
     /// closed; a socket failure is returned once, then the reader is closed.
     pub async fn recv(&mut self) -> Result<Received> {
-        match self.rx.recv().await {
+        match std::future::poll_fn(|cx| self.poll_recv(cx)).await {
             Some(r) => r,
             None => Err(Error::Closed("reader")),
         }
@@ -83,11 +132,17 @@ impl Reader {
 
     /// Polls for the next message (`None` once closed), for `Stream`
     /// implementations.
-    pub fn poll_recv(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Received>>> {
-        self.rx.poll_recv(cx)
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Received>>> {
+        loop {
+            if let Some(r) = self.pending.pop_front() {
+                return Poll::Ready(Some(r));
+            }
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(batch)) => self.pending = batch,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 
     /// What has been delivered and skipped so far.
@@ -100,6 +155,7 @@ impl Reader {
     pub async fn close(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         self.rx.close();
+        self.pending.clear();
         // Drain so a thread blocked on a full channel can finish.
         while self.rx.recv().await.is_some() {}
         if let Some(done) = self.done.take() {
