@@ -406,7 +406,8 @@ impl SourceRunner {
     /// waits for its acknowledgement, on the socket thread. Results come
     /// to `on_result` in the order of the messages. At the first failed
     /// send the stream stops: what was queued after it is not sent, and
-    /// its error is returned.
+    /// its error is returned. When the source fails, what it made before
+    /// is sent and reported, then its error is returned (no EOS is sent).
     pub async fn send_stream_ending<S, F>(
         &self,
         mut source: S,
@@ -430,11 +431,20 @@ impl SourceRunner {
             tokio::pin!(next);
             // a source that makes us wait gets what is batched sent first
             let item = match std::future::poll_fn(|cx| Poll::Ready(next.as_mut().poll(cx))).await {
-                Poll::Ready(r) => r?,
+                Poll::Ready(r) => r,
                 Poll::Pending => {
                     pipe.flush().await?;
                     pipe.collect_ready(&mut on_result)?;
-                    next.await?
+                    next.await
+                }
+            };
+            let item = match item {
+                Ok(item) => item,
+                Err(e) => {
+                    // what the source made before it failed is sent, and
+                    // reported, before its error
+                    pipe.finish(&mut on_result).await?;
+                    return Err(e);
                 }
             };
             let Some(item) = item else {
@@ -485,6 +495,10 @@ impl SourceRunner {
                 let item = SourceItem::EndOfStream(s.clone());
                 let (cmd, inflight) = self.prepare(item, None, Some(&pipe.failed));
                 pipe.push(cmd, inflight).await?;
+                pipe.collect_ready(&mut on_result)?;
+                if pipe.full() {
+                    pipe.make_room(&mut on_result).await?;
+                }
                 if !ended.contains(&s) {
                     summary.ended.push(s);
                 }
@@ -501,7 +515,8 @@ impl SourceRunner {
 
     /// Closes this handle. The last clone to close closes the socket after
     /// what is queued has been sent, and waits for it; an earlier clone's
-    /// sends are complete by then, since each send waits for its outcome.
+    /// sends are complete by then, since each send (and each stream) waits
+    /// for its outcomes.
     pub async fn close(self) {
         if let Some(writer) = std::sync::Arc::into_inner(self.writer) {
             writer.close().await;
