@@ -328,7 +328,9 @@ impl FrameSpan {
             pts = tracing::field::Empty,
             trace_id = self.trace_id().map(|t| t.to_string()).unwrap_or_default()
         );
-        if let Some(cx) = &self.cx {
+        // a span no subscriber wants (the usual case without a tracing
+        // layer) has no parent to set
+        if let (Some(cx), false) = (&self.cx, span.is_disabled()) {
             let _ = span.set_parent(cx.clone());
         }
         span
@@ -387,6 +389,10 @@ pub fn receive_span(result: &SinkResult) -> tracing::Span {
         kind = result.kind(),
         trace_id = result.trace_id.map(|t| t.to_string()).unwrap_or_default()
     );
+    // the context is parsed only for a span some subscriber wants
+    if span.is_disabled() {
+        return span;
+    }
     if let Some(cx) = extract_context(&result.message.propagated_context) {
         let _ = span.set_parent(cx);
     }
