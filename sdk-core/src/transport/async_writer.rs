@@ -90,10 +90,25 @@ impl Command {
 }
 
 /// What the channel carries.
+// A single command is the common case of `send_message`: boxing it would
+// cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Job {
     One(Command),
     Batch(Vec<Command>),
+}
+
+/// Sends what a job holds, in order.
+fn handle(writer: &mut BlockingWriter, job: Job) {
+    match job {
+        Job::One(cmd) => run(writer, cmd),
+        Job::Batch(cmds) => {
+            for cmd in cmds {
+                run(writer, cmd);
+            }
+        }
+    }
 }
 
 /// Sends one command on the socket thread and replies.
@@ -195,22 +210,13 @@ impl Writer {
         std::thread::Builder::new()
             .name("savant-writer".into())
             .spawn(move || {
-                let mut handle = |job: Job| match job {
-                    Job::One(cmd) => run(&mut writer, cmd),
-                    Job::Batch(cmds) => {
-                        for cmd in cmds {
-                            run(&mut writer, cmd);
-                        }
-                    }
-                };
                 while let Some(job) = rx.blocking_recv() {
-                    handle(job);
+                    handle(&mut writer, job);
                     // what was queued meanwhile goes without parking
                     while let Ok(job) = rx.try_recv() {
-                        handle(job);
+                        handle(&mut writer, job);
                     }
                 }
-                drop(handle);
                 drop(writer); // closes the socket (linger applies)
                 let _ = done_tx.send(());
             })
