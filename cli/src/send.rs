@@ -2,6 +2,7 @@
 //! JSON line per message sent. A thin layer over the SDK's pipeline
 //! runner: SIGINT and SIGTERM end the stream with its EOS.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -152,8 +153,51 @@ async fn connect(a: &SendArgs, telemetry: Telemetry) -> Result<SourceRunner> {
 enum Names {
     /// Image files: the n-th frame is file `n % len` (round after round).
     Files(Vec<String>),
-    /// Video: the input the source gave its latest item from.
-    Current(Arc<Mutex<String>>),
+    /// Video: the input the source gave each item from, noted as the
+    /// source made it ([`NoteInputs`]; the results come later, in the
+    /// same order), else the current one.
+    Noted {
+        current: Arc<Mutex<String>>,
+        noted: Noted,
+    },
+}
+
+impl Names {
+    fn noted(current: Arc<Mutex<String>>) -> Self {
+        Names::Noted {
+            current,
+            noted: Noted::default(),
+        }
+    }
+}
+
+/// The input of each item made and not yet reported, oldest first (as
+/// many as the runner keeps in flight at most).
+type Noted = Arc<Mutex<VecDeque<String>>>;
+
+/// Notes the input each item comes from as the source makes it: the
+/// runner reports an item's result after it has asked for more (the
+/// stream is pipelined), when the current input may be the next one.
+struct NoteInputs<S> {
+    inner: S,
+    current: Arc<Mutex<String>>,
+    noted: Noted,
+}
+
+#[savant_sdk_core::async_trait]
+impl<S: Source> Source for NoteInputs<S> {
+    async fn next(&mut self) -> savant_sdk_core::Result<Option<SourceItem>> {
+        let item = self.inner.next().await?;
+        if item.is_some() {
+            let name = self.current.lock().expect("not poisoned").clone();
+            self.noted.lock().expect("not poisoned").push_back(name);
+        }
+        Ok(item)
+    }
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
 }
 
 /// `send`'s JSON line per message and its progress line.
@@ -180,9 +224,11 @@ impl PipelineObserver for SendLines {
                 emit_serialized(&line(r, Some(&names[index % names.len()]), bytes))
             }
             Names::Files(_) => emit_serialized(&line(r, None, bytes)),
-            Names::Current(c) => {
-                let current = c.lock().expect("not poisoned");
-                emit_serialized(&line(r, Some(&current), bytes))
+            Names::Noted { current, noted } => {
+                // the final EOS the runner adds were not made by the source
+                let name = noted.lock().expect("not poisoned").pop_front();
+                let name = name.unwrap_or_else(|| current.lock().expect("not poisoned").clone());
+                emit_serialized(&line(r, Some(&name), bytes))
             }
         }
     }
@@ -244,7 +290,7 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
         let source = MultiStreamSource::open(input, a.fps, streams, pattern)?.pace(a.pace);
         shutdown_topic.clone_from(&source.source_ids()[0]);
         let name = Arc::new(Mutex::new(input.display().to_string()));
-        (Box::new(source), Names::Current(name))
+        (Box::new(source), Names::noted(name))
     } else if video_inputs.iter().any(|v| *v) {
         let video = VideoSend {
             inputs: &a.files,
@@ -254,7 +300,7 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
             pace: a.pace,
         };
         let opened = crate::send_video::open(&video)?;
-        (opened.source, Names::Current(opened.current))
+        (opened.source, Names::noted(opened.current))
     } else {
         let files = inputs::expand(&a.files)?;
         let duration = 1_000_000_000 * a.fps.1 / a.fps.0;
@@ -293,6 +339,14 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
         (Box::new(held), FinalEos::Skip)
     } else {
         (source, FinalEos::Send)
+    };
+    let source: Box<dyn Source> = match &names {
+        Names::Noted { current, noted } => Box::new(NoteInputs {
+            inner: source,
+            current: current.clone(),
+            noted: noted.clone(),
+        }),
+        Names::Files(_) => source,
     };
     let runner = connect(&a, telemetry).await?;
     let shutdown_runner = a.shutdown_auth.as_ref().map(|_| runner.clone());

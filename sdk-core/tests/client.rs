@@ -371,3 +371,60 @@ async fn a_failing_source_gets_its_earlier_frames_sent_and_reported() {
         (1..=10).map(|i| ("frame", Some(i))).collect::<Vec<_>>()
     );
 }
+
+/// A slow (paced) source's frame is reported once it is sent, not when
+/// the source has made the next one: what `send`'s lines time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_sources_frames_are_reported_as_they_are_sent() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+    struct Slow(Arc<AtomicI64>);
+    #[savant_sdk_core::async_trait]
+    impl savant_sdk_core::source::Source for Slow {
+        async fn next(&mut self) -> savant_sdk_core::Result<Option<SourceItem>> {
+            let made = self.0.load(Ordering::SeqCst);
+            if made == 3 {
+                return Ok(None);
+            }
+            if made > 0 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            self.0.store(made + 1, Ordering::SeqCst);
+            Ok(Some(frame("s", made + 1).into()))
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = ipc(&dir, "in");
+    let mut sink = SinkBuilder::new(format!("router+bind:{input}"))
+        .stop_when_all_ended()
+        .idle_timeout(Duration::from_secs(5))
+        .build()
+        .await
+        .unwrap();
+    let reading = tokio::spawn(async move { while sink.next().await.is_some() {} });
+    let source = SourceBuilder::new(format!("dealer+connect:{input}"))
+        .telemetry_off()
+        .build()
+        .await
+        .unwrap();
+    let made = Arc::new(AtomicI64::new(0));
+    let mut reported = Vec::new();
+    source
+        .send_stream_with(Slow(made.clone()), |r| {
+            reported.push((r.kind, r.pts, made.load(Ordering::SeqCst)))
+        })
+        .await
+        .unwrap();
+    source.close().await;
+    reading.await.unwrap();
+    // each frame reported before the source made the next one
+    assert_eq!(
+        reported,
+        [
+            ("frame", Some(1), 1),
+            ("frame", Some(2), 2),
+            ("frame", Some(3), 3),
+            ("eos", None, 3)
+        ]
+    );
+}

@@ -435,7 +435,25 @@ impl SourceRunner {
                 Poll::Pending => {
                     pipe.flush().await?;
                     pipe.collect_ready(&mut on_result)?;
-                    next.await
+                    // results are reported as they come while the source
+                    // makes the next item (a paced source's frame is
+                    // reported when it is sent, not with the next one)
+                    loop {
+                        let Some(mut rx) = pipe.take_front_rx() else {
+                            break next.await;
+                        };
+                        tokio::select! {
+                            biased;
+                            r = &mut next => {
+                                pipe.put_front_rx(rx);
+                                break r;
+                            }
+                            reply = &mut rx => {
+                                pipe.put_front_reply(reply);
+                                pipe.collect_ready(&mut on_result)?;
+                            }
+                        }
+                    }
                 }
             };
             let item = match item {
@@ -647,6 +665,25 @@ impl<'a> Pipelined<'a> {
             self.report(reply, on_result)?;
         }
         Ok(())
+    }
+
+    /// The oldest entry's receiver, when its reply is still to come.
+    fn take_front_rx(&mut self) -> Option<oneshot::Receiver<Reply>> {
+        self.inflight.front_mut().and_then(|f| f.rx.take())
+    }
+
+    /// Puts back what [`Pipelined::take_front_rx`] took.
+    fn put_front_rx(&mut self, rx: oneshot::Receiver<Reply>) {
+        if let Some(front) = self.inflight.front_mut() {
+            front.rx = Some(rx);
+        }
+    }
+
+    /// The oldest entry's reply, from its receiver.
+    fn put_front_reply(&mut self, reply: std::result::Result<Reply, oneshot::error::RecvError>) {
+        if let Some(front) = self.inflight.front_mut() {
+            front.reply = Some(reply.unwrap_or((Err(Error::Closed("writer")), None)));
+        }
     }
 
     /// Waits for the oldest result.

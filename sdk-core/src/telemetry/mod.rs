@@ -343,8 +343,12 @@ impl FrameSpan {
         tracing_span.record("pts", pts);
         if let Some(cx) = &self.cx {
             let span = cx.span();
-            span.set_attribute(KeyValue::new("savant.source_id", source_id.to_string()));
-            span.set_attribute(KeyValue::new("savant.pts", pts));
+            // a span that only carries ids keeps no attributes: no copy
+            // of the source id for it
+            if span.is_recording() {
+                span.set_attribute(KeyValue::new("savant.source_id", source_id.to_string()));
+                span.set_attribute(KeyValue::new("savant.pts", pts));
+            }
         }
     }
 
