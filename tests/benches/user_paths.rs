@@ -83,8 +83,18 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// The CLI binary, built in release (into the same target folder).
+/// The CLI binary, built in release into this bench's own target folder
+/// (found from where this binary is, so that it is right however the
+/// bench was started).
 fn cli_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("this binary's path");
+    // <target>/release/deps/user_paths-<hash>
+    let release = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("in <target>/release/deps")
+        .to_path_buf();
+    let target = release.parent().expect("in <target>/release").to_path_buf();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args([
@@ -95,14 +105,12 @@ fn cli_binary() -> PathBuf {
             "--bin",
             "savant-sdk",
         ])
+        .env("CARGO_TARGET_DIR", &target)
         .current_dir(workspace_root())
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building the CLI failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let bin = target.join("release/savant-sdk");
+    let bin = release.join("savant-sdk");
     assert!(bin.exists(), "{} is missing", bin.display());
     bin
 }

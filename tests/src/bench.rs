@@ -225,7 +225,7 @@ pub fn zmq_router(ctx: &zmq::Context, ep: &str) -> zmq::Socket {
 }
 
 /// Receives `[routing id, topic, message, payload...]` until the end
-/// marker (two parts).
+/// marker (two parts), which it answers.
 pub fn zmq_read_all(router: zmq::Socket) -> Arrivals {
     let mut first = None;
     let (mut n, mut bytes) = (0usize, 0usize);
@@ -241,18 +241,22 @@ pub fn zmq_read_all(router: zmq::Socket) -> Arrivals {
             }
         }
         if parts.len() == 2 {
-            break;
+            let end = Instant::now();
+            // the sender waits for this before it closes (what it queued
+            // is then surely through)
+            router.send(&parts[0][..], zmq::SNDMORE).unwrap();
+            router.send(&b"OK"[..], 0).unwrap();
+            return (first.unwrap(), end, n, bytes);
         }
         first.get_or_insert_with(Instant::now);
         bytes += parts.get(3).map_or(0, |p| p.len());
         n += 1;
     }
-    (first.unwrap(), Instant::now(), n, bytes)
 }
 
 /// The dealer of [`bare_zmq`]: connects to `ep`, sends `count` times
-/// `[topic, message, payload]`, then the end marker (all of it sent by
-/// the time `ctx` is dropped: no linger limit).
+/// `[topic, message, payload]`, then the end marker, and waits for the
+/// router's answer to it.
 pub fn zmq_send_all(ctx: &zmq::Context, ep: &str, count: usize, size: usize) {
     let mut dealer = ctx.socket(zmq::DEALER).unwrap();
     dealer.set_sndhwm(50).unwrap();
@@ -270,6 +274,8 @@ pub fn zmq_send_all(ctx: &zmq::Context, ep: &str, count: usize, size: usize) {
         }
     }
     dealer.send(&b"end"[..], 0).unwrap();
+    // the router's reply to the end marker: everything arrived
+    dealer.recv_msg(0).unwrap();
 }
 
 /// A bare `zmq` crate loop, the ceiling of any path on libzmq: a dealer
