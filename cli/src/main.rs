@@ -154,8 +154,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Logs go to stderr; with telemetry on they also become span events of
-    // the frame being handled.
+    // Logs go to stderr; with telemetry exported they also become span
+    // events of the frame being handled (without an exporter the layer
+    // would record spans and events nobody sees: a dozen allocations a
+    // message).
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
@@ -165,7 +167,12 @@ fn main() -> ExitCode {
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log)),
                 ),
         )
-        .with(telemetry.tracing_layer())
+        .with(
+            telemetry
+                .is_exporting()
+                .then(|| telemetry.tracing_layer())
+                .flatten(),
+        )
         .init();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

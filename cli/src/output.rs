@@ -40,13 +40,32 @@ fn output() -> &'static Output {
 
 /// Prints one JSON line to stdout.
 pub(crate) fn emit(v: serde_json::Value) {
+    emit_serialized(&v);
+}
+
+/// Prints one JSON line to stdout, serialised straight into the buffer
+/// (no `serde_json::Value` made first: the per-message lines of `send`
+/// and `receive` cost no allocation this way).
+pub(crate) fn emit_serialized<T: serde::Serialize + ?Sized>(v: &T) {
     let o = output();
     let mut out = o.out.lock().unwrap_or_else(|p| p.into_inner());
-    let _ = writeln!(out, "{v}");
+    if serde_json::to_writer(&mut *out, v).is_ok() {
+        let _ = out.write_all(b"\n");
+    }
     if o.terminal {
         let _ = out.flush();
     } else {
         o.dirty.store(true, Ordering::Release);
+    }
+}
+
+/// A value written as a JSON string through its `Display` (a trace id, an
+/// attribute's `namespace/name`), without a `String` made for it.
+pub(crate) struct AsStr<T>(pub T);
+
+impl<T: std::fmt::Display> serde::Serialize for AsStr<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
     }
 }
 

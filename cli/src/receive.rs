@@ -19,6 +19,7 @@ use savant_sdk_sinks::{AnnotatedFrameSink, ImageFilesSink, MetadataJsonSink};
 use serde_json::json;
 
 use crate::emit;
+use crate::output::{emit_serialized, AsStr};
 use crate::progress::Progress;
 use crate::protocol::AcceptArgs;
 use crate::telemetry::TelemetryArgs;
@@ -193,37 +194,71 @@ impl RtspOutArgs {
     }
 }
 
-pub(crate) fn describe(r: &SinkResult) -> serde_json::Value {
+/// An attribute's `namespace/name`.
+struct AttributeName<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for AttributeName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.0, self.1)
+    }
+}
+
+/// The attributes of a frame or user data, as `namespace/name` strings.
+struct AttributeNames<'a>(&'a [savant_sdk_core::model::Attribute]);
+
+impl serde::Serialize for AttributeNames<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.0
+                .iter()
+                .map(|a| AsStr(AttributeName(&a.namespace, &a.name))),
+        )
+    }
+}
+
+/// `receive`'s line per message (keys in the order `serde_json::Value`
+/// printed them), written without a `Value` or a `String` made for it.
+#[derive(serde::Serialize)]
+pub(crate) struct Described<'a> {
+    attributes: AttributeNames<'a>,
+    codec: Option<&'a str>,
+    content_bytes: usize,
+    event: &'static str,
+    generation: Option<&'static str>,
+    height: Option<i64>,
+    kind: &'static str,
+    objects: usize,
+    protocol_version: &'a str,
+    pts: Option<i64>,
+    seq_id: u64,
+    source_id: &'a str,
+    trace_id: Option<AsStr<TraceId>>,
+    width: Option<i64>,
+}
+
+pub(crate) fn describe(r: &SinkResult) -> Described<'_> {
     let frame = r.frame();
-    let attributes: Vec<String> = match &r.message.payload {
-        MessagePayload::VideoFrame(f) => f
-            .attributes
-            .iter()
-            .map(|a| format!("{}/{}", a.namespace, a.name))
-            .collect(),
-        MessagePayload::UserData(u) => u
-            .attributes
-            .iter()
-            .map(|a| format!("{}/{}", a.namespace, a.name))
-            .collect(),
-        _ => Vec::new(),
+    let attributes = match &r.message.payload {
+        MessagePayload::VideoFrame(f) => &f.attributes[..],
+        MessagePayload::UserData(u) => &u.attributes[..],
+        _ => &[],
     };
-    json!({
-        "event": "received",
-        "kind": r.kind(),
-        "source_id": r.source_id(),
-        "pts": r.pts(),
-        "seq_id": r.message.seq_id,
-        "protocol_version": r.message.protocol_version,
-        "generation": r.message.generation().map(|g| g.name()),
-        "trace_id": r.trace_id.map(|t| t.to_string()),
-        "codec": frame.and_then(|f| f.codec.clone()),
-        "width": frame.map(|f| f.width),
-        "height": frame.map(|f| f.height),
-        "content_bytes": r.content.as_ref().map_or(0, |c| c.len()),
-        "attributes": attributes,
-        "objects": frame.map_or(0, |f| f.objects.len()),
-    })
+    Described {
+        attributes: AttributeNames(attributes),
+        codec: frame.and_then(|f| f.codec.as_deref()),
+        content_bytes: r.content.as_ref().map_or(0, |c| c.len()),
+        event: "received",
+        generation: r.message.generation().map(|g| g.name()),
+        height: frame.map(|f| f.height),
+        kind: r.kind(),
+        objects: frame.map_or(0, |f| f.objects.len()),
+        protocol_version: &r.message.protocol_version,
+        pts: r.pts(),
+        seq_id: r.message.seq_id,
+        source_id: r.source_id(),
+        trace_id: r.trace_id.map(AsStr),
+        width: frame.map(|f| f.width),
+    }
 }
 
 /// A frame `send` reported: trace id, source id, pts, sent at (unix us).
@@ -339,7 +374,7 @@ impl Sink for ReceiveLines {
             }));
         }
         if self.print {
-            emit(describe(&r));
+            emit_serialized(&describe(&r));
         }
         // inside the runner's span of the result: joins the frame's trace
         tracing::debug!(source_id = %r.source_id(), kind = r.kind(), "received");

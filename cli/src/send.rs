@@ -2,6 +2,7 @@
 //! JSON line per message sent. A thin layer over the SDK's pipeline
 //! runner: SIGINT and SIGTERM end the stream with its EOS.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,15 +13,15 @@ use clap::Args;
 use savant_sdk_core::client::{FinalEos, SourceBuilder, SourceResult, SourceRunner};
 use savant_sdk_core::pipeline::{Pipeline, PipelineObserver, SourceOutcome};
 use savant_sdk_core::source::{IterSource, Source, SourceItem};
-use savant_sdk_core::telemetry::Telemetry;
+use savant_sdk_core::telemetry::{Telemetry, TraceId};
 use savant_sdk_sources::{MultiStreamSource, SourceExt};
-use serde_json::json;
 
+use crate::output::{emit_serialized, AsStr};
 use crate::progress::Progress;
 use crate::protocol::ProtocolArgs;
 use crate::send_video::VideoSend;
 use crate::telemetry::TelemetryArgs;
-use crate::{emit, inputs, parse_fps, TraceFormat};
+use crate::{inputs, parse_fps, TraceFormat};
 
 /// Arguments of `send`.
 #[derive(Debug, Args)]
@@ -103,22 +104,37 @@ fn parse_loss_rate(s: &str) -> Result<f64, String> {
     savant_sdk_sources::check_loss_rate(rate).map_err(|e| e.to_string())
 }
 
-pub(crate) fn line(
-    r: &SourceResult,
-    file: Option<&str>,
+/// `send`'s line per message sent (keys in the order `serde_json::Value`
+/// printed them).
+#[derive(serde::Serialize)]
+pub(crate) struct SentLine<'a> {
     content_bytes: Option<usize>,
-) -> serde_json::Value {
-    json!({
-        "event": "sent",
-        "kind": r.kind,
-        "source_id": r.source_id,
-        "pts": r.pts,
-        "trace_id": r.trace_id.map(|t| t.to_string()),
-        "file": file,
-        "content_bytes": content_bytes,
-        "resends": r.status.resends(),
-        "sent_at_us": unix_micros(),
-    })
+    event: &'static str,
+    file: Option<&'a str>,
+    kind: &'static str,
+    pts: Option<i64>,
+    resends: u32,
+    sent_at_us: u64,
+    source_id: &'a str,
+    trace_id: Option<AsStr<TraceId>>,
+}
+
+pub(crate) fn line<'a>(
+    r: &'a SourceResult,
+    file: Option<&'a str>,
+    content_bytes: Option<usize>,
+) -> SentLine<'a> {
+    SentLine {
+        content_bytes,
+        event: "sent",
+        file,
+        kind: r.kind,
+        pts: r.pts,
+        resends: r.status.resends(),
+        sent_at_us: unix_micros(),
+        source_id: &r.source_id,
+        trace_id: r.trace_id.map(AsStr),
+    }
 }
 
 /// Wall-clock time in microseconds since the UNIX epoch (for matching
@@ -150,8 +166,51 @@ async fn connect(a: &SendArgs, telemetry: Telemetry) -> Result<SourceRunner> {
 enum Names {
     /// Image files: the n-th frame is file `n % len` (round after round).
     Files(Vec<String>),
-    /// Video: the input the source gave its latest item from.
-    Current(Arc<Mutex<String>>),
+    /// Video: the input the source gave each item from, noted as the
+    /// source made it ([`NoteInputs`]; the results come later, in the
+    /// same order), else the current one.
+    Noted {
+        current: Arc<Mutex<String>>,
+        noted: Noted,
+    },
+}
+
+impl Names {
+    fn noted(current: Arc<Mutex<String>>) -> Self {
+        Names::Noted {
+            current,
+            noted: Noted::default(),
+        }
+    }
+}
+
+/// The input of each item made and not yet reported, oldest first (as
+/// many as the runner keeps in flight at most).
+type Noted = Arc<Mutex<VecDeque<String>>>;
+
+/// Notes the input each item comes from as the source makes it: the
+/// runner reports an item's result after it has asked for more (the
+/// stream is pipelined), when the current input may be the next one.
+struct NoteInputs<S> {
+    inner: S,
+    current: Arc<Mutex<String>>,
+    noted: Noted,
+}
+
+#[savant_sdk_core::async_trait]
+impl<S: Source> Source for NoteInputs<S> {
+    async fn next(&mut self) -> savant_sdk_core::Result<Option<SourceItem>> {
+        let item = self.inner.next().await?;
+        if item.is_some() {
+            let name = self.current.lock().expect("not poisoned").clone();
+            self.noted.lock().expect("not poisoned").push_back(name);
+        }
+        Ok(item)
+    }
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
 }
 
 /// `send`'s JSON line per message and its progress line.
@@ -171,11 +230,6 @@ impl PipelineObserver for SendLines {
         } else {
             0
         };
-        let file = match &self.names {
-            Names::Files(names) if frame => Some(names[index % names.len()].clone()),
-            Names::Files(_) => None,
-            Names::Current(c) => Some(c.lock().expect("not poisoned").clone()),
-        };
         let bytes = frame.then_some(r.content_bytes);
         let resends = r.status.resends();
         if resends > 0 {
@@ -185,7 +239,18 @@ impl PipelineObserver for SendLines {
         if let Some(b) = bytes {
             self.progress.lock().expect("not poisoned").frame(b);
         }
-        emit(line(r, file.as_deref(), bytes));
+        match &self.names {
+            Names::Files(names) if frame => {
+                emit_serialized(&line(r, Some(&names[index % names.len()]), bytes))
+            }
+            Names::Files(_) => emit_serialized(&line(r, None, bytes)),
+            Names::Noted { current, noted } => {
+                // the final EOS the runner adds were not made by the source
+                let name = noted.lock().expect("not poisoned").pop_front();
+                let name = name.unwrap_or_else(|| current.lock().expect("not poisoned").clone());
+                emit_serialized(&line(r, Some(&name), bytes))
+            }
+        }
     }
 
     fn on_signal(&self, _signal: &'static str) {
@@ -245,7 +310,7 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
         let source = MultiStreamSource::open(input, a.fps, streams, pattern)?.pace(a.pace);
         shutdown_topic.clone_from(&source.source_ids()[0]);
         let name = Arc::new(Mutex::new(input.display().to_string()));
-        (Box::new(source), Names::Current(name))
+        (Box::new(source), Names::noted(name))
     } else if video_inputs.iter().any(|v| *v) {
         let video = VideoSend {
             inputs: &a.files,
@@ -255,7 +320,7 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
             pace: a.pace,
         };
         let opened = crate::send_video::open(&video)?;
-        (opened.source, Names::Current(opened.current))
+        (opened.source, Names::noted(opened.current))
     } else {
         let files = inputs::expand(&a.files)?;
         let duration = 1_000_000_000 * a.fps.1 / a.fps.0;
@@ -295,6 +360,14 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
     } else {
         (source, FinalEos::Send)
     };
+    let source: Box<dyn Source> = match &names {
+        Names::Noted { current, noted } => Box::new(NoteInputs {
+            inner: source,
+            current: current.clone(),
+            noted: noted.clone(),
+        }),
+        Names::Files(_) => source,
+    };
     let runner = connect(&a, telemetry).await?;
     let shutdown_runner = a.shutdown_auth.as_ref().map(|_| runner.clone());
     let lines = Arc::new(SendLines {
@@ -329,7 +402,7 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
         SourceOutcome::Completed => {
             if let (Some(runner), Some(auth)) = (shutdown_runner, &a.shutdown_auth) {
                 let r = runner.send_shutdown(&shutdown_topic, auth).await?;
-                emit(line(&r, None, None));
+                emit_serialized(&line(&r, None, None));
                 runner.close().await;
             }
             Ok(())

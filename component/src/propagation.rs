@@ -56,8 +56,17 @@ impl JaegerPropagator {
 
 /// Formats a span context as an `uber-trace-id` value.
 pub fn format_uber_trace_id(sc: &SpanContext) -> String {
+    use std::fmt::Write as _;
     let flags = u8::from(sc.is_sampled());
-    format!("{:032x}:{:016x}:0:{flags}", sc.trace_id(), sc.span_id())
+    // one allocation, of the final size (32 + 1 + 16 + 3 + 1)
+    let mut out = String::with_capacity(53);
+    let _ = write!(
+        out,
+        "{:032x}:{:016x}:0:{flags}",
+        sc.trace_id(),
+        sc.span_id()
+    );
+    out
 }
 
 /// Parses an `uber-trace-id` value; `None` for anything the Jaeger
@@ -70,11 +79,17 @@ pub fn parse_uber_trace_id(value: &str) -> Option<SpanContext> {
         decoded = value.replace("%3A", ":").replace("%3a", ":");
         &decoded
     };
-    let parts: Vec<&str> = value.split(':').collect();
-    if parts.len() != 4 {
+    // four fields, no more (split without collecting: no allocation)
+    let mut parts = value.split(':');
+    let (Some(trace), Some(span), Some(_parent), Some(flags), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return None;
-    }
-    let (trace, span, flags) = (parts[0], parts[1], parts[3]);
+    };
     if trace.is_empty() || trace.len() > 32 || !trace.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }

@@ -247,3 +247,184 @@ async fn stream_summary_lists_each_ended_source_once() {
     source.close().await;
     assert_eq!(reading.await.unwrap(), 3, "every EOS is still sent");
 }
+
+/// A stream longer than the runner's window, over three source ids with
+/// an EOS of one in the middle (its frames go on after it): every message
+/// gets its result, in the order of the stream, and the reader sees each
+/// source's messages in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelined_stream_keeps_its_order_and_every_result() {
+    use savant_sdk_core::client::STREAM_WINDOW;
+    let dir = tempfile::tempdir().unwrap();
+    let input = ipc(&dir, "in");
+    let mut sink = SinkBuilder::new(format!("router+bind:{input}"))
+        .stop_when_all_ended()
+        .idle_timeout(Duration::from_secs(10))
+        .build()
+        .await
+        .unwrap();
+    let source = SourceBuilder::new(format!("dealer+connect:{input}"))
+        .build()
+        .await
+        .unwrap();
+    let n = (STREAM_WINDOW * 8) as i64;
+    let mut items: Vec<SourceItem> = Vec::new();
+    for i in 0..n {
+        items.push(frame(["a", "b", "c"][(i % 3) as usize], i).into());
+        if i == n / 2 {
+            items.push(SourceItem::EndOfStream("c".into()));
+        }
+    }
+    let expected: Vec<(String, Option<i64>)> = items
+        .iter()
+        .map(|item| match item {
+            SourceItem::Frame(f) => (f.frame.source_id.clone(), Some(f.frame.pts)),
+            SourceItem::EndOfStream(s) => (s.clone(), None),
+            _ => unreachable!(),
+        })
+        .collect();
+    let reading = tokio::spawn(async move {
+        let mut got: Vec<(String, Option<i64>)> = Vec::new();
+        while let Some(r) = sink.next().await {
+            let r = r.unwrap();
+            got.push((r.source_id().to_string(), r.pts()));
+        }
+        got
+    });
+    let mut results = Vec::new();
+    let summary = source
+        .send_stream_with(IterSource::new(items.into_iter()), |r| {
+            results.push((r.source_id.clone(), r.pts, r.kind, r.trace_id.is_some()))
+        })
+        .await
+        .unwrap();
+    source.close().await;
+    assert_eq!(summary.frames, n as u64);
+    // the stream's messages, then the final EOS of each (c's frames went
+    // on after its EOS)
+    assert_eq!(results.len(), expected.len() + 3);
+    for (r, e) in results.iter().zip(&expected) {
+        assert_eq!((&r.0, r.1), (&e.0, e.1), "results in the stream's order");
+        assert_eq!(r.2, if e.1.is_some() { "frame" } else { "eos" });
+        assert_eq!(r.3, e.1.is_some(), "a trace per frame");
+    }
+    let tail: Vec<_> = results[expected.len()..]
+        .iter()
+        .map(|r| (r.0.as_str(), r.2))
+        .collect();
+    assert_eq!(tail, [("a", "eos"), ("b", "eos"), ("c", "eos")]);
+    let got = reading.await.unwrap();
+    assert_eq!(got.len(), results.len(), "everything arrived");
+    for id in ["a", "b", "c"] {
+        let sent: Vec<_> = expected.iter().filter(|e| e.0 == id).collect();
+        let arrived: Vec<_> = got.iter().filter(|g| g.0 == id).collect();
+        assert_eq!(&arrived[..sent.len()], &sent[..], "{id} in order");
+    }
+}
+
+/// A source that fails: what it made before is sent and reported, then
+/// its error comes back (and no EOS is sent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_source_gets_its_earlier_frames_sent_and_reported() {
+    struct Fails(i64);
+    #[savant_sdk_core::async_trait]
+    impl savant_sdk_core::source::Source for Fails {
+        async fn next(&mut self) -> savant_sdk_core::Result<Option<SourceItem>> {
+            if self.0 == 10 {
+                return Err(savant_sdk_core::Error::Config("the source broke".into()));
+            }
+            self.0 += 1;
+            Ok(Some(frame("f", self.0).into()))
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = ipc(&dir, "in");
+    let mut sink = SinkBuilder::new(format!("router+bind:{input}"))
+        .idle_timeout(Duration::from_secs(1))
+        .build()
+        .await
+        .unwrap();
+    let source = SourceBuilder::new(format!("dealer+connect:{input}"))
+        .telemetry_off()
+        .build()
+        .await
+        .unwrap();
+    let reading = tokio::spawn(async move {
+        let mut got = Vec::new();
+        while let Some(r) = sink.next().await {
+            let r = r.unwrap();
+            got.push((r.kind(), r.pts()));
+        }
+        got
+    });
+    let mut reported = Vec::new();
+    let e = source
+        .send_stream_with(Fails(0), |r| reported.push(r.pts))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("the source broke"), "{e}");
+    assert_eq!(reported, (1..=10).map(Some).collect::<Vec<_>>());
+    source.close().await;
+    let got = reading.await.unwrap();
+    assert_eq!(
+        got,
+        (1..=10).map(|i| ("frame", Some(i))).collect::<Vec<_>>()
+    );
+}
+
+/// A slow (paced) source's frame is reported once it is sent, not when
+/// the source has made the next one: what `send`'s lines time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_sources_frames_are_reported_as_they_are_sent() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+    struct Slow(Arc<AtomicI64>);
+    #[savant_sdk_core::async_trait]
+    impl savant_sdk_core::source::Source for Slow {
+        async fn next(&mut self) -> savant_sdk_core::Result<Option<SourceItem>> {
+            let made = self.0.load(Ordering::SeqCst);
+            if made == 3 {
+                return Ok(None);
+            }
+            if made > 0 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            self.0.store(made + 1, Ordering::SeqCst);
+            Ok(Some(frame("s", made + 1).into()))
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = ipc(&dir, "in");
+    let mut sink = SinkBuilder::new(format!("router+bind:{input}"))
+        .stop_when_all_ended()
+        .idle_timeout(Duration::from_secs(5))
+        .build()
+        .await
+        .unwrap();
+    let reading = tokio::spawn(async move { while sink.next().await.is_some() {} });
+    let source = SourceBuilder::new(format!("dealer+connect:{input}"))
+        .telemetry_off()
+        .build()
+        .await
+        .unwrap();
+    let made = Arc::new(AtomicI64::new(0));
+    let mut reported = Vec::new();
+    source
+        .send_stream_with(Slow(made.clone()), |r| {
+            reported.push((r.kind, r.pts, made.load(Ordering::SeqCst)))
+        })
+        .await
+        .unwrap();
+    source.close().await;
+    reading.await.unwrap();
+    // each frame reported before the source made the next one
+    assert_eq!(
+        reported,
+        [
+            ("frame", Some(1), 1),
+            ("frame", Some(2), 2),
+            ("frame", Some(3), 3),
+            ("eos", None, 3)
+        ]
+    );
+}

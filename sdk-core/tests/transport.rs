@@ -731,3 +731,76 @@ fn the_async_reader_refuses_deferred_acks() {
     assert!(config.deferred_ack());
     assert!(matches!(Reader::new(config), Err(Error::Config(_))));
 }
+
+/// The async reader's queue holds its channel capacity in messages however
+/// they arrive (one by one here, so one batch each), and no more: a
+/// consumer that does not read lets `capacity` messages in and no more;
+/// once it reads, the rest and the EOS come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_async_readers_queue_is_bounded_in_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = endpoint(&dir, false, "bounded");
+    let capacity = 8;
+    let mut rd = Reader::new(
+        ReaderConfig::builder(&format!("router+bind:{ep}"))
+            .unwrap()
+            .receive_timeout(Duration::from_millis(50))
+            .channel_capacity(capacity)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let wr = Writer::new(
+        WriterConfig::builder(&format!("dealer+connect:{ep}"))
+            .unwrap()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    for i in 0..capacity as i64 {
+        wr.send_message("a", frame("a", i), vec![]).await.unwrap();
+        // one at a time: each its own batch
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // all of them handed over although nobody reads...
+    let until = Instant::now() + Duration::from_secs(5);
+    while rd.stats().delivered < capacity as u64 {
+        assert!(Instant::now() < until, "{:?}", rd.stats());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // ...and nothing past the bound is taken from the socket
+    for i in 0..4 {
+        wr.send_message("a", frame("a", 100 + i), vec![])
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(rd.stats().delivered, capacity as u64, "bounded");
+    for i in 0..capacity as i64 {
+        assert_eq!(
+            rd.recv()
+                .await
+                .unwrap()
+                .message
+                .as_video_frame()
+                .unwrap()
+                .pts,
+            i
+        );
+    }
+    for i in 0..4 {
+        let m = rd.recv().await.unwrap();
+        assert_eq!(m.message.as_video_frame().unwrap().pts, 100 + i);
+    }
+    let eos = tokio::spawn(async move {
+        let out = wr.send_eos("a").await.unwrap();
+        wr.close().await;
+        out
+    });
+    assert!(rd.recv().await.unwrap().message.is_end_of_stream());
+    assert!(matches!(
+        eos.await.unwrap(),
+        WriteOutcome::Acknowledged { .. }
+    ));
+    rd.close().await;
+}

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+pub mod bench;
 pub mod media;
 use savant_sdk_core::protocol::ProtocolVersion;
 use serde_json::Value;

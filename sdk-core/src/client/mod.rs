@@ -14,4 +14,5 @@ pub use matching::{MatchReport, MatchedFrame, TraceMatcher};
 pub use sink_runner::{BlockingSinkRunner, SeqGapStats, SinkBuilder, SinkRunner, SinkTask};
 pub use source_runner::{
     BlockingSourceRunner, FinalEos, SourceBuilder, SourceResult, SourceRunner, StreamSummary,
+    STREAM_BATCH, STREAM_WINDOW, STREAM_WINDOW_BYTES,
 };

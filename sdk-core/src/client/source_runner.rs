@@ -1,19 +1,26 @@
 //! [`SourceBuilder`] and [`SourceRunner`]: send frames to a module, one
 //! trace per frame.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
+use std::future::Future;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
+
+use tokio::sync::oneshot;
 
 use tracing::Instrument;
 
 use crate::client::health::HealthCheck;
 use crate::error::{Error, Result};
-use crate::model::{FrameContent, Message, UserData, VideoFrameBatch};
+use crate::model::{EndOfStream, FrameContent, Message, UserData, VideoFrameBatch};
 use crate::protocol::ProtocolVersion;
 use crate::source::{Source, SourceFrame, SourceItem};
 use crate::telemetry::{
     FrameSpan, LogHandle, LogProvider, LogProviderError, Logs, Propagation, Telemetry, TraceId,
 };
+use crate::transport::async_writer::{Command, Extra, Reply};
 use crate::transport::{WriteOutcome, Writer, WriterConfig};
 
 /// What sending one message did.
@@ -263,58 +270,82 @@ impl SourceRunner {
             .telemetry
             .frame_span(&item.frame.source_id, item.frame.pts);
         let tspan = span.tracing_span(&item.frame.source_id, item.frame.pts);
-        self.send_in(item, span, tspan).await
+        let (cmd, inflight) = self.prepare(SourceItem::Frame(item), Some((span, tspan)), None);
+        self.writer.enqueue_one(cmd).await?;
+        inflight.outcome(&self.logs).await
     }
 
-    /// Sends a frame in an already started trace.
-    async fn send_in(
+    /// The command that sends `item` and what its result will say. A
+    /// frame goes in `frame_span` when given (else in a new trace), a
+    /// batch in a new trace; `failed` ties the command to a stream.
+    fn prepare(
         &self,
-        item: SourceFrame,
-        span: FrameSpan,
-        tspan: tracing::Span,
-    ) -> Result<SourceResult> {
-        let SourceFrame { mut frame, content } = item;
-        let content_bytes = content.len();
-        let source_id = frame.source_id.clone();
-        let pts = frame.pts;
-        let trace_id = span.trace_id();
-        let extra = if content.is_empty() {
-            Vec::new()
-        } else {
-            frame.content = FrameContent::external_zeromq();
-            vec![content]
-        };
-        let mut message = Message::video_frame(frame);
-        self.telemetry
-            .inject(&span, &mut message.propagated_context);
-        let status = self
-            .writer
-            .send_message(&source_id, message, extra)
-            .instrument(tspan)
-            .await?;
-        Ok(SourceResult {
-            source_id,
-            pts: Some(pts),
-            status,
-            trace_id,
+        item: SourceItem,
+        frame_span: Option<(FrameSpan, tracing::Span)>,
+        failed: Option<&Arc<AtomicBool>>,
+    ) -> (Command, InFlight) {
+        let mut meta = InFlight {
+            rx: None,
+            reply: None,
+            pts: None,
+            trace_id: None,
             kind: "frame",
-            content_bytes,
-            log_handle: self.logs.clone(),
-        })
+            content_bytes: 0,
+            span: None,
+        };
+        let (topic, message, extra) = match item {
+            SourceItem::Frame(SourceFrame { mut frame, content }) => {
+                let (span, tspan) = frame_span.unwrap_or_else(|| {
+                    let span = self.telemetry.frame_span(&frame.source_id, frame.pts);
+                    let tspan = span.tracing_span(&frame.source_id, frame.pts);
+                    (span, tspan)
+                });
+                meta.content_bytes = content.len();
+                meta.pts = Some(frame.pts);
+                meta.trace_id = span.trace_id();
+                let topic = frame.source_id.clone();
+                let extra = if content.is_empty() {
+                    Extra::One(None)
+                } else {
+                    frame.content = FrameContent::external_zeromq();
+                    Extra::One(Some(content))
+                };
+                let mut message = Message::video_frame(frame);
+                self.telemetry
+                    .inject(&span, &mut message.propagated_context);
+                meta.span = Some((span, tspan));
+                (topic, message, extra)
+            }
+            SourceItem::Batch { topic, batch } => {
+                let span = self.telemetry.root_span("savant.send_batch", &topic, None);
+                let mut message = Message::video_frame_batch(batch);
+                self.telemetry
+                    .inject(&span, &mut message.propagated_context);
+                meta.kind = "batch";
+                meta.trace_id = span.trace_id();
+                meta.span = Some((span, tracing::Span::none()));
+                (topic, message, Extra::One(None))
+            }
+            SourceItem::UserData(data) => {
+                meta.kind = "user_data";
+                let topic = data.source_id.clone();
+                (topic, Message::user_data(data), Extra::One(None))
+            }
+            SourceItem::EndOfStream(source_id) => {
+                meta.kind = "eos";
+                let message = Message::end_of_stream(EndOfStream::new(&source_id));
+                (source_id, message, Extra::One(None))
+            }
+        };
+        let (cmd, rx) = Command::new(topic, message, extra, failed.cloned());
+        meta.rx = Some(rx);
+        (cmd, meta)
     }
 
     /// Sends an EOS for `source_id` and waits for its acknowledgement.
     pub async fn send_eos(&self, source_id: &str) -> Result<SourceResult> {
-        let status = self.writer.send_eos(source_id).await?;
-        Ok(SourceResult {
-            source_id: source_id.to_string(),
-            pts: None,
-            status,
-            trace_id: None,
-            kind: "eos",
-            content_bytes: 0,
-            log_handle: self.logs.clone(),
-        })
+        self.send_item(SourceItem::EndOfStream(source_id.to_string()))
+            .await
     }
 
     /// Asks the module to shut down (it obeys when `auth` matches its
@@ -334,48 +365,23 @@ impl SourceRunner {
 
     /// Sends a batch on `topic`, in one trace.
     pub async fn send_batch(&self, topic: &str, batch: VideoFrameBatch) -> Result<SourceResult> {
-        let span = self.telemetry.root_span("savant.send_batch", topic, None);
-        let mut message = Message::video_frame_batch(batch);
-        self.telemetry
-            .inject(&span, &mut message.propagated_context);
-        let status = self.writer.send_message(topic, message, Vec::new()).await?;
-        Ok(SourceResult {
-            source_id: topic.to_string(),
-            pts: None,
-            status,
-            trace_id: span.trace_id(),
-            kind: "batch",
-            content_bytes: 0,
-            log_handle: self.logs.clone(),
+        self.send_item(SourceItem::Batch {
+            topic: topic.to_string(),
+            batch,
         })
+        .await
     }
 
     /// Sends user data for its source.
     pub async fn send_user_data(&self, data: UserData) -> Result<SourceResult> {
-        let topic = data.source_id.clone();
-        let status = self
-            .writer
-            .send_message(&topic, Message::user_data(data), Vec::new())
-            .await?;
-        Ok(SourceResult {
-            source_id: topic,
-            pts: None,
-            status,
-            trace_id: None,
-            kind: "user_data",
-            content_bytes: 0,
-            log_handle: self.logs.clone(),
-        })
+        self.send_item(SourceItem::UserData(data)).await
     }
 
     /// Sends one item of a source.
     pub async fn send_item(&self, item: SourceItem) -> Result<SourceResult> {
-        match item {
-            SourceItem::Frame(f) => self.send(f).await,
-            SourceItem::Batch { topic, batch } => self.send_batch(&topic, batch).await,
-            SourceItem::UserData(u) => self.send_user_data(u).await,
-            SourceItem::EndOfStream(s) => self.send_eos(&s).await,
-        }
+        let (cmd, inflight) = self.prepare(item, None, None);
+        self.writer.enqueue_one(cmd).await?;
+        inflight.outcome(&self.logs).await
     }
 
     /// Sends everything `source` produces, then an EOS for every source id
@@ -391,6 +397,17 @@ impl SourceRunner {
 
     /// [`SourceRunner::send_stream_with`], with the EOS of the streams the
     /// source leaves open sent or not (`--no-eos`).
+    ///
+    /// The stream is pipelined: messages go to the socket thread in
+    /// batches (a batch as soon as the source would make it wait, or once
+    /// it has [`STREAM_BATCH`] messages), up to [`STREAM_WINDOW`] messages
+    /// (and about [`STREAM_WINDOW_BYTES`] of payload) queued or in flight
+    /// at once; only an EOS over dealer (and every message over req)
+    /// waits for its acknowledgement, on the socket thread. Results come
+    /// to `on_result` in the order of the messages. At the first failed
+    /// send the stream stops: what was queued after it is not sent, and
+    /// its error is returned. When the source fails, what it made before
+    /// is sent and reported, then its error is returned (no EOS is sent).
     pub async fn send_stream_ending<S, F>(
         &self,
         mut source: S,
@@ -404,12 +421,51 @@ impl SourceRunner {
         let mut open = BTreeSet::new();
         let mut ended = BTreeSet::new();
         let mut summary = StreamSummary::default();
+        let mut pipe = Pipelined::new(&self.writer, &self.logs);
         loop {
             // The next frame's trace starts before the source makes it, so
             // what the source logs meanwhile belongs to that frame.
             let span = self.telemetry.root_span("savant.send_frame", "", None);
             let tspan = span.tracing_span_unnamed();
-            let Some(item) = source.next().instrument(tspan.clone()).await? else {
+            let next = source.next().instrument(tspan.clone());
+            tokio::pin!(next);
+            // a source that makes us wait gets what is batched sent first
+            let item = match std::future::poll_fn(|cx| Poll::Ready(next.as_mut().poll(cx))).await {
+                Poll::Ready(r) => r,
+                Poll::Pending => {
+                    pipe.flush().await?;
+                    pipe.collect_ready(&mut on_result)?;
+                    // results are reported as they come while the source
+                    // makes the next item (a paced source's frame is
+                    // reported when it is sent, not with the next one)
+                    loop {
+                        let Some(mut rx) = pipe.take_front_rx() else {
+                            break next.await;
+                        };
+                        tokio::select! {
+                            biased;
+                            r = &mut next => {
+                                pipe.put_front_rx(rx);
+                                break r;
+                            }
+                            reply = &mut rx => {
+                                pipe.put_front_reply(reply);
+                                pipe.collect_ready(&mut on_result)?;
+                            }
+                        }
+                    }
+                }
+            };
+            let item = match item {
+                Ok(item) => item,
+                Err(e) => {
+                    // what the source made before it failed is sent, and
+                    // reported, before its error
+                    pipe.finish(&mut on_result).await?;
+                    return Err(e);
+                }
+            };
+            let Some(item) = item else {
                 break;
             };
             match &item {
@@ -438,25 +494,35 @@ impl SourceRunner {
                     }
                 }
             }
-            let r = match item {
+            let frame_span = match &item {
                 SourceItem::Frame(f) => {
                     span.set_frame(&tspan, &f.frame.source_id, f.frame.pts);
-                    self.send_in(f, span, tspan).await?
+                    Some((span, tspan))
                 }
-                other => self.send_item(other).await?,
+                _ => None,
             };
-            on_result(&r);
-        }
-        if final_eos == FinalEos::Skip {
-            return Ok(summary);
-        }
-        for s in open {
-            let r = self.send_eos(&s).await?;
-            on_result(&r);
-            if !ended.contains(&s) {
-                summary.ended.push(s);
+            let (cmd, inflight) = self.prepare(item, frame_span, Some(&pipe.failed));
+            pipe.push(cmd, inflight).await?;
+            pipe.collect_ready(&mut on_result)?;
+            if pipe.full() {
+                pipe.make_room(&mut on_result).await?;
             }
         }
+        if final_eos == FinalEos::Send {
+            for s in open {
+                let item = SourceItem::EndOfStream(s.clone());
+                let (cmd, inflight) = self.prepare(item, None, Some(&pipe.failed));
+                pipe.push(cmd, inflight).await?;
+                pipe.collect_ready(&mut on_result)?;
+                if pipe.full() {
+                    pipe.make_room(&mut on_result).await?;
+                }
+                if !ended.contains(&s) {
+                    summary.ended.push(s);
+                }
+            }
+        }
+        pipe.finish(&mut on_result).await?;
         Ok(summary)
     }
 
@@ -467,11 +533,195 @@ impl SourceRunner {
 
     /// Closes this handle. The last clone to close closes the socket after
     /// what is queued has been sent, and waits for it; an earlier clone's
-    /// sends are complete by then, since each send waits for its outcome.
+    /// sends are complete by then, since each send (and each stream) waits
+    /// for its outcomes.
     pub async fn close(self) {
         if let Some(writer) = std::sync::Arc::into_inner(self.writer) {
             writer.close().await;
         }
+    }
+}
+
+/// Messages a stream ([`SourceRunner::send_stream_with`]) keeps queued or
+/// in flight at most.
+pub const STREAM_WINDOW: usize = 128;
+
+/// Payload bytes a stream keeps queued or in flight at most (past this
+/// it waits for the oldest half; one message always goes).
+pub const STREAM_WINDOW_BYTES: usize = 16 << 20;
+
+/// Messages a stream hands to the socket thread at once at most.
+pub const STREAM_BATCH: usize = 32;
+
+/// A message queued for sending and what its result will say.
+struct InFlight {
+    rx: Option<oneshot::Receiver<Reply>>,
+    /// The reply, once taken from `rx` out of order.
+    reply: Option<Reply>,
+    pts: Option<i64>,
+    trace_id: Option<TraceId>,
+    kind: &'static str,
+    content_bytes: usize,
+    /// The frame's (or batch's) spans: they end when the send is done.
+    span: Option<(FrameSpan, tracing::Span)>,
+}
+
+impl InFlight {
+    fn result(self, reply: Reply, logs: &LogHandle) -> Result<SourceResult> {
+        let (status, topic) = reply;
+        Ok(SourceResult {
+            source_id: topic.unwrap_or_default(),
+            pts: self.pts,
+            status: status?,
+            trace_id: self.trace_id,
+            kind: self.kind,
+            content_bytes: self.content_bytes,
+            log_handle: logs.clone(),
+        })
+    }
+
+    /// Waits for the outcome.
+    async fn outcome(mut self, logs: &LogHandle) -> Result<SourceResult> {
+        let rx = self.rx.take().expect("a receiver until the outcome");
+        let reply = rx.await.map_err(|_| Error::Closed("writer"))?;
+        self.result(reply, logs)
+    }
+
+    /// The outcome if it is there, without waiting.
+    fn try_outcome(&mut self) -> Option<Reply> {
+        if let Some(reply) = self.reply.take() {
+            return Some(reply);
+        }
+        let rx = self.rx.as_mut()?;
+        match rx.try_recv() {
+            Ok(reply) => Some(reply),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => Some((Err(Error::Closed("writer")), None)),
+        }
+    }
+}
+
+/// A stream's messages between the source and their results: a batch
+/// not yet handed to the socket thread, and those queued or in flight, in
+/// order.
+struct Pipelined<'a> {
+    writer: &'a Writer,
+    logs: &'a LogHandle,
+    failed: Arc<AtomicBool>,
+    batch: Vec<Command>,
+    inflight: VecDeque<InFlight>,
+    bytes: usize,
+}
+
+impl<'a> Pipelined<'a> {
+    fn new(writer: &'a Writer, logs: &'a LogHandle) -> Self {
+        Self {
+            writer,
+            logs,
+            failed: Arc::default(),
+            batch: Vec::with_capacity(STREAM_BATCH),
+            inflight: VecDeque::with_capacity(STREAM_WINDOW),
+            bytes: 0,
+        }
+    }
+
+    /// Adds a message; a full batch goes to the socket thread.
+    async fn push(&mut self, cmd: Command, inflight: InFlight) -> Result<()> {
+        self.bytes += inflight.content_bytes;
+        self.batch.push(cmd);
+        self.inflight.push_back(inflight);
+        if self.batch.len() >= STREAM_BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Hands the batch to the socket thread.
+    async fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(STREAM_BATCH));
+        self.writer.enqueue_batch(batch).await
+    }
+
+    fn full(&self) -> bool {
+        self.inflight.len() >= STREAM_WINDOW
+            || (self.bytes >= STREAM_WINDOW_BYTES && self.inflight.len() > 1)
+    }
+
+    /// Reports the oldest result.
+    fn report<F: FnMut(&SourceResult)>(&mut self, reply: Reply, on_result: &mut F) -> Result<()> {
+        let done = self.inflight.pop_front().expect("an entry per reply");
+        self.bytes -= done.content_bytes;
+        let r = done.result(reply, self.logs)?;
+        on_result(&r);
+        Ok(())
+    }
+
+    /// Reports the results that are there, oldest first, without waiting.
+    fn collect_ready<F: FnMut(&SourceResult)>(&mut self, on_result: &mut F) -> Result<()> {
+        while let Some(reply) = self.inflight.front_mut().and_then(InFlight::try_outcome) {
+            self.report(reply, on_result)?;
+        }
+        Ok(())
+    }
+
+    /// The oldest entry's receiver, when its reply is still to come.
+    fn take_front_rx(&mut self) -> Option<oneshot::Receiver<Reply>> {
+        self.inflight.front_mut().and_then(|f| f.rx.take())
+    }
+
+    /// Puts back what [`Pipelined::take_front_rx`] took.
+    fn put_front_rx(&mut self, rx: oneshot::Receiver<Reply>) {
+        if let Some(front) = self.inflight.front_mut() {
+            front.rx = Some(rx);
+        }
+    }
+
+    /// The oldest entry's reply, from its receiver.
+    fn put_front_reply(&mut self, reply: std::result::Result<Reply, oneshot::error::RecvError>) {
+        if let Some(front) = self.inflight.front_mut() {
+            front.reply = Some(reply.unwrap_or((Err(Error::Closed("writer")), None)));
+        }
+    }
+
+    /// Waits for the oldest result.
+    async fn wait_oldest<F: FnMut(&SourceResult)>(&mut self, on_result: &mut F) -> Result<()> {
+        let front = self.inflight.front_mut().expect("an entry to wait for");
+        let reply = match (front.reply.take(), front.rx.take()) {
+            (Some(reply), _) => reply,
+            (None, Some(rx)) => rx.await.unwrap_or((Err(Error::Closed("writer")), None)),
+            (None, None) => (Err(Error::Closed("writer")), None),
+        };
+        self.report(reply, on_result)
+    }
+
+    /// Waits until the older half of the window is done (one wake-up for
+    /// half a window, not one per message), then reports what is there.
+    async fn make_room<F: FnMut(&SourceResult)>(&mut self, on_result: &mut F) -> Result<()> {
+        self.flush().await?;
+        let half = self.inflight.len().div_ceil(2);
+        if let Some(mid) = self.inflight.get_mut(half - 1) {
+            if let Some(rx) = mid.rx.take() {
+                // the socket thread answers in order: the older ones are
+                // done too once this one is
+                mid.reply = Some(rx.await.unwrap_or((Err(Error::Closed("writer")), None)));
+            }
+        }
+        for _ in 0..half {
+            self.wait_oldest(on_result).await?;
+        }
+        self.collect_ready(on_result)
+    }
+
+    /// Sends what is batched and reports every result.
+    async fn finish<F: FnMut(&SourceResult)>(&mut self, on_result: &mut F) -> Result<()> {
+        self.flush().await?;
+        while !self.inflight.is_empty() {
+            self.wait_oldest(on_result).await?;
+        }
+        Ok(())
     }
 }
 

@@ -196,6 +196,16 @@ impl Telemetry {
         self.inner.is_some()
     }
 
+    /// Whether spans can go anywhere: on, with an exporter (or a provider
+    /// of the user's, which may export). Without one, the ids are made
+    /// and propagated, but nothing is recorded, and a
+    /// [`Telemetry::tracing_layer`] would only cost time.
+    pub fn is_exporting(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|i| !matches!(i.recording, Recording::Never))
+    }
+
     /// The propagation format, when on.
     pub fn propagation(&self) -> Option<Propagation> {
         self.inner.as_ref().map(|i| i.propagation)
@@ -318,7 +328,9 @@ impl FrameSpan {
             pts = tracing::field::Empty,
             trace_id = self.trace_id().map(|t| t.to_string()).unwrap_or_default()
         );
-        if let Some(cx) = &self.cx {
+        // a span no subscriber wants (the usual case without a tracing
+        // layer) has no parent to set
+        if let (Some(cx), false) = (&self.cx, span.is_disabled()) {
             let _ = span.set_parent(cx.clone());
         }
         span
@@ -331,8 +343,12 @@ impl FrameSpan {
         tracing_span.record("pts", pts);
         if let Some(cx) = &self.cx {
             let span = cx.span();
-            span.set_attribute(KeyValue::new("savant.source_id", source_id.to_string()));
-            span.set_attribute(KeyValue::new("savant.pts", pts));
+            // a span that only carries ids keeps no attributes: no copy
+            // of the source id for it
+            if span.is_recording() {
+                span.set_attribute(KeyValue::new("savant.source_id", source_id.to_string()));
+                span.set_attribute(KeyValue::new("savant.pts", pts));
+            }
         }
     }
 
@@ -377,6 +393,10 @@ pub fn receive_span(result: &SinkResult) -> tracing::Span {
         kind = result.kind(),
         trace_id = result.trace_id.map(|t| t.to_string()).unwrap_or_default()
     );
+    // the context is parsed only for a span some subscriber wants
+    if span.is_disabled() {
+        return span;
+    }
     if let Some(cx) = extract_context(&result.message.propagated_context) {
         let _ = span.set_parent(cx);
     }

@@ -16,7 +16,7 @@
 //! crate lacks.
 
 mod async_reader;
-mod async_writer;
+pub(crate) mod async_writer;
 mod config;
 mod reader;
 mod socket;
@@ -24,7 +24,7 @@ mod socket_spec;
 mod writer;
 
 pub use async_reader::Reader;
-pub use async_writer::Writer;
+pub use async_writer::{PendingWrite, Writer};
 pub use config::{
     ReaderConfig, ReaderConfigBuilder, TopicFilter, WriterConfig, WriterConfigBuilder,
 };
