@@ -28,7 +28,7 @@ export SAVANT_PYTHON="${SAVANT_PYTHON:-$repo/.venv/bin/python}"
 export SAVANT_PYTHON_1_15="${SAVANT_PYTHON_1_15:-$repo/.venv-savant-rs-1.15/bin/python}"
 what="${1:-all}"
 fail() { echo "downstream-check: $*" >&2; exit 1; }
-step() { echo "downstream-check: $*" >&2; }
+step() { echo "downstream-check: [$SECONDS s] $*" >&2; }
 
 stated="$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)"
 have="$(rustc --version | awk '{print $2}')"
