@@ -7,9 +7,9 @@
 #     (savant-sdk-plugin only: no libzmq, no gRPC stack, no protoc), a
 #     sender (core + sources + loopback), and the same with the
 #     `gstreamer` feature of sources and sinks;
-#  2. every crate's tests pass on their own (`cargo test -p CRATE`; the
-#     CLI's and the cross-crate tests, which turn on their features
-#     themselves, are built alone but not run a second time);
+#  2. every crate's tests build on their own (`cargo test -p CRATE
+#     --no-run`) and its unit tests pass on their own (`--lib`); the
+#     integration tests, just run by the workspace run, are not run twice;
 #  3. the docs build with RUSTDOCFLAGS=-D warnings, with and without
 #     `gstreamer`;
 #  4. the default members build with --no-default-features.
@@ -92,27 +92,26 @@ rtsp-server = [\"savant-sdk-sinks/rtsp-server\"]"
 }
 
 tests() {
-  # every workspace crate alone, as `cargo test -p` runs it
+  # every workspace crate alone, as `cargo test -p` builds it: its tests
+  # compile with only the features it declares (what a missing feature
+  # would break), and its unit tests run. Its integration tests are not
+  # run a second time: the workspace run has just run them, and they do
+  # not depend on the features around them.
   local crates
   crates="$(cargo metadata --format-version 1 --no-deps | python3 -c '
 import json, sys
 m = json.load(sys.stdin)
 for p in m["packages"]:
-    print(p["name"])')"
-  for c in $crates; do
-    case "$c" in
-      # They turn on every feature they test themselves, so alone they
-      # build the same as in the workspace run, whose tests just passed:
-      # built here (what a missing feature would break), not run twice.
-      savant-sdk-tests|savant-sdk-cli)
-        step "cargo test -p $c --no-run"
-        cargo test --locked --quiet -p "$c" --no-run >/dev/null 2>&1 || fail "cargo test -p $c does not build alone"
-        ;;
-      *)
-        step "cargo test -p $c"
-        cargo test --locked --quiet -p "$c" >/dev/null || fail "cargo test -p $c fails alone"
-        ;;
-    esac
+    lib = any("lib" in t["kind"] or "cdylib" in t["kind"] or "rlib" in t["kind"] for t in p["targets"])
+    print(p["name"] + ("+lib" if lib else ""))')"
+  for entry in $crates; do
+    c="${entry%+lib}"
+    step "cargo test -p $c --no-run"
+    cargo test --locked --quiet -p "$c" --no-run >/dev/null 2>&1 || fail "cargo test -p $c does not build alone"
+    if [ "$entry" != "$c" ]; then
+      step "cargo test -p $c --lib"
+      cargo test --locked --quiet -p "$c" --lib >/dev/null || fail "cargo test -p $c --lib fails alone"
+    fi
   done
 }
 

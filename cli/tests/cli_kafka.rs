@@ -247,6 +247,26 @@ impl Proc {
     }
 }
 
+/// Starts `savant-sdk kafka-sink` reading `router+bind:INPUT` into `topic`
+/// (created if missing) with `extra` arguments, and waits until it is ready.
+fn start_sink(dir: &Path, input: &str, brokers: &str, topic: &str, extra: &[&str]) -> Proc {
+    let input = format!("router+bind:{input}");
+    let mut args = vec![
+        "kafka-sink",
+        "--input",
+        &input,
+        "--brokers",
+        brokers,
+        "--topic",
+        topic,
+        "--create-topic",
+    ];
+    args.extend_from_slice(extra);
+    let mut sink = Proc::spawn(dir, "kafka-sink", &args);
+    sink.wait_event("kafka_sink_ready", WAIT);
+    sink
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -318,25 +338,12 @@ fn records_of_our_sink_decode_with_savant_rs_in_the_layout_of_savants_adapter() 
             let topic = format!("out-{round}-{with_redis}");
             let input = ipc(dir.path(), &format!("sink-{round}-{with_redis}.ipc"));
             let version = savant.protocol_version();
-            let input_spec = format!("router+bind:{input}");
-            let mut args = vec![
-                "kafka-sink",
-                "--input",
-                &input_spec,
-                "--brokers",
-                &broker.brokers,
-                "--topic",
-                &topic,
-                "--create-topic",
-                "--protocol-version",
-                version.as_str(),
-            ];
             let spec = redis.spec();
+            let mut extra = vec!["--protocol-version", version.as_str()];
             if with_redis {
-                args.extend(["--redis", &spec, "--dedup"]);
+                extra.extend(["--redis", &spec, "--dedup"]);
             }
-            let mut sink = Proc::spawn(dir.path(), "kafka-sink", &args);
-            sink.wait_event("kafka_sink_ready", WAIT);
+            let sink = start_sink(dir.path(), &input, &broker.brokers, &topic, &extra);
             // 4 frames, the last one twice (same uuid: dedup renews it), and an EOS
             let frames: Vec<VideoFrame> = (0..4).map(|p| frame("cam-1", p, p % 2 == 0)).collect();
             let mut items: Vec<SourceItem> = frames
@@ -633,25 +640,13 @@ impl Cluster {
         let recs = Arc::new(Mutex::new(Vec::new()));
         let sink_input = ipc(dir.path(), "sink.ipc");
         let partitions = PARTITIONS.to_string();
-        let mut sink = Proc::spawn(
+        let sink = start_sink(
             dir.path(),
-            "kafka-sink",
-            &[
-                "kafka-sink",
-                "--input",
-                &format!("router+bind:{sink_input}"),
-                "--brokers",
-                &broker.brokers,
-                "--topic",
-                "frames",
-                "--create-topic",
-                "--partitions",
-                &partitions,
-                "--redis",
-                &redis.spec(),
-            ],
+            &sink_input,
+            &broker.brokers,
+            "frames",
+            &["--partitions", &partitions, "--redis", &redis.spec()],
         );
-        sink.wait_event("kafka_sink_ready", WAIT);
         let mut modules = Vec::new();
         let mut receivers = Vec::new();
         for i in 0..INSTANCES {
@@ -1180,25 +1175,13 @@ fn redis_down_blocks_the_sink_and_then_fails_it_clearly() {
     let rt = runtime();
     let input = ipc(dir.path(), "sink.ipc");
     let spec = redis.spec();
-    let mut sink = Proc::spawn(
+    let sink = start_sink(
         dir.path(),
-        "kafka-sink",
-        &[
-            "kafka-sink",
-            "--input",
-            &format!("router+bind:{input}"),
-            "--brokers",
-            &broker.brokers,
-            "--topic",
-            "t",
-            "--create-topic",
-            "--redis",
-            &spec,
-            "--backpressure-timeout",
-            "20",
-        ],
+        &input,
+        &broker.brokers,
+        "t",
+        &["--redis", &spec, "--backpressure-timeout", "20"],
     );
-    sink.wait_event("kafka_sink_ready", WAIT);
     const FRAMES: i64 = 100;
     let (gate_tx, gate_rx) = tokio::sync::oneshot::channel::<()>();
     let sending = rt.spawn(async move {
@@ -1258,25 +1241,13 @@ fn redis_down_blocks_the_sink_and_then_fails_it_clearly() {
 
     // down for good: a clear error within the timeout
     let input = ipc(dir.path(), "sink2.ipc");
-    let mut sink = Proc::spawn(
+    let mut sink = start_sink(
         dir.path(),
-        "kafka-sink",
-        &[
-            "kafka-sink",
-            "--input",
-            &format!("router+bind:{input}"),
-            "--brokers",
-            &broker.brokers,
-            "--topic",
-            "t2",
-            "--create-topic",
-            "--redis",
-            &spec,
-            "--backpressure-timeout",
-            "2",
-        ],
+        &input,
+        &broker.brokers,
+        "t2",
+        &["--redis", &spec, "--backpressure-timeout", "2"],
     );
-    sink.wait_event("kafka_sink_ready", WAIT);
     redis.kill();
     let sending = rt.spawn(async move {
         let runner = SourceBuilder::new(format!("dealer+connect:{input}"))
@@ -1319,18 +1290,12 @@ fn a_broker_gone_fills_the_bounded_queue_and_fails_the_sink_clearly() {
     let mut broker = Broker::start(dir.path());
     let rt = runtime();
     let input = ipc(dir.path(), "sink.ipc");
-    let mut sink = Proc::spawn(
+    let mut sink = start_sink(
         dir.path(),
-        "kafka-sink",
+        &input,
+        &broker.brokers,
+        "t",
         &[
-            "kafka-sink",
-            "--input",
-            &format!("router+bind:{input}"),
-            "--brokers",
-            &broker.brokers,
-            "--topic",
-            "t",
-            "--create-topic",
             "--queue-max-messages",
             "20",
             "--backpressure-timeout",
@@ -1339,7 +1304,6 @@ fn a_broker_gone_fills_the_bounded_queue_and_fails_the_sink_clearly() {
             "3600",
         ],
     );
-    sink.wait_event("kafka_sink_ready", WAIT);
     let _ = broker.child.0.kill();
     let _ = broker.child.0.wait();
     let sending = rt.spawn(async move {
