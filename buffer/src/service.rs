@@ -168,22 +168,16 @@ impl Buffer {
                 .build()?,
         )?;
         let output_spec = savant_sdk_core::transport::SocketSpec::parse_writer(&settings.output)?;
-        let req_output = output_spec.socket_type == SocketType::Req;
         let writer_config = WriterConfig::from_spec(output_spec)
             .send_timeout(settings.send_timeout)
             .send_retries(0)
             .ack_timeout(settings.ack_timeout)
             .ack_retries(0)
-            .send_hwm(settings.send_hwm);
-        // a req is reopened after a lost acknowledgement: what it had
-        // queued must go with the old socket
-        let writer_config = if req_output {
-            writer_config.linger(Duration::ZERO)
-        } else {
-            writer_config
-        }
-        .build()?;
-        let writer = Output::new(writer_config)?;
+            .send_hwm(settings.send_hwm)
+            .build()?;
+        // a connecting req that timed out waiting for OK reopens its
+        // socket itself (BlockingWriter), so no copy stays queued
+        let writer = BlockingWriter::new(writer_config)?;
         let queue = PersistentQueue::open(
             &settings.path,
             Admission::new(
@@ -377,40 +371,11 @@ fn ingress(shared: &Shared, mut reader: BlockingReader, max_batch: usize) -> Res
     Ok(())
 }
 
-/// The writer to the module. A req whose request was not acknowledged
-/// is closed (linger 0) and opened again before the message is sent
-/// again: a req that sends anew into the same pipe leaves the earlier
-/// copy queued there, and a module that was away would get one copy per
-/// timeout when it comes back.
-struct Output {
-    config: WriterConfig,
-    writer: BlockingWriter,
-    reopen_on_ack_timeout: bool,
-}
-
-impl Output {
-    fn new(config: WriterConfig) -> Result<Self> {
-        Ok(Self {
-            writer: BlockingWriter::new(config.clone())?,
-            reopen_on_ack_timeout: config.spec().socket_type == SocketType::Req,
-            config,
-        })
-    }
-
-    fn reopen(&mut self) -> Result<()> {
-        if self.reopen_on_ack_timeout {
-            // the old socket closes first (its queued copy dropped)
-            self.writer = BlockingWriter::new(self.config.clone())?;
-        }
-        Ok(())
-    }
-}
-
 /// Store → module, oldest first; each message is removed once the module
 /// accepted it (req: acknowledged; dealer: handed to ZeroMQ, EOS
 /// acknowledged; pub: handed to ZeroMQ) and sent again until it is. The
 /// removals of a run of accepted messages are committed together.
-fn egress(shared: &Shared, mut writer: Output) -> Result<()> {
+fn egress(shared: &Shared, mut writer: BlockingWriter) -> Result<()> {
     let m = &shared.metrics;
     let mut cursor = 0u64;
     let mut seen = 0u64;
@@ -459,7 +424,7 @@ const EGRESS_BATCH: usize = 64;
 /// accepted before (`accepted`) are committed first.
 fn send_until_accepted(
     shared: &Shared,
-    writer: &mut Output,
+    writer: &mut BlockingWriter,
     msg: &StoredMessage,
     accepted: &mut Vec<u64>,
 ) -> Result<bool> {
@@ -468,10 +433,7 @@ fn send_until_accepted(
         if shared.signal.stopped() {
             return Ok(false);
         }
-        let sent =
-            writer
-                .writer
-                .send_raw(&msg.topic, &msg.message, &msg.extra, msg.kind == Kind::Eos);
+        let sent = writer.send_raw(&msg.topic, &msg.message, &msg.extra, msg.kind == Kind::Eos);
         let why = match sent {
             Ok(WriteOutcome::Sent { .. } | WriteOutcome::Acknowledged { .. }) => {
                 if let Some(since) = failing_since {
@@ -485,9 +447,6 @@ fn send_until_accepted(
             Err(e) => return Err(e.into()),
         };
         shared.metrics.count_undelivered(why);
-        if why != Undelivered::SendTimeout {
-            writer.reopen()?;
-        }
         if failing_since.is_none() {
             failing_since = Some(Instant::now());
             shared.queue.remove(accepted)?;

@@ -230,10 +230,9 @@ pub struct KafkaSourceArgs {
     verbose: bool,
     #[command(flatten)]
     protocol: ProtocolArgs,
-    /// Which protocol versions of the records are read: known (every
-    /// generation), a generation (0.2.x, 1.x, 1.15+, 2.x) or an exact version.
-    #[arg(long, value_name = "VERSION|GEN", default_value = "known", value_parser = crate::protocol::parse_accept)]
-    accept_version: savant_sdk_core::codec::VersionPolicy,
+    /// Which protocol versions of the records are read.
+    #[command(flatten)]
+    accept: AcceptArgs,
 }
 
 fn parse_reset(s: &str) -> Result<OffsetReset, String> {
@@ -246,7 +245,9 @@ struct Sent;
 
 impl PipelineObserver for Sent {
     fn on_sent(&self, _source: &str, r: &SourceResult) {
-        emit(json!({"event": "sent", "kind": r.kind, "source_id": r.source_id, "pts": r.pts}));
+        // the line `send` prints, in its shape
+        let bytes = (r.kind == "frame").then_some(r.content_bytes);
+        crate::output::emit_serialized(&crate::send::line(r, None, bytes));
     }
 }
 
@@ -258,7 +259,7 @@ pub async fn source(a: KafkaSourceArgs) -> Result<()> {
     settings.session_timeout = secs(a.session_timeout, "--session-timeout")?;
     settings.queue_capacity = a.queue_size;
     settings.redis_deadline = secs(a.redis_timeout, "--redis-timeout")?;
-    settings.version_policy = a.accept_version.clone();
+    settings.version_policy = a.accept.accept_version.clone();
     settings.kafka_config = a.topic.kafka_config.clone();
     let runner = SourceBuilder::new(&a.socket)
         .telemetry_off()

@@ -19,7 +19,7 @@ use savant_sdk_sources::{MultiStreamSource, SourceExt};
 use crate::output::{emit_serialized, AsStr};
 use crate::progress::Progress;
 use crate::protocol::ProtocolArgs;
-use crate::send_video::VideoSend;
+use crate::send_video::{CurrentInput, VideoSend};
 use crate::telemetry::TelemetryArgs;
 use crate::{inputs, parse_fps, TraceFormat};
 
@@ -169,14 +169,11 @@ enum Names {
     /// Video: the input the source gave each item from, noted as the
     /// source made it ([`NoteInputs`]; the results come later, in the
     /// same order), else the current one.
-    Noted {
-        current: Arc<Mutex<String>>,
-        noted: Noted,
-    },
+    Noted { current: CurrentInput, noted: Noted },
 }
 
 impl Names {
-    fn noted(current: Arc<Mutex<String>>) -> Self {
+    fn noted(current: CurrentInput) -> Self {
         Names::Noted {
             current,
             noted: Noted::default(),
@@ -186,14 +183,14 @@ impl Names {
 
 /// The input of each item made and not yet reported, oldest first (as
 /// many as the runner keeps in flight at most).
-type Noted = Arc<Mutex<VecDeque<String>>>;
+type Noted = Arc<Mutex<VecDeque<Arc<str>>>>;
 
 /// Notes the input each item comes from as the source makes it: the
 /// runner reports an item's result after it has asked for more (the
 /// stream is pipelined), when the current input may be the next one.
 struct NoteInputs<S> {
     inner: S,
-    current: Arc<Mutex<String>>,
+    current: CurrentInput,
     noted: Noted,
 }
 
@@ -309,7 +306,7 @@ pub async fn run(a: SendArgs, telemetry: Telemetry) -> Result<()> {
         let pattern = a.source_id_pattern.as_deref().unwrap_or_default();
         let source = MultiStreamSource::open(input, a.fps, streams, pattern)?.pace(a.pace);
         shutdown_topic.clone_from(&source.source_ids()[0]);
-        let name = Arc::new(Mutex::new(input.display().to_string()));
+        let name: CurrentInput = Arc::new(Mutex::new(input.display().to_string().into()));
         (Box::new(source), Names::noted(name))
     } else if video_inputs.iter().any(|v| *v) {
         let video = VideoSend {

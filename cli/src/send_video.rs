@@ -26,6 +26,11 @@ pub struct VideoSend<'a> {
     pub pace: bool,
 }
 
+/// The name of the input an item came from, shared between the source
+/// that sets it and the lines that print it (a clone is a reference count,
+/// not a copy of the name).
+pub type CurrentInput = Arc<Mutex<Arc<str>>>;
+
 /// The video inputs as one source (every file and camera in turn, round
 /// after round, pts increasing throughout), and the name of the input the
 /// latest item came from.
@@ -33,14 +38,14 @@ pub struct Opened {
     /// The frames and EOS of every input.
     pub source: Box<dyn Source>,
     /// The input (file or redacted URL) of the item `source` gave last.
-    pub current: Arc<Mutex<String>>,
+    pub current: CurrentInput,
 }
 
 #[cfg(feature = "gstreamer")]
 fn open_round(
     inputs: &[String],
     v: (&str, bool),
-    current: &Arc<Mutex<String>>,
+    current: &CurrentInput,
 ) -> Result<Box<dyn Source>> {
     use savant_sdk_sources::{RtspSource, SourceExt, VideoFileSource};
     let (source_id, pace) = v;
@@ -56,9 +61,10 @@ fn open_round(
             )
         };
         // each item names its input as it comes out
-        let (name, current) = (savant_sdk_sources::redact_url(input), current.clone());
+        let name: Arc<str> = savant_sdk_sources::redact_url(input).into();
+        let current = current.clone();
         sources.push(Box::new(source.map(move |item| {
-            name.clone_into(&mut current.lock().expect("not poisoned"));
+            *current.lock().expect("not poisoned") = name.clone();
             item
         })));
     }
@@ -97,7 +103,7 @@ pub fn open(v: &VideoSend<'_>) -> Result<Opened> {
         );
     }
     let inputs = inputs::expand_video(v.inputs)?;
-    let current = Arc::new(Mutex::new(String::new()));
+    let current: CurrentInput = Arc::new(Mutex::new(Arc::from("")));
     // the first round is opened here: a bad input fails before anything is sent
     let first = open_round(&inputs, (v.source_id, v.pace), &current)?;
     let rounds = if v.looped { None } else { Some(v.repeat) };

@@ -203,12 +203,17 @@ impl BlockingWriter {
                     wait,
                     "no acknowledgement within the ack timeout: sending the message again"
                 );
-                self.reopen_before_resend()?;
+                self.reopen_req()?;
                 self.send_parts(topic, message, extra)?;
                 resends += 1;
             } else {
                 tracing::debug!(endpoint = %self.endpoint, wait, "no acknowledgement yet");
             }
+        }
+        if is_req {
+            // the unanswered request must not wait in the pipe for the
+            // module's return, ahead of whatever is sent next
+            self.reopen_req()?;
         }
         Err(Error::AckTimeout {
             endpoint: self.endpoint.clone(),
@@ -257,11 +262,12 @@ impl BlockingWriter {
         })
     }
 
-    /// A connecting req opens a new socket before it resends: on the old
-    /// one every resend would queue another copy while the module is away,
-    /// and the module would get them all when it comes back. A bound req
-    /// keeps its socket (its peers connect to it).
-    fn reopen_before_resend(&mut self) -> Result<()> {
+    /// A connecting req opens a new socket (the old one closed with linger
+    /// 0) after a wait for `OK` timed out, before it resends or gives up:
+    /// on the old one every resend would queue another copy while the
+    /// module is away, and the module would get them all when it comes
+    /// back. A bound req keeps its socket (its peers connect to it).
+    fn reopen_req(&mut self) -> Result<()> {
         if self.config.common.spec.bind {
             return Ok(());
         }
