@@ -4,6 +4,7 @@
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -51,9 +52,20 @@ impl Kind {
     }
 }
 
-/// What the still-image sources share.
+/// What the still-image sources share: the image and what does not
+/// change between its frames behind one `Arc`, so that a clone (each
+/// round of a `repeat`) costs no allocation.
 #[derive(Debug, Clone)]
 pub(crate) struct StillImage {
+    image: Arc<Image>,
+    pts: i64,
+    framerate: (i64, i64),
+    sent: bool,
+}
+
+/// The image of a [`StillImage`].
+#[derive(Debug, Clone)]
+struct Image {
     kind: Kind,
     source_id: String,
     data: Bytes,
@@ -61,10 +73,7 @@ pub(crate) struct StillImage {
     name: String,
     width: u32,
     height: u32,
-    pts: i64,
-    framerate: (i64, i64),
     updates: Vec<VideoFrameUpdate>,
-    sent: bool,
 }
 
 impl StillImage {
@@ -91,50 +100,54 @@ impl StillImage {
     ) -> Result<Self, SourceError> {
         let (width, height) = probe(kind, &data, &name)?;
         Ok(Self {
-            kind,
-            source_id,
-            data,
-            location,
-            name,
-            width,
-            height,
+            image: Arc::new(Image {
+                kind,
+                source_id,
+                data,
+                location,
+                name,
+                width,
+                height,
+                updates: Vec::new(),
+            }),
             pts: 0,
             framerate: (30, 1),
-            updates: Vec::new(),
             sent: false,
         })
     }
 
+    /// The frame (a new one each call).
     fn frame(&self) -> Result<SourceFrame, SourceError> {
+        let image = &*self.image;
         let (num, den) = self.framerate;
-        let mut frame = VideoFrame::builder(self.source_id.clone())
+        let mut frame = VideoFrame::builder(image.source_id.clone())
             .framerate(format!("{num}/{den}"))
-            .codec(self.kind.codec())
-            .size(i64::from(self.width), i64::from(self.height))
+            .codec(image.kind.codec())
+            .size(i64::from(image.width), i64::from(image.height))
             .keyframe(true)
             .pts(self.pts)
             .duration(if num > 0 { SECOND_IN_NS * den / num } else { 0 })
             .time_base(TimeBase::NANOSECONDS)
             .content(FrameContent::external_zeromq())
             .build();
-        if let Some(path) = &self.location {
+        if let Some(path) = &image.location {
             frame.attributes.push(Attribute::persistent(
                 DEFAULT_NAMESPACE,
                 LOCATION_ATTRIBUTE,
                 vec![AttributeValue::string(path.display().to_string())],
             ));
         }
-        for u in &self.updates {
+        for u in &image.updates {
             frame
                 .apply_update(u)
                 .map_err(|source| SourceError::Update {
-                    name: self.name.clone(),
+                    name: image.name.clone(),
                     source,
                 })?;
         }
         Ok(SourceFrame {
             frame,
-            content: self.data.clone(),
+            content: image.data.clone(),
         })
     }
 }
@@ -249,13 +262,13 @@ macro_rules! still_image_source {
 
             /// Adds an update merged into the frame when it is built.
             pub fn with_update(mut self, update: VideoFrameUpdate) -> Self {
-                self.inner.updates.push(update);
+                Arc::make_mut(&mut self.inner.image).updates.push(update);
                 self
             }
 
             /// Width and height from the header.
             pub fn size(&self) -> (u32, u32) {
-                (self.inner.width, self.inner.height)
+                (self.inner.image.width, self.inner.image.height)
             }
 
             /// The frame with its payload (the image bytes, unchanged).
@@ -275,7 +288,7 @@ macro_rules! still_image_source {
             }
 
             fn name(&self) -> &str {
-                &self.inner.name
+                &self.inner.image.name
             }
         }
     };
