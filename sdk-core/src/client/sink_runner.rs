@@ -240,6 +240,7 @@ impl SinkBuilder {
             reader,
             idle_timeout: self.idle_timeout,
             idle: None,
+            active: false,
             seq_ids: SeqIdValidator::default(),
             gaps: SeqGapStats::default(),
             done: false,
@@ -260,7 +261,11 @@ impl SinkBuilder {
 pub struct SinkRunner {
     reader: Reader,
     idle_timeout: Option<Duration>,
+    /// The idle timer: made once, moved on (a cheap reset to a later
+    /// deadline) when messages came since it was last polled.
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Messages came since the idle timer was last polled.
+    active: bool,
     seq_ids: SeqIdValidator,
     gaps: SeqGapStats,
     done: bool,
@@ -409,7 +414,7 @@ impl Stream for SinkRunner {
         }
         match this.reader.poll_recv(cx) {
             Poll::Ready(Some(Ok(r))) => {
-                this.idle = None;
+                this.active = true;
                 let r = this.make_result(r);
                 if this.stop_state.after(&this.stop, &r) {
                     this.done = true;
@@ -425,9 +430,16 @@ impl Stream for SinkRunner {
                 let Some(t) = this.idle_timeout else {
                     return Poll::Pending;
                 };
-                let sleep = this
-                    .idle
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(t)));
+                let sleep = match &mut this.idle {
+                    Some(sleep) => {
+                        if this.active {
+                            sleep.as_mut().reset(tokio::time::Instant::now() + t);
+                        }
+                        sleep
+                    }
+                    None => this.idle.insert(Box::pin(tokio::time::sleep(t))),
+                };
+                this.active = false;
                 match sleep.as_mut().poll(cx) {
                     Poll::Ready(()) => {
                         this.done = true;
