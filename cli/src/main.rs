@@ -134,6 +134,13 @@ impl Command {
     }
 }
 
+/// Frames are made on one thread and freed on another (the socket
+/// threads): mimalloc's per-thread heaps take that without the locks
+/// glibc's malloc pays for it.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;

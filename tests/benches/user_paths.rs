@@ -34,9 +34,10 @@
 //! and off; for 300 KB frames the raw writer/reader and the runners >=
 //! 0.9x of the bare zmq loop's MB/s, the CLI >= 0.8x; peak RSS of `send`
 //! and `receive` under 100 MB. Allocations per frame of the runner path
-//! are counted (both ends, this process) and printed.
+//! are counted (both ends, this process) in a run of their own, and
+//! printed.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -53,7 +54,9 @@ use savant_sdk_tests::bench::{
 };
 use savant_sdk_tests::{workspace_root, SavantRs};
 
-/// Counts allocations while `COUNTING` is set.
+/// mimalloc (the CLI's global allocator, so that the runners are measured
+/// as a program built like the CLI runs them), counting allocations while
+/// `COUNTING` is set.
 struct Counting;
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
@@ -65,18 +68,18 @@ unsafe impl GlobalAlloc for Counting {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: forwarded as it came
-        unsafe { System.alloc(layout) }
+        unsafe { mimalloc::MiMalloc.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded as it came
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if COUNTING.load(Ordering::Relaxed) {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: forwarded as it came
-        unsafe { System.realloc(ptr, layout, new_size) }
+        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
     }
 }
 
@@ -264,17 +267,24 @@ fn cli_run(bin: &Path, dir: &Path, case: &Case, n: usize, trace: &str, run: usiz
     }
 }
 
-/// `SourceRunner::send_stream` -> `SinkRunner`; the figure at the sink
-/// and the allocations per frame (both ends).
+/// `SourceRunner::send_stream` -> `SinkRunner` with `n` frames; the
+/// figure at the sink and, when `count_allocations`, the allocations per
+/// frame (both ends). The counter is one atomic that every thread's
+/// allocations touch: a counted run is slower than the timed ones, which
+/// therefore run without it.
 fn runners(
     rt: &tokio::runtime::Runtime,
     dir: &Path,
     case: &Case,
+    n: usize,
     traces: bool,
+    count_allocations: bool,
     run: usize,
 ) -> (Figure, f64) {
-    let ep = format!("ipc://{}/runners-{run}-{traces}.ipc", dir.display());
-    let n = case.n;
+    let ep = format!(
+        "ipc://{}/runners-{run}-{traces}-{count_allocations}.ipc",
+        dir.display()
+    );
     rt.block_on(async {
         let mut sink = SinkBuilder::new(format!("router+bind:{ep}"))
             .stop_when_all_ended()
@@ -318,7 +328,7 @@ fn runners(
             )
         };
         ALLOCS.store(0, Ordering::Relaxed);
-        COUNTING.store(true, Ordering::Relaxed);
+        COUNTING.store(count_allocations, Ordering::Relaxed);
         let summary = source.send_stream(frames).await.unwrap();
         let (first, last, frames, bytes) = reading.await.unwrap();
         COUNTING.store(false, Ordering::Relaxed);
@@ -423,7 +433,8 @@ fn main() {
             target_msgs: true,
             ceiling: false,
         };
-        let (f, allocs) = runners(&rt, dir.path(), &case, traces, 0);
+        let (f, _) = runners(&rt, dir.path(), &case, case.n, traces, false, 0);
+        let (_, allocs) = runners(&rt, dir.path(), &case, case.n / 10, traces, true, 1);
         println!(
             "{}: {:.0} msg/s, {allocs:.1} allocations a frame",
             case.label, f.msgs_per_sec
@@ -497,7 +508,7 @@ fn main() {
         let mut cli = [Vec::new(), Vec::new()];
         let mut cli_small = [Vec::new(), Vec::new()];
         let mut run_fig = [Vec::new(), Vec::new()];
-        let mut allocs = [f64::MAX, f64::MAX];
+        let mut allocs = [0.0, 0.0];
         let (mut v03, mut v115, mut raw, mut zmq) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut raw2, mut zmq2) = (Vec::new(), Vec::new());
@@ -510,9 +521,13 @@ fn main() {
                 peak_rss_kb.1 = peak_rss_kb.1.max(big.recv_rss_kb.max(little.recv_rss_kb));
                 cli[t].push(big.secs);
                 cli_small[t].push(little.secs);
-                let (f, a) = runners(&rt, dir.path(), case, t == 1, run);
+                let (f, _) = runners(&rt, dir.path(), case, case.n, t == 1, false, run);
                 run_fig[t].push(f);
-                allocs[t] = allocs[t].min(a);
+                if run == 0 {
+                    let counted = (case.n / 10).max(1);
+                    let (_, a) = runners(&rt, dir.path(), case, counted, t == 1, true, run);
+                    allocs[t] = a;
+                }
             }
             v03.push(savant_rs_pair(
                 SavantRs::V0_3,
