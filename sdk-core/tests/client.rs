@@ -428,3 +428,45 @@ async fn a_slow_sources_frames_are_reported_as_they_are_sent() {
         ]
     );
 }
+
+/// The idle timeout counts from the last message, not from the first
+/// wait: frames 100 ms apart for 2.5 s keep a sink with a 1 s idle
+/// timeout going (a timer that was not moved on would end it after 1 s),
+/// and the sink ends about 1 s after the last one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_idle_timeout_counts_from_the_last_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let ep = ipc(&dir, "idle");
+    let mut sink = SinkBuilder::new(format!("router+bind:{ep}"))
+        .idle_timeout(Duration::from_secs(1))
+        .build()
+        .await
+        .unwrap();
+    let source = SourceBuilder::new(format!("dealer+connect:{ep}"))
+        .telemetry_off()
+        .build()
+        .await
+        .unwrap();
+    let sending = tokio::spawn(async move {
+        for pts in 0..25 {
+            source.send(frame("idle", pts)).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        source.close().await;
+    });
+    let (mut got, mut last_arrival) = (0, std::time::Instant::now());
+    while let Some(r) = sink.next().await {
+        r.unwrap();
+        got += 1;
+        last_arrival = std::time::Instant::now();
+    }
+    let idle = last_arrival.elapsed();
+    sending.await.unwrap();
+    assert_eq!(got, 25, "the sink ended before the last frame");
+    // tokio's timers never fire early; the upper bound is only a bound
+    assert!(
+        idle >= Duration::from_millis(990) && idle < Duration::from_secs(10),
+        "ended {idle:?} after the last frame (idle timeout 1 s)"
+    );
+    sink.close().await;
+}

@@ -92,6 +92,36 @@ fn updates_are_merged_into_the_frame() {
     assert_eq!(f.frame.objects.len(), 1);
 }
 
+/// Clones (each round of a `repeat`) share the image: every frame's
+/// content points at the same bytes. An update added to a clone stays that
+/// clone's own.
+#[test]
+fn clones_share_the_image_and_keep_their_own_updates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_image(&dir, "c.jpeg", 16, 16, ImageFormat::Jpeg);
+    let original = JpegSource::from_path("s", &path).unwrap();
+    let tagged = original.clone().with_update(VideoFrameUpdate {
+        frame_attributes: vec![Attribute::persistent(
+            "client",
+            "tag",
+            vec![AttributeValue::integer(1)],
+        )],
+        ..Default::default()
+    });
+    let (a, b) = (original.frame().unwrap(), tagged.frame().unwrap());
+    assert_eq!(
+        a.content.as_ptr(),
+        b.content.as_ptr(),
+        "one copy of the bytes"
+    );
+    assert!(a.frame.attribute("client", "tag").is_none());
+    assert!(b.frame.attribute("client", "tag").is_some());
+    assert_eq!(
+        original.frame().unwrap().content.as_ptr(),
+        a.content.as_ptr()
+    );
+}
+
 #[test]
 fn bad_input_gives_typed_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
