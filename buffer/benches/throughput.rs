@@ -86,31 +86,38 @@ fn run(into: &str, from: &str, n: usize, content: usize) -> Duration {
     elapsed
 }
 
-fn buffered(
+/// `n` frames from a `sender` into a buffer (`input` bound, `output`
+/// connected, capacity 2n, receive hwm `hwm`) and on to a `module`: the
+/// buffer's store named `name`, its endpoints `<name>-in` and `<name>-out`.
+fn through_buffer(
     dir: &tempfile::TempDir,
     name: &str,
-    input: &str,
-    output: &str,
-    capacity: u64,
-) -> Buffer {
-    buffered_with(dir, name, input, output, capacity, 50)
-}
-
-fn buffered_with(
-    dir: &tempfile::TempDir,
-    name: &str,
-    input: &str,
-    output: &str,
-    capacity: u64,
-    receive_hwm: i32,
-) -> Buffer {
-    let mut s = BufferSettings::new(input, output, dir.path().join(name))
-        .capacity(capacity)
-        .metrics_addr(None);
-    s.receive_hwm = receive_hwm;
-    s.max_batch = receive_hwm.max(64) as usize;
+    (sender, input): (&str, &str),
+    (output, module): (&str, &str),
+    n: usize,
+    content: usize,
+    hwm: i32,
+) -> Duration {
+    let ep = |side: &str| format!("ipc://{}/{name}-{side}.ipc", dir.path().display());
+    let mut s = BufferSettings::new(
+        format!("{input}+bind:{}", ep("in")),
+        format!("{output}+connect:{}", ep("out")),
+        dir.path().join(name),
+    )
+    .capacity(n as u64 * 2)
+    .metrics_addr(None);
+    s.receive_hwm = hwm;
+    s.max_batch = hwm.max(64) as usize;
     s.stats_interval = Duration::from_secs(3600);
-    Buffer::start(s).unwrap()
+    let buffer = Buffer::start(s).unwrap();
+    let elapsed = run(
+        &format!("{sender}+connect:{}", ep("in")),
+        &format!("{module}+bind:{}", ep("out")),
+        n,
+        content,
+    );
+    buffer.stop().unwrap();
+    elapsed
 }
 
 fn main() {
@@ -127,51 +134,33 @@ fn main() {
         content,
     );
 
-    let b = buffered(
+    let via_dealer = through_buffer(
         &dir,
         "dealer-out",
-        &format!("router+bind:{}", ep("b1-in")),
-        &format!("dealer+connect:{}", ep("b1-out")),
-        n as u64 * 2,
-    );
-    let via_dealer = run(
-        &format!("dealer+connect:{}", ep("b1-in")),
-        &format!("router+bind:{}", ep("b1-out")),
+        ("dealer", "router"),
+        ("dealer", "router"),
         n,
         content,
+        50,
     );
-    b.stop().unwrap();
-
-    let b = buffered_with(
+    let via_dealer_hwm = through_buffer(
         &dir,
         "dealer-out-hwm",
-        &format!("router+bind:{}", ep("b4-in")),
-        &format!("dealer+connect:{}", ep("b4-out")),
-        n as u64 * 2,
+        ("dealer", "router"),
+        ("dealer", "router"),
+        n,
+        content,
         1000,
     );
-    let via_dealer_hwm = run(
-        &format!("dealer+connect:{}", ep("b4-in")),
-        &format!("router+bind:{}", ep("b4-out")),
-        n,
-        content,
-    );
-    b.stop().unwrap();
-
-    let b = buffered(
+    let via_req = through_buffer(
         &dir,
         "req-out",
-        &format!("router+bind:{}", ep("b2-in")),
-        &format!("req+connect:{}", ep("b2-out")),
-        n as u64 * 2,
-    );
-    let via_req = run(
-        &format!("dealer+connect:{}", ep("b2-in")),
-        &format!("rep+bind:{}", ep("b2-out")),
+        ("dealer", "router"),
+        ("req", "rep"),
         n,
         content,
+        50,
     );
-    b.stop().unwrap();
 
     // req → rep input: one fsync per message before its acknowledgement
     let m = (n / 20).max(100);
@@ -181,20 +170,15 @@ fn main() {
         m,
         content,
     );
-    let b = buffered(
+    let via_rep_in = through_buffer(
         &dir,
         "rep-in",
-        &format!("rep+bind:{}", ep("b3-in")),
-        &format!("dealer+connect:{}", ep("b3-out")),
-        m as u64 * 2,
-    );
-    let via_rep_in = run(
-        &format!("req+connect:{}", ep("b3-in")),
-        &format!("router+bind:{}", ep("b3-out")),
+        ("req", "rep"),
+        ("dealer", "router"),
         m,
         content,
+        50,
     );
-    b.stop().unwrap();
 
     println!("{n} frames of {content} B (req input: {m}), msg/s:");
     println!(

@@ -72,11 +72,7 @@ impl StoredMessage {
     /// little-endian length and its bytes (topic, message, the number of
     /// extra parts, each extra part).
     pub fn encode(&self) -> Vec<u8> {
-        let parts = 2 + self.extra.len();
-        let body: usize = self.topic.len()
-            + self.message.len()
-            + self.extra.iter().map(Bytes::len).sum::<usize>();
-        let mut out = Vec::with_capacity(2 + 4 * (parts + 1) + body);
+        let mut out = Vec::with_capacity(self.encoded_len());
         out.push(RECORD_VERSION);
         out.push(self.kind.code());
         let mut put = |b: &[u8]| {
@@ -93,8 +89,18 @@ impl StoredMessage {
         out
     }
 
-    /// Reads a record written by [`StoredMessage::encode`].
-    pub fn decode(bytes: &[u8]) -> std::result::Result<Self, String> {
+    /// The length of [`StoredMessage::encode`]'s bytes, without making them.
+    pub fn encoded_len(&self) -> usize {
+        let parts = 2 + self.extra.len();
+        let body: usize = self.topic.len()
+            + self.message.len()
+            + self.extra.iter().map(Bytes::len).sum::<usize>();
+        2 + 4 * (parts + 1) + body
+    }
+
+    /// Reads a record written by [`StoredMessage::encode`]; the parts are
+    /// slices of `bytes`, not copies.
+    pub fn decode(bytes: &Bytes) -> std::result::Result<Self, String> {
         let mut r = Cursor { b: bytes, at: 0 };
         let version = r.byte()?;
         if version != RECORD_VERSION {
@@ -103,12 +109,12 @@ impl StoredMessage {
             ));
         }
         let kind = Kind::from_code(r.byte()?).ok_or("unknown kind")?;
-        let topic = Bytes::copy_from_slice(r.part()?);
-        let message = Bytes::copy_from_slice(r.part()?);
+        let topic = bytes.slice_ref(r.part()?);
+        let message = bytes.slice_ref(r.part()?);
         let n = r.u32()? as usize;
         let mut extra = Vec::with_capacity(n.min(16));
         for _ in 0..n {
-            extra.push(Bytes::copy_from_slice(r.part()?));
+            extra.push(bytes.slice_ref(r.part()?));
         }
         if r.at != bytes.len() {
             return Err(format!("{} bytes after the record", bytes.len() - r.at));
@@ -355,14 +361,16 @@ impl PersistentQueue {
                 let ok = st.admission.admit(len, m.kind);
                 taken.push(ok);
                 if ok {
-                    let record = m.encode();
                     st.len += 1;
-                    st.payload += record.len() as u64;
-                    records.push((st.next_key, record));
+                    st.payload += m.encoded_len() as u64;
+                    records.push((st.next_key, m));
                     st.next_key += 1;
                 }
             }
         }
+        // encoded outside the lock the egress takes too
+        let records: Vec<(u64, Vec<u8>)> =
+            records.into_iter().map(|(k, m)| (k, m.encode())).collect();
         if records.is_empty() {
             return Ok(taken);
         }
@@ -405,7 +413,10 @@ impl PersistentQueue {
         {
             let (k, v) = entry.map_err(|e| self.err("read")(e.into()))?;
             let key = k.value();
-            let m = StoredMessage::decode(v.value()).map_err(|detail| BufferError::Damaged {
+            // one copy out of the store's page per record; the parts are
+            // slices of it
+            let record = Bytes::copy_from_slice(v.value());
+            let m = StoredMessage::decode(&record).map_err(|detail| BufferError::Damaged {
                 path: self.path.clone(),
                 key,
                 detail,
@@ -496,14 +507,16 @@ mod tests {
         for kind in [Kind::Frame, Kind::Eos, Kind::Service] {
             let m = msg(kind, 7);
             let bytes = m.encode();
-            assert_eq!(StoredMessage::decode(&bytes).unwrap(), m);
-            assert!(StoredMessage::decode(&bytes[..bytes.len() - 1]).is_err());
-            let mut longer = bytes.clone();
+            assert_eq!(bytes.len(), m.encoded_len());
+            let record = Bytes::from(bytes.clone());
+            assert_eq!(StoredMessage::decode(&record).unwrap(), m);
+            assert!(StoredMessage::decode(&record.slice(..record.len() - 1)).is_err());
+            let mut longer = bytes;
             longer.push(0);
-            assert!(StoredMessage::decode(&longer).is_err());
+            assert!(StoredMessage::decode(&Bytes::from(longer)).is_err());
         }
-        assert!(StoredMessage::decode(&[9, 0]).is_err());
-        assert!(StoredMessage::decode(&[RECORD_VERSION, 7]).is_err());
+        assert!(StoredMessage::decode(&Bytes::from_static(&[9, 0])).is_err());
+        assert!(StoredMessage::decode(&Bytes::from_static(&[RECORD_VERSION, 7])).is_err());
     }
 
     #[test]

@@ -52,6 +52,10 @@ struct Signal {
     stop: AtomicBool,
     stored: Mutex<u64>,
     cv: Condvar,
+    /// Where the stats logger waits: woken by the stop only, not by every
+    /// stored batch.
+    stopping: Mutex<()>,
+    stop_cv: Condvar,
 }
 
 impl Signal {
@@ -61,8 +65,21 @@ impl Signal {
 
     fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
-        let _g = self.stored.lock().unwrap_or_else(|p| p.into_inner());
-        self.cv.notify_all();
+        {
+            let _g = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+            self.cv.notify_all();
+        }
+        let _g = self.stopping.lock().unwrap_or_else(|p| p.into_inner());
+        self.stop_cv.notify_all();
+    }
+
+    /// Waits until the stop, or `max`.
+    fn wait_for_stop(&self, max: Duration) {
+        let g = self.stopping.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = self
+            .stop_cv
+            .wait_timeout_while(g, max, |_| !self.stop.load(Ordering::Relaxed))
+            .unwrap_or_else(|p| p.into_inner());
     }
 
     fn stored(&self) {
@@ -474,7 +491,6 @@ fn log_stats(shared: &Shared) {
 }
 
 fn stats_logger(shared: &Shared, every: Duration) {
-    let mut seen = 0;
     let mut next = Instant::now() + every;
     while !shared.signal.stopped() {
         let now = Instant::now();
@@ -482,10 +498,8 @@ fn stats_logger(shared: &Shared, every: Duration) {
             log_stats(shared);
             next = now + every;
         }
-        shared.signal.wait(
-            &mut seen,
-            next.saturating_duration_since(now)
-                .min(Duration::from_millis(500)),
-        );
+        shared
+            .signal
+            .wait_for_stop(next.saturating_duration_since(now));
     }
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use savant_sdk_core::client::{
-    BlockingSinkRunner, BlockingSourceRunner, HealthCheck, SinkBuilder, SourceBuilder,
+    BlockingSinkRunner, BlockingSourceRunner, HealthCheck, SinkBuilder, SinkRunner, SourceBuilder,
+    SourceRunner,
 };
 use savant_sdk_core::model::*;
 use savant_sdk_core::source::{IterSource, SourceFrame, SourceItem};
@@ -19,6 +20,27 @@ use savant_sdk_loopback::{LoopbackConfig, LoopbackModule};
 
 fn ipc(dir: &tempfile::TempDir, name: &str) -> String {
     format!("ipc://{}/{name}.ipc", dir.path().display())
+}
+
+/// A sink bound at `name` in `dir` with an `idle` timeout, and a source
+/// (telemetry off) connected straight to it.
+async fn direct_pair(
+    dir: &tempfile::TempDir,
+    name: &str,
+    idle: Duration,
+) -> (SinkRunner, SourceRunner) {
+    let ep = ipc(dir, name);
+    let sink = SinkBuilder::new(format!("router+bind:{ep}"))
+        .idle_timeout(idle)
+        .build()
+        .await
+        .unwrap();
+    let source = SourceBuilder::new(format!("dealer+connect:{ep}"))
+        .telemetry_off()
+        .build()
+        .await
+        .unwrap();
+    (sink, source)
 }
 
 fn frame(source: &str, pts: i64) -> SourceFrame {
@@ -211,17 +233,7 @@ async fn health_endpoint_of_the_loopback() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_summary_lists_each_ended_source_once() {
     let dir = tempfile::tempdir().unwrap();
-    let input = ipc(&dir, "in");
-    let mut sink = SinkBuilder::new(format!("router+bind:{input}"))
-        .idle_timeout(Duration::from_secs(2))
-        .build()
-        .await
-        .unwrap();
-    let source = SourceBuilder::new(format!("dealer+connect:{input}"))
-        .telemetry_off()
-        .build()
-        .await
-        .unwrap();
+    let (mut sink, source) = direct_pair(&dir, "in", Duration::from_secs(2)).await;
     let items = vec![
         frame("a", 0).into(),
         SourceItem::EndOfStream("a".into()),
@@ -338,17 +350,7 @@ async fn a_failing_source_gets_its_earlier_frames_sent_and_reported() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let input = ipc(&dir, "in");
-    let mut sink = SinkBuilder::new(format!("router+bind:{input}"))
-        .idle_timeout(Duration::from_secs(1))
-        .build()
-        .await
-        .unwrap();
-    let source = SourceBuilder::new(format!("dealer+connect:{input}"))
-        .telemetry_off()
-        .build()
-        .await
-        .unwrap();
+    let (mut sink, source) = direct_pair(&dir, "in", Duration::from_secs(1)).await;
     let reading = tokio::spawn(async move {
         let mut got = Vec::new();
         while let Some(r) = sink.next().await {
@@ -436,17 +438,7 @@ async fn a_slow_sources_frames_are_reported_as_they_are_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_idle_timeout_counts_from_the_last_message() {
     let dir = tempfile::tempdir().unwrap();
-    let ep = ipc(&dir, "idle");
-    let mut sink = SinkBuilder::new(format!("router+bind:{ep}"))
-        .idle_timeout(Duration::from_secs(1))
-        .build()
-        .await
-        .unwrap();
-    let source = SourceBuilder::new(format!("dealer+connect:{ep}"))
-        .telemetry_off()
-        .build()
-        .await
-        .unwrap();
+    let (mut sink, source) = direct_pair(&dir, "idle", Duration::from_secs(1)).await;
     let sending = tokio::spawn(async move {
         for pts in 0..25 {
             source.send(frame("idle", pts)).await.unwrap();

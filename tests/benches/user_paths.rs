@@ -407,6 +407,15 @@ fn verdict(met: bool) -> &'static str {
     }
 }
 
+/// The runners' runtime: two workers, as on this 2-core machine.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--send-child") {
@@ -418,11 +427,7 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--runners-only") {
         let traces = args.get(i + 1).is_some_and(|t| t == "jaeger");
         let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = runtime();
         let case = Case {
             label: "metadata-only (2x2 PNG)",
             file: PathBuf::new(),
@@ -446,11 +451,7 @@ fn main() {
     let runs = if quick { 1 } else { 5 };
     let bin = cli_binary();
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let media = |name: &str, data: Vec<u8>| {
         let path = dir.path().join(name);
         std::fs::write(&path, &data).unwrap();

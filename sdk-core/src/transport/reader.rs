@@ -389,11 +389,13 @@ impl BlockingReader {
     /// An acknowledgement the peer can no longer take (gone, or its
     /// queue full) is logged and dropped, as without deferral.
     pub fn acknowledge(&mut self) -> Result<usize> {
-        let pending = std::mem::take(&mut self.pending_acks);
+        // taken for the loop and put back: its buffer serves the next batch
+        let mut pending = std::mem::take(&mut self.pending_acks);
         let n = pending.len();
-        for rid in pending {
+        for rid in pending.drain(..) {
             self.reply(rid)?;
         }
+        self.pending_acks = pending;
         Ok(n)
     }
 
