@@ -54,8 +54,8 @@ use savant_sdk_tests::bench::{
 };
 use savant_sdk_tests::{workspace_root, SavantRs};
 
-/// mimalloc (the CLI's global allocator, so that the runners are measured
-/// as a program built like the CLI runs them), counting allocations while
+/// mimalloc (the global allocator of the CLI the bench builds, with its
+/// `mimalloc` feature, so that both paths are measured alike), counting allocations while
 /// `COUNTING` is set.
 struct Counting;
 
@@ -107,6 +107,9 @@ fn cli_binary() -> PathBuf {
             "savant-sdk-cli",
             "--bin",
             "savant-sdk",
+            // the allocator the runners are measured with too
+            "--features",
+            "mimalloc",
         ])
         .env("CARGO_TARGET_DIR", &target)
         .current_dir(workspace_root())
