@@ -73,6 +73,8 @@ impl Sink for Tally {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // received frames reuse the memory of the ones before (glibc's malloc)
+    savant_sdk_core::transport::reuse_message_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let temp = tempfile::tempdir()?;
     let out = match args.first() {

@@ -146,6 +146,9 @@ fn main() -> ExitCode {
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
     let cli = Cli::parse();
+    // large received frames reuse freed memory instead of new pages from
+    // the kernel at every frame; not glibc: nothing to do
+    savant_sdk_core::transport::reuse_message_memory();
     // the buffer's periodic stats are its log, at info
     let default_log = match cli.command {
         Command::Buffer(_) => "warn,savant_sdk_buffer=info",

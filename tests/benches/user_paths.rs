@@ -26,6 +26,10 @@
 //! `uber-trace-id`, no exporter), for metadata-only frames (a 2x2 PNG),
 //! 170 KB and 300 KB JPEG frames.
 //!
+//! Every process of ours (the CLI, this bench and its sender children)
+//! calls `transport::reuse_message_memory` first, as `savant-sdk` does;
+//! the savant-rs peers run with glibc's defaults, as they ship.
+//!
 //! `cargo bench -p savant-sdk-tests --bench user_paths [-- --quick]`
 //! (builds the CLI in release first).
 //!
@@ -420,6 +424,9 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn main() {
+    // as `savant-sdk` does: the runners, the raw pair and the bare loop
+    // (and the senders of the two-process pairs, this same program) alike
+    savant_sdk_core::transport::reuse_message_memory();
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--send-child") {
         return send_child(&args[i + 1..]);

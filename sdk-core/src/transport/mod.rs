@@ -18,6 +18,7 @@
 mod async_reader;
 pub(crate) mod async_writer;
 mod config;
+mod message_memory;
 mod reader;
 mod socket;
 mod socket_spec;
@@ -28,6 +29,7 @@ pub use async_writer::{PendingWrite, Writer};
 pub use config::{
     ReaderConfig, ReaderConfigBuilder, TopicFilter, WriterConfig, WriterConfigBuilder,
 };
+pub use message_memory::{reuse_message_memory, MessageMemory, MMAP_THRESHOLD, TRIM_THRESHOLD};
 pub use reader::{BlockingReader, FilterReason, Malformed, ReaderResult, ReaderStats, Received};
 pub use socket::terminate_context;
 pub use socket_spec::{Endpoint, Role, SocketSpec, SocketType};
