@@ -40,10 +40,18 @@ pub enum MessageMemory {
 }
 
 /// Makes glibc's `malloc` keep the memory of freed message parts for the
-/// next ones instead of giving it back to the kernel at every frame (see
-/// the [module](self) text). Process-wide: call it once, early, in a
-/// program that receives large frames (`savant-sdk` does, for every
-/// command). The library never calls it by itself.
+/// next ones instead of giving it back to the kernel at every frame.
+///
+/// libzmq allocates each received part with the C library's `malloc`;
+/// with glibc's defaults a part above 128 KB is a fresh `mmap`, and the
+/// top of an arena goes back to the kernel once a little more is free,
+/// so each large frame gets new pages that the kernel zeroes. This raises
+/// the mmap threshold to [`MMAP_THRESHOLD`] and the trim threshold to
+/// [`TRIM_THRESHOLD`].
+///
+/// Process-wide: call it once, early, in a program that receives large
+/// frames (`savant-sdk` does, for every command). The library never calls
+/// it by itself.
 ///
 /// ```
 /// use savant_sdk_core::transport::{reuse_message_memory, MessageMemory};
