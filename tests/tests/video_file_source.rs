@@ -660,3 +660,59 @@ fn lossy_loop_drops_reproducibly() {
         );
     }
 }
+
+/// Every loop opens the file again: 3,000 pipelines started one after
+/// the other on a multi-thread runtime. The container used to be
+/// typefound by a `typefind` element whose streaming thread added and
+/// started the demuxer while the pipeline could still be changing state
+/// on the opening thread, and the two could deadlock (seen once in a CI
+/// run, in `decode.rs`). That code stalled here in 5 runs of 5, after 323
+/// to 2,355 files, with both cores busy; a stall fails the test.
+#[test]
+fn reopening_files_many_times_never_stalls() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, container) in [("a.mkv", TestContainer::Mkv), ("b.mp4", TestContainer::Mp4)] {
+        let path = dir.path().join(name);
+        Clip {
+            codec: TestCodec::H264,
+            container,
+            width: 64,
+            height: 48,
+            fps: FPS,
+            frames: 2,
+            gop: 2,
+        }
+        .write(&path)
+        .unwrap();
+        files.push(path);
+    }
+    const OPENS: usize = 3000;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = rt.block_on(async {
+        let mut source = VideoFileSource::builder("cam-1", dir.path().to_str().unwrap())
+            .looped(true)
+            .build()
+            .unwrap();
+        let (mut frames, mut ends) = (0, 0);
+        while ends < OPENS {
+            match tokio::time::timeout(Duration::from_secs(20), source.next()).await {
+                Ok(Ok(Some(SourceItem::Frame(_)))) => frames += 1,
+                Ok(Ok(Some(SourceItem::EndOfStream(_)))) => ends += 1,
+                Ok(Ok(Some(_))) => {}
+                Ok(Ok(None)) => return Err("a looped source ended".to_string()),
+                Ok(Err(e)) => return Err(format!("file {ends}: {e}")),
+                Err(_) => return Err(format!("the source stalled after {ends} files")),
+            }
+        }
+        Ok(frames)
+    });
+    // a deadlocked pipeline start holds a blocking thread: do not wait
+    // for it, fail
+    rt.shutdown_timeout(Duration::from_secs(1));
+    assert_eq!(outcome.unwrap(), 2 * OPENS, "every file's frames");
+}

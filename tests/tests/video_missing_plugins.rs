@@ -31,7 +31,7 @@ fn a_missing_parser_is_named_with_its_debian_package() {
 
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
-    // Core elements (filesrc, typefind), appsink, the type finders and the
+    // Core elements (filesrc), appsink, the type finders and the
     // MP4 demuxer, but not videoparsersbad (h264parse).
     for lib in [
         "libgstcoreelements.so",
@@ -55,7 +55,7 @@ fn a_missing_parser_is_named_with_its_debian_package() {
 
     let mut source = VideoFileSource::builder("cam-1", clip.to_str().unwrap())
         .build()
-        .expect("filesrc, typefind and appsink are there");
+        .expect("filesrc and appsink are there");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -105,7 +105,7 @@ impl VideoFileSourceBuilder {
             .then(|| Loss::new(self.loss_rate, self.seed.unwrap_or_else(clock_seed)))
             .transpose()?;
         elements::init(&self.input)?;
-        elements::require(&["filesrc", "typefind", "appsink"])?;
+        elements::require(&["filesrc", "appsink"])?;
         let path = if self.input.starts_with("file://") {
             gst::glib::filename_from_uri(&self.input)
                 .map(|(p, _)| p)
@@ -196,7 +196,8 @@ fn list_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
 /// off), and so does a stream whose size, codec or framerate changes: the
 /// frames after it start a new stream.
 ///
-/// The pipeline is `filesrc ! typefind ! <demuxer> ! <parser> ! appsink`;
+/// The pipeline is `filesrc ! <demuxer> ! <parser> ! appsink`, the
+/// container typefound from the file's first megabyte before it starts;
 /// the appsink's callback hands each buffer to a bounded channel without
 /// copying it, so a slow module slows the file reading down.
 ///
@@ -420,14 +421,31 @@ impl VideoFileSource {
     }
 }
 
-/// Builds and starts the pipeline of one file.
+/// How much of a file the container is typefound from (the type finders
+/// of the formats we play look at its first few kilobytes).
+const TYPEFIND_BYTES: u64 = 1 << 20;
+
+/// Builds and starts the pipeline of one file: `filesrc` -> demuxer (or
+/// the parser of a raw elementary stream), linked and typefound before
+/// the pipeline starts.
+///
+/// The container is typefound here, on the calling thread, and not by a
+/// `typefind` element: that element's `have-type` comes from its
+/// streaming thread while the pipeline may still be changing state on
+/// this one, and a demuxer added and started from there can deadlock
+/// with it (the pipeline's state change activating the demuxer in pull
+/// mode waits for the typefinder's stream lock, held by the thread that
+/// waits for the demuxer's state lock).
 fn open_file(
     path: &Path,
     sync: bool,
     offset: Option<gst::ClockTime>,
 ) -> Result<RunningPipeline, SourceError> {
     let name = path.display().to_string();
-    if let Err(source) = std::fs::File::open(path) {
+    let mut head = Vec::new();
+    if let Err(source) = std::fs::File::open(path).and_then(|f| {
+        std::io::Read::read_to_end(&mut std::io::Read::take(f, TYPEFIND_BYTES), &mut head)
+    }) {
         return Err(SourceError::Io {
             path: path.to_path_buf(),
             source,
@@ -443,28 +461,26 @@ fn open_file(
     let pipeline = running.pipeline().clone();
     let filesrc = elements::make("filesrc")?;
     filesrc.set_property("location", path.to_string_lossy().as_ref());
-    let typefind = elements::make("typefind")?;
-    pipeline
-        .add_many([&filesrc, &typefind])
-        .and_then(|_| filesrc.link(&typefind))
-        .map_err(|e| SourceError::Gstreamer {
-            name: name.clone(),
-            message: e.to_string(),
-        })?;
-    let weak = pipeline.downgrade();
-    typefind.connect("have-type", false, move |values| {
-        let (Some(pipeline), Ok(typefind), Ok(caps)) = (
-            weak.upgrade(),
-            values[0].get::<gst::Element>(),
-            values[2].get::<gst::Caps>(),
-        ) else {
-            return None;
-        };
-        if let Err(e) = on_have_type(&pipeline, &typefind, &caps, &sender, settings) {
-            sender.error(e);
+    let extension = path.extension().and_then(|e| e.to_str());
+    let caps = match gstreamer_base::functions::type_find_helper_for_data_with_extension(
+        None::<&gst::Object>,
+        &head,
+        extension,
+    ) {
+        Ok((caps, _)) => caps,
+        Err(_) => {
+            return Err(SourceError::UnsupportedContainer {
+                name,
+                container: "unknown (type not recognised)".into(),
+            })
         }
-        None
-    });
+    };
+    pipeline.add(&filesrc).map_err(|e| SourceError::Gstreamer {
+        name: name.clone(),
+        message: e.to_string(),
+    })?;
+    let src_pad = filesrc.static_pad("src").expect("filesrc has a src pad");
+    attach_container(&pipeline, &src_pad, &caps, &sender, settings)?;
     running.play(&name, offset, sync)?;
     Ok(running)
 }
@@ -480,18 +496,19 @@ fn demuxer_for(media_type: &str) -> Option<&'static str> {
     })
 }
 
-fn on_have_type(
+/// Links `src_pad` (the file's bytes, of `caps`) to the demuxer of its
+/// container, or straight to the parser of a raw elementary stream.
+fn attach_container(
     pipeline: &gst::Pipeline,
-    typefind: &gst::Element,
+    src_pad: &gst::Pad,
     caps: &gst::Caps,
     sender: &bridge::EventSender,
     settings: SinkSettings,
 ) -> Result<(), SourceError> {
     let media_type = bridge::media_type(caps);
-    let src_pad = typefind.static_pad("src").expect("typefind has a src pad");
     if bridge::is_supported_codec(&media_type) {
         // A raw elementary stream: straight to the parser.
-        return bridge::attach_video_branch(pipeline, &src_pad, caps, sender, settings);
+        return bridge::attach_video_branch(pipeline, src_pad, caps, sender, settings);
     }
     let demuxer_name =
         demuxer_for(&media_type).ok_or_else(|| SourceError::UnsupportedContainer {
@@ -533,8 +550,9 @@ fn on_have_type(
             });
         }
     });
-    // Linked before it starts, so that the demuxer pulls from the file
-    // (qtdemux in push mode clips the last frames of an edit list).
+    // Linked before the pipeline starts, so that the demuxer pulls from
+    // the file (qtdemux in push mode clips the last frames of an edit
+    // list).
     src_pad
         .link(
             &demuxer
@@ -544,12 +562,6 @@ fn on_have_type(
         .map_err(|e| SourceError::Gstreamer {
             name: sender.name().to_string(),
             message: format!("cannot link {demuxer_name}: {e:?}"),
-        })?;
-    demuxer
-        .sync_state_with_parent()
-        .map_err(|e| SourceError::Gstreamer {
-            name: sender.name().to_string(),
-            message: e.to_string(),
         })?;
     Ok(())
 }
