@@ -56,7 +56,7 @@ use savant_sdk_tests::bench::{
     bare_zmq, best, raw_read_all, raw_reader, raw_send_all, raw_transport, savant_rs_pair,
     zmq_read_all, zmq_router, zmq_send_all, Figure,
 };
-use savant_sdk_tests::{workspace_root, SavantRs};
+use savant_sdk_tests::{two_worker_runtime, workspace_root, SavantRs};
 
 /// mimalloc (the global allocator of the CLI the bench builds, with its
 /// `mimalloc` feature, so that both paths are measured alike), counting allocations while
@@ -414,15 +414,6 @@ fn verdict(met: bool) -> &'static str {
     }
 }
 
-/// The runners' runtime: two workers, as on this 2-core machine.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn main() {
     // as `savant-sdk` does: the runners, the raw pair and the bare loop
     // (and the senders of the two-process pairs, this same program) alike
@@ -437,7 +428,7 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--runners-only") {
         let traces = args.get(i + 1).is_some_and(|t| t == "jaeger");
         let dir = tempfile::tempdir().unwrap();
-        let rt = runtime();
+        let rt = two_worker_runtime();
         let case = Case {
             label: "metadata-only (2x2 PNG)",
             file: PathBuf::new(),
@@ -461,7 +452,7 @@ fn main() {
     let runs = if quick { 1 } else { 5 };
     let bin = cli_binary();
     let dir = tempfile::tempdir().unwrap();
-    let rt = runtime();
+    let rt = two_worker_runtime();
     let media = |name: &str, data: Vec<u8>| {
         let path = dir.path().join(name);
         std::fs::write(&path, &data).unwrap();

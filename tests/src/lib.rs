@@ -280,6 +280,15 @@ pub fn run_peer<S: AsRef<str>>(args: &[S], within: Duration) -> Result<(ExitStat
     Peer::spawn(args)?.finish(within)
 }
 
+/// A tokio runtime of two workers, as on this 2-core machine.
+pub fn two_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_tcp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -688,11 +688,7 @@ fn reopening_files_many_times_never_stalls() {
         files.push(path);
     }
     const OPENS: usize = 3000;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = savant_sdk_tests::two_worker_runtime();
     let outcome = rt.block_on(async {
         let mut source = VideoFileSource::builder("cam-1", dir.path().to_str().unwrap())
             .looped(true)

@@ -329,18 +329,12 @@ impl RunningPipeline {
                     if let Some(debug) = err.debug() {
                         message.push_str(&format!(" ({debug})"));
                     }
-                    let e = if err.error().matches(gst::StreamError::TypeNotFound) {
-                        SourceError::UnsupportedContainer {
-                            name: bus_sender.name().to_string(),
-                            container: "unknown (type not recognised)".into(),
-                        }
-                    } else {
-                        SourceError::Gstreamer {
-                            name: bus_sender.name().to_string(),
-                            message,
-                        }
-                    };
-                    bus_sender.error(e);
+                    // (an unrecognised file is refused before its pipeline
+                    // is built: `video_file::open_file` typefinds it)
+                    bus_sender.error(SourceError::Gstreamer {
+                        name: bus_sender.name().to_string(),
+                        message,
+                    });
                 }
                 gst::MessageView::Warning(w) => {
                     tracing::warn!(input = %bus_sender.name(), "GStreamer warning: {}", w.error());
