@@ -34,6 +34,11 @@ pub use schemars;
 /// `async-trait` dependency of their own.
 pub use async_trait::async_trait;
 
+/// The future an `#[async_trait]` method returns, for the impls written
+/// without the macro.
+pub(crate) type BoxFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 pub use error::{
     BoxError, DecodeError, EncodeError, Error, HealthCheckError, ModelError, Result,
     SocketSpecError,

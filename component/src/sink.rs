@@ -5,6 +5,7 @@ use bytes::Bytes;
 
 use crate::error::Result;
 use crate::model::{Message, MessagePayload, VideoFrame};
+use crate::BoxFuture;
 use opentelemetry::trace::TraceId;
 
 use crate::logs::{LogHandle, LogProviderError, Logs};
@@ -116,13 +117,25 @@ pub trait Sink: Send {
     }
 }
 
-#[async_trait]
+/// The boxed sink's own futures are handed on as they are: `#[async_trait]`
+/// here would box a second future around each (an allocation a message).
 impl<S: Sink + ?Sized> Sink for Box<S> {
-    async fn consume(&mut self, result: SinkResult) -> Result<()> {
-        (**self).consume(result).await
+    fn consume<'life0, 'async_trait>(
+        &'life0 mut self,
+        result: SinkResult,
+    ) -> BoxFuture<'async_trait, Result<()>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        (**self).consume(result)
     }
-    async fn finish(&mut self) -> Result<()> {
-        (**self).finish().await
+    fn finish<'life0, 'async_trait>(&'life0 mut self) -> BoxFuture<'async_trait, Result<()>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        (**self).finish()
     }
     fn name(&self) -> &str {
         (**self).name()

@@ -5,6 +5,7 @@ use bytes::Bytes;
 
 use crate::error::Result;
 use crate::model::{UserData, VideoFrame, VideoFrameBatch};
+use crate::BoxFuture;
 
 /// A frame and its payload (the encoded image or video access unit).
 ///
@@ -99,10 +100,17 @@ pub trait Source: Send {
     }
 }
 
-#[async_trait]
+/// The boxed source's own futures are handed on as they are: `#[async_trait]`
+/// here would box a second future around each (an allocation an item).
 impl<S: Source + ?Sized> Source for Box<S> {
-    async fn next(&mut self) -> Result<Option<SourceItem>> {
-        (**self).next().await
+    fn next<'life0, 'async_trait>(
+        &'life0 mut self,
+    ) -> BoxFuture<'async_trait, Result<Option<SourceItem>>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        (**self).next()
     }
     fn name(&self) -> &str {
         (**self).name()
