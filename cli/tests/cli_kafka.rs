@@ -267,14 +267,6 @@ fn start_sink(dir: &Path, input: &str, brokers: &str, topic: &str, extra: &[&str
     sink
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// Every record of `topic` (one consumer of a group of its own, from the
 /// beginning) until `n` came: (partition, key, value).
 fn read_records(brokers: &str, topic: &str, n: usize) -> Vec<(i32, String, Bytes)> {
@@ -332,7 +324,7 @@ fn records_of_our_sink_decode_with_savant_rs_in_the_layout_of_savants_adapter() 
     let dir = tempfile::tempdir().unwrap();
     let broker = Broker::start(dir.path());
     let redis = RedisServer::start(dir.path());
-    let rt = runtime();
+    let rt = savant_sdk_tests::two_worker_runtime();
     for (round, savant) in SavantRs::ALL.into_iter().enumerate() {
         for with_redis in [true, false] {
             let topic = format!("out-{round}-{with_redis}");
@@ -487,7 +479,7 @@ fn records_in_savants_layout_reach_a_module_through_our_source() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Broker::start(dir.path());
     let redis = RedisServer::start(dir.path());
-    let rt = runtime();
+    let rt = savant_sdk_tests::two_worker_runtime();
     for (round, savant) in SavantRs::ALL.into_iter().enumerate() {
         let topic = format!("in-{round}");
         admin::ensure_topic(&broker.brokers, &topic, 1, WAIT).unwrap();
@@ -636,7 +628,7 @@ impl Cluster {
         let dir = tempfile::tempdir().unwrap();
         let broker = Broker::start(dir.path());
         let redis = RedisServer::start(dir.path());
-        let rt = runtime();
+        let rt = savant_sdk_tests::two_worker_runtime();
         let recs = Arc::new(Mutex::new(Vec::new()));
         let sink_input = ipc(dir.path(), "sink.ipc");
         let partitions = PARTITIONS.to_string();
@@ -1172,7 +1164,7 @@ fn redis_down_blocks_the_sink_and_then_fails_it_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Broker::start(dir.path());
     let mut redis = RedisServer::start(dir.path());
-    let rt = runtime();
+    let rt = savant_sdk_tests::two_worker_runtime();
     let input = ipc(dir.path(), "sink.ipc");
     let spec = redis.spec();
     let sink = start_sink(
@@ -1288,7 +1280,7 @@ fn redis_down_blocks_the_sink_and_then_fails_it_clearly() {
 fn a_broker_gone_fills_the_bounded_queue_and_fails_the_sink_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let mut broker = Broker::start(dir.path());
-    let rt = runtime();
+    let rt = savant_sdk_tests::two_worker_runtime();
     let input = ipc(dir.path(), "sink.ipc");
     let mut sink = start_sink(
         dir.path(),

@@ -78,6 +78,36 @@ fn next_message(r: &mut BlockingReader, within: Duration) -> Received {
     panic!("no message within {within:?}");
 }
 
+/// Waits until `rd`'s subscription has reached the publisher `wr`: a pub
+/// drops what it sends before then, and the subscription travels some
+/// time after the connection. Probes on `topic` go out until one arrives;
+/// then a last one, read up to, so that the probes still in flight are
+/// taken too. What `wr` sends next reaches `rd`.
+fn wait_for_subscription(wr: &mut BlockingWriter, rd: &mut BlockingReader, topic: &str) {
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut probes = 0;
+    loop {
+        assert!(
+            Instant::now() < until,
+            "the subscription did not reach the publisher ({probes} probes)"
+        );
+        wr.send_message(topic, &frame(topic, -1), &[]).unwrap();
+        probes += 1;
+        if let ReaderResult::Message(_) = rd.receive().unwrap() {
+            break;
+        }
+    }
+    wr.send_message(topic, &frame(topic, -2), &[]).unwrap();
+    loop {
+        assert!(Instant::now() < until, "the last probe did not arrive");
+        if let ReaderResult::Message(m) = rd.receive().unwrap() {
+            if m.message.as_video_frame().map(|f| f.pts) == Some(-2) {
+                return;
+            }
+        }
+    }
+}
+
 /// Receives in a thread while the writer works on this one (req/rep and EOS
 /// acks need both sides running).
 fn spawn_reader(
@@ -98,13 +128,13 @@ fn every_pair_over_ipc_and_tcp_moves_300kb_frames_and_acks_eos() {
     for tcp in [false, true] {
         for (w, r) in [("dealer", "router"), ("req", "rep"), ("pub", "sub")] {
             let ep = endpoint(&dir, tcp, &format!("{w}-{r}"));
-            let rd = reader(&format!("{r}+bind:{ep}"));
+            let mut rd = reader(&format!("{r}+bind:{ep}"));
             let mut wr = writer(&format!("{w}+connect:{ep}"));
-            let handle = spawn_reader(rd, 4);
             if w == "pub" {
-                // the subscription reaches the publisher once the sub is polled
-                std::thread::sleep(Duration::from_millis(300));
+                wait_for_subscription(&mut wr, &mut rd, "probe");
             }
+            let delivered_before = rd.stats().delivered;
+            let handle = spawn_reader(rd, 4);
             for i in 0..3 {
                 let out = wr
                     .send_message("cam-1", &frame("cam-1", i), &[payload(i as usize, 300_000)])
@@ -134,7 +164,7 @@ fn every_pair_over_ipc_and_tcp_moves_300kb_frames_and_acks_eos() {
             assert!(got[3].message.is_end_of_stream());
             assert_eq!(got[3].message.seq_id, 4);
             assert!(got[3].extra.is_empty());
-            assert_eq!(rd.stats().delivered, 4);
+            assert_eq!(rd.stats().delivered - delivered_before, 4);
         }
     }
 }
@@ -211,7 +241,7 @@ fn topic_filters_pass_eos_of_every_source() {
 fn sub_filters_after_receiving_and_passes_other_sources_eos() {
     let dir = tempfile::tempdir().unwrap();
     let ep = endpoint(&dir, false, "sub");
-    let rd = BlockingReader::new(
+    let mut rd = BlockingReader::new(
         ReaderConfig::builder(&format!("sub+bind:{ep}"))
             .unwrap()
             .receive_timeout(Duration::from_millis(100))
@@ -221,9 +251,8 @@ fn sub_filters_after_receiving_and_passes_other_sources_eos() {
     )
     .unwrap();
     let mut wr = writer(&format!("pub+connect:{ep}"));
+    wait_for_subscription(&mut wr, &mut rd, "keep-probe");
     let handle = spawn_reader(rd, 2);
-    // the subscription reaches the publisher once the sub is polled
-    std::thread::sleep(Duration::from_millis(300));
     wr.send_message("drop-1", &frame("drop-1", 0), &[]).unwrap();
     wr.send_message("keep-1", &frame("keep-1", 1), &[]).unwrap();
     wr.send_eos("drop-1").unwrap();

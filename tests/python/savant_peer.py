@@ -1389,6 +1389,10 @@ def cmd_reader(args):
             name = result_name(res)
             if name == "ReaderResultTimeout":
                 continue
+            if name == "ReaderResultMessage" and args.probe_topic is not None \
+                    and bytes(res.topic) == args.probe_topic.encode():
+                emit({"event": "probe", "topic": args.probe_topic})
+                continue
             if name == "ReaderResultMessage":
                 ev, kind = describe_received(res)
                 emit(ev)
@@ -1829,6 +1833,9 @@ def build_parser():
     r.add_argument("--timeout", type=float, default=20.0)
     r.add_argument("--blacklist", action="append", metavar="TOPIC",
                    help="blacklist_source(TOPIC) right after start (repeatable)")
+    r.add_argument("--probe-topic", metavar="TOPIC",
+                   help="messages on TOPIC are reported as {\"event\":\"probe\"} and not counted "
+                        "(a publisher sends them until its subscriber gets one)")
 
     bw = sub.add_parser("bench-writer")
     bw.add_argument("--socket", required=True)

@@ -241,6 +241,42 @@ impl Peer {
         }
     }
 
+    /// Calls `probe` until the peer reports a probe: `probe` sends a
+    /// message on the topic the peer's reader was started with
+    /// (`--probe-topic`). A publisher's messages reach a subscriber only
+    /// once the subscription has travelled back, some time after the
+    /// connection; what is sent after this returns arrives. Probes still
+    /// in flight are reported as probes too, not counted as messages.
+    /// Other lines are kept in [`Peer::seen`].
+    pub fn wait_for_probe(&mut self, mut probe: impl FnMut(), within: Duration) -> Result<()> {
+        let end = Instant::now() + within;
+        let mut probes = 0;
+        loop {
+            if Instant::now() > end {
+                bail!(
+                    "the {} peer reported none of {probes} probes in {within:?}; output: {:?}",
+                    self.savant,
+                    self.seen
+                );
+            }
+            probe();
+            probes += 1;
+            match self.lines.recv_timeout(Duration::from_millis(200)) {
+                Ok(v) => {
+                    let is_probe = v["event"] == "probe";
+                    self.seen.push(v);
+                    if is_probe {
+                        return Ok(());
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    bail!("the {} peer exited; output: {:?}", self.savant, self.seen)
+                }
+            }
+        }
+    }
+
     /// Waits for the process to end, collecting the rest of its output.
     pub fn finish(mut self, within: Duration) -> Result<(ExitStatus, Vec<Value>)> {
         let end = Instant::now() + within;

@@ -54,16 +54,8 @@ fn standin(savant: SavantRs, input: &str, output: &str) -> Peer {
         .unwrap()
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn our_source_through_a_savant_rs_module_into_a_savant_rs_reader(savant: SavantRs) {
-    let rt = rt();
+    let rt = savant_sdk_tests::two_worker_runtime();
     for (w, r) in PAIRS {
         for (propagation, name) in FORMATS {
             let dir = tempfile::tempdir().unwrap();
@@ -76,6 +68,8 @@ fn our_source_through_a_savant_rs_module_into_a_savant_rs_reader(savant: SavantR
                     &format!("{r}+bind:{output}"),
                     "--eos-count",
                     "1",
+                    "--probe-topic",
+                    "probe",
                     "--timeout",
                     "30",
                 ],
@@ -87,16 +81,26 @@ fn our_source_through_a_savant_rs_module_into_a_savant_rs_reader(savant: SavantR
                 &format!("{r}+bind:{input}"),
                 &format!("{w}+connect:{output}"),
             );
-            let sent = rt.block_on(async {
-                let source = SourceBuilder::new(format!("{w}+connect:{input}"))
-                    .propagation(propagation)
-                    .protocol_version(savant.protocol_version())
-                    .build()
-                    .await
+            let source = rt
+                .block_on(
+                    SourceBuilder::new(format!("{w}+connect:{input}"))
+                        .propagation(propagation)
+                        .protocol_version(savant.protocol_version())
+                        .build(),
+                )
+                .unwrap();
+            if w == "pub" {
+                // both subscriptions (the module's and the reader's) have travelled
+                let probe = || {
+                    let f = VideoFrame::builder("probe").codec("jpeg").build();
+                    rt.block_on(source.send(SourceFrame::new(f, payload(0, 10))))
+                        .unwrap();
+                };
+                reader
+                    .wait_for_probe(probe, Duration::from_secs(30))
                     .unwrap();
-                if w == "pub" {
-                    tokio::time::sleep(Duration::from_millis(700)).await; // subscriptions travel
-                }
+            }
+            let sent = rt.block_on(async {
                 let mut sent = Vec::new();
                 for i in 0..3 {
                     let f = VideoFrame::builder("cam-1").codec("jpeg").pts(i).build();
@@ -146,7 +150,7 @@ fn our_source_through_a_savant_rs_module_into_a_savant_rs_reader(savant: SavantR
 }
 
 fn a_savant_rs_source_through_a_savant_rs_module_into_our_sink(savant: SavantRs) {
-    let rt = rt();
+    let rt = savant_sdk_tests::two_worker_runtime();
     for (w, r) in PAIRS {
         for (_, name) in FORMATS {
             let dir = tempfile::tempdir().unwrap();
@@ -319,7 +323,7 @@ fn a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader(savant: Savan
 /// stand-in module, and the trace matcher reports a latency for each.
 fn trace_matching_through_a_savant_rs_module(savant: SavantRs) {
     use savant_sdk_core::client::TraceMatcher;
-    let rt = rt();
+    let rt = savant_sdk_tests::two_worker_runtime();
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (ipc(&dir, "in"), ipc(&dir, "out"));
     let report = rt.block_on(async {

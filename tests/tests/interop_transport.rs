@@ -99,6 +99,8 @@ fn our_writer_into_a_savant_rs_reader(savant: SavantRs) {
                     &format!("{r}+bind:{ep}"),
                     "--count",
                     "4",
+                    "--probe-topic",
+                    "probe",
                     "--timeout",
                     "30",
                 ],
@@ -107,7 +109,10 @@ fn our_writer_into_a_savant_rs_reader(savant: SavantRs) {
             peer.wait_ready(Duration::from_secs(20)).unwrap();
             let mut wr = writer(savant, &format!("{w}+connect:{ep}"));
             if w == "pub" {
-                std::thread::sleep(Duration::from_millis(500)); // the subscription travels
+                let probe = || {
+                    wr.send_message("probe", &frame("probe", -1), &[]).unwrap();
+                };
+                peer.wait_for_probe(probe, Duration::from_secs(30)).unwrap();
             }
             for i in 0..3 {
                 wr.send_message("cam-1", &frame("cam-1", i), &[payload(i as usize, BIG)])
