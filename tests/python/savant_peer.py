@@ -1177,6 +1177,19 @@ def _start_delay(cfg, requested):
     return 0.5 if cfg.socket_type == WriterSocketType.Pub else 0.0
 
 
+def _probe_until(w, topic, path, within=30.0):
+    """Sends a frame on `topic` every 50 ms until `path` exists."""
+    deadline = time.monotonic() + within
+    probes = 0
+    while not os.path.exists(path):
+        if time.monotonic() >= deadline:
+            raise RuntimeError("%s did not appear after %d probes" % (path, probes))
+        w.send_message(topic, Message.video_frame(_peer_frame(topic, probes, 0)), b"")
+        probes += 1
+        time.sleep(0.05)
+    emit({"event": "probed", "probes": probes})
+
+
 def init_tracing(mode, service_name="savant-peer", jaeger_endpoint="127.0.0.1:6831"):
     """Install savant_rs' global tracer/propagator; mode None|"w3c"|"jaeger".
 
@@ -1204,9 +1217,12 @@ def cmd_writer(args):
     w, cfg = make_writer(args.socket)
     rc = 0
     try:
-        delay = _start_delay(cfg, args.start_delay)
+        delay = _start_delay(cfg, 0.0 if args.probe_until and args.start_delay is None
+                             else args.start_delay)
         if delay > 0:
             time.sleep(delay)
+        if args.probe_until:
+            _probe_until(w, args.probe_topic, args.probe_until)
         topic = args.topic if args.topic is not None else args.source_id
         k = args.content_size
         for i in range(args.count):
@@ -1810,7 +1826,14 @@ def build_parser():
     w.add_argument("--shutdown", metavar="AUTH")
     w.add_argument("--topic")
     w.add_argument("--start-delay", type=float, default=None,
-                   help="seconds to wait after start (default 0.5 for pub, else 0)")
+                   help="seconds to wait after start (default 0.5 for pub, else 0; "
+                        "0 with --probe-until)")
+    w.add_argument("--probe-until", metavar="PATH",
+                   help="before the frames, send a frame on --probe-topic every 50 ms until "
+                        "PATH exists (the receiving side creates it when a probe arrives: a "
+                        "pub's subscription has travelled then); fails after 30 s")
+    w.add_argument("--probe-topic", default="probe",
+                   help="topic and source id of the --probe-until frames")
     w.add_argument("--interval", type=float, default=0.0, help="sleep between frames")
     w.add_argument("--drain", type=float, default=0.5,
                    help="sleep before shutdown when the last send was not acknowledged")

@@ -243,7 +243,8 @@ impl Peer {
 
     /// Calls `probe` until the peer reports a probe: `probe` sends a
     /// message on the topic the peer's reader was started with
-    /// (`--probe-topic`). A publisher's messages reach a subscriber only
+    /// (`--probe-topic`), before each wait of 200 ms (a no-op when a
+    /// savant-rs writer probes by itself, `writer --probe-until`). A publisher's messages reach a subscriber only
     /// once the subscription has travelled back, some time after the
     /// connection; what is sent after this returns arrives. Probes still
     /// in flight are reported as probes too, not counted as messages.
@@ -254,7 +255,7 @@ impl Peer {
         loop {
             if Instant::now() > end {
                 bail!(
-                    "the {} peer reported none of {probes} probes in {within:?}; output: {:?}",
+                    "the {} peer reported no probe in {within:?} ({probes} tries); output: {:?}",
                     self.savant,
                     self.seen
                 );

@@ -149,6 +149,16 @@ fn our_source_through_a_savant_rs_module_into_a_savant_rs_reader(savant: SavantR
     }
 }
 
+/// `--probe-until PATH` for a savant-rs pub writer (nothing for the
+/// other socket types): it sends probes until the receiving side creates
+/// PATH, once a probe reached it.
+fn probe_until(w: &str, probed: &std::path::Path) -> Vec<String> {
+    match w {
+        "pub" => vec!["--probe-until".into(), probed.display().to_string()],
+        _ => Vec::new(),
+    }
+}
+
 fn a_savant_rs_source_through_a_savant_rs_module_into_our_sink(savant: SavantRs) {
     let rt = savant_sdk_tests::two_worker_runtime();
     for (w, r) in PAIRS {
@@ -167,6 +177,7 @@ fn a_savant_rs_source_through_a_savant_rs_module_into_our_sink(savant: SavantRs)
                 &format!("{r}+bind:{input}"),
                 &format!("{w}+connect:{output}"),
             );
+            let probed = dir.path().join("probed");
             let writer = Peer::spawn_with(
                 savant,
                 &[
@@ -182,15 +193,22 @@ fn a_savant_rs_source_through_a_savant_rs_module_into_our_sink(savant: SavantRs)
                     "--eos",
                     "--trace",
                     name,
-                    "--start-delay",
-                    if w == "pub" { "1.0" } else { "0" },
-                ],
+                ]
+                .into_iter()
+                .map(String::from)
+                // a pub probes until a probe got here (both subscriptions travelled)
+                .chain(probe_until(w, &probed))
+                .collect::<Vec<_>>(),
             )
             .unwrap();
             let got = rt.block_on(async {
                 let mut got = Vec::new();
                 while let Some(res) = sink.next().await {
                     let res = res.unwrap();
+                    if res.source_id() == "probe" {
+                        std::fs::write(&probed, b"").unwrap();
+                        continue;
+                    }
                     let eos = res.is_end_of_stream();
                     got.push(res);
                     if eos {
@@ -245,6 +263,8 @@ fn a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader(savant: Savan
                     &format!("{r}+bind:{output}"),
                     "--eos-count",
                     "1",
+                    "--probe-topic",
+                    "probe",
                     "--timeout",
                     "30",
                 ],
@@ -256,6 +276,7 @@ fn a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader(savant: Savan
                     .mark("loopback", "seen"),
             )
             .unwrap();
+            let probed = dir.path().join("probed");
             let writer = Peer::spawn_with(
                 savant,
                 &[
@@ -271,11 +292,20 @@ fn a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader(savant: Savan
                     "--eos",
                     "--trace",
                     name,
-                    "--start-delay",
-                    if w == "pub" { "1.0" } else { "0" },
-                ],
+                ]
+                .into_iter()
+                .map(String::from)
+                .chain(probe_until(w, &probed))
+                .collect::<Vec<_>>(),
             )
             .unwrap();
+            if w == "pub" {
+                // the writer probes; its probes come out of the loopback
+                reader
+                    .wait_for_probe(|| {}, Duration::from_secs(30))
+                    .unwrap();
+                std::fs::write(&probed, b"").unwrap();
+            }
             let what =
                 format!("{savant} writer -> our loopback -> {savant} reader, {w}/{r} {name}");
             let (status, wlines) = writer.finish(Duration::from_secs(30)).unwrap();
@@ -283,7 +313,16 @@ fn a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader(savant: Savan
             let (status, rlines) = reader.finish(Duration::from_secs(30)).unwrap();
             assert!(status.success(), "{what}: {rlines:?}");
             let stats = module.stop().unwrap();
-            assert_eq!(stats.forwarded, 4, "{what}");
+            // and the probes, for a pub (some before the reader's subscription came)
+            let probes = rlines.iter().filter(|l| l["event"] == "probe").count() as u64;
+            if w == "pub" {
+                assert!(
+                    stats.forwarded >= 4 + probes && probes >= 1,
+                    "{what}: {stats:?}"
+                );
+            } else {
+                assert_eq!(stats.forwarded, 4, "{what}");
+            }
             let sent: Vec<&Value> = wlines.iter().filter(|l| l["sent"] == "frame").collect();
             let got: Vec<&Value> = rlines
                 .iter()

@@ -181,9 +181,11 @@ fn a_savant_rs_writer_into_our_reader(savant: SavantRs) {
                 BIG.to_string(),
                 "--eos".into(),
             ];
+            // a publisher drops what it sends before the subscription
+            // arrives: it probes until a probe got here
+            let probed = dir.path().join(format!("probed-{tcp}-{w}"));
             if w == "pub" {
-                // a publisher drops what it sends before the subscription arrives
-                args.extend(["--start-delay".into(), "1.0".into()]);
+                args.extend(["--probe-until".into(), probed.display().to_string()]);
             }
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_time()
@@ -199,6 +201,10 @@ fn a_savant_rs_writer_into_our_reader(savant: SavantRs) {
                         .await
                         .unwrap_or_else(|_| panic!("{what}: the writer's messages do not arrive"))
                         .unwrap();
+                    if &m.topic[..] == b"probe" {
+                        std::fs::write(&probed, b"").unwrap();
+                        continue;
+                    }
                     got.push(m);
                 }
                 reader.close().await;
