@@ -245,7 +245,14 @@ async fn failing_and_panicking_sources_end_their_streams_and_the_others_complete
         "{:?}",
         failing_report.outcome
     );
-    assert_eq!(failing_report.consumed, 4, "nothing after its failure");
+    // four frames, then the fifth failed; an EOS that came before it
+    // (the sources run at once) was consumed too
+    let failing_seen = failing.lock().unwrap();
+    let frames_before: u64 = failing_seen.frames.values().sum();
+    let eos_before: u64 = failing_seen.eos.values().sum();
+    assert_eq!(frames_before, 4, "nothing after its failure");
+    assert_eq!(failing_report.consumed, frames_before + eos_before);
+    drop(failing_seen);
     assert!(
         failing.lock().unwrap().finished,
         "a failed sink still finishes"
