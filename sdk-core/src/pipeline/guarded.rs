@@ -17,15 +17,42 @@ use crate::source::{Source, SourceItem};
 
 use super::report::SourceOutcome;
 
-/// Polls a future inside `catch_unwind`: a panic becomes `Err(message)`.
-pub(crate) struct CatchUnwind<F>(pub(crate) F);
+/// Makes a future and polls it, both inside `catch_unwind`: a panic
+/// becomes `Err(message)`. The future is made on the first poll, so that
+/// a component whose method panics before it returns its future (one
+/// written without `#[async_trait]`) is contained too, inside whatever
+/// span the caller instruments this with.
+pub(crate) struct CatchUnwind<M, F> {
+    make: Option<M>,
+    running: Option<F>,
+}
 
-impl<F: Future + Unpin> Future for CatchUnwind<F> {
+impl<M: FnOnce() -> F, F> CatchUnwind<M, F> {
+    /// The future `make` returns, guarded.
+    pub(crate) fn new(make: M) -> Self {
+        Self {
+            make: Some(make),
+            running: None,
+        }
+    }
+}
+
+impl<M: FnOnce() -> F + Unpin, F: Future + Unpin> Future for CatchUnwind<M, F> {
     type Output = std::result::Result<F::Output, String>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = &mut self.0;
-        match catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+        let this = &mut *self;
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            if let Some(make) = this.make.take() {
+                this.running = Some(make());
+            }
+            let running = this
+                .running
+                .as_mut()
+                .expect("CatchUnwind polled after it ended");
+            Pin::new(running).poll(cx)
+        }));
+        match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
@@ -84,7 +111,7 @@ impl Source for GuardedSource {
         if self.shutdown.is_requested() {
             return self.end(SourceOutcome::Stopped);
         }
-        let next = CatchUnwind(inner.next());
+        let next = CatchUnwind::new(|| inner.next());
         let shutdown = self.shutdown.clone();
         let r = tokio::select! {
             biased;
@@ -104,5 +131,71 @@ impl Source for GuardedSource {
 
     fn name(&self) -> &str {
         self.inner.as_ref().map_or("ended", |s| s.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::{Sink, SinkResult};
+
+    /// A source written without `#[async_trait]` that panics before it
+    /// returns its future.
+    struct PanicsWhenAsked;
+
+    impl Source for PanicsWhenAsked {
+        fn next<'life0, 'async_trait>(
+            &'life0 mut self,
+        ) -> Pin<Box<dyn Future<Output = Result<Option<SourceItem>>> + Send + 'async_trait>>
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            panic!("asked too soon")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_source_that_panics_before_its_future_exists_is_contained() {
+        let (mut guarded, outcome) =
+            GuardedSource::new(Box::new(PanicsWhenAsked), Shutdown::never());
+        assert!(guarded.next().await.unwrap().is_none());
+        let outcome = outcome.lock().unwrap().clone();
+        assert!(
+            matches!(&outcome, Some(SourceOutcome::Panicked(p)) if p.contains("asked too soon")),
+            "{outcome:?}"
+        );
+    }
+
+    /// A sink written without `#[async_trait]` that panics before it
+    /// returns its future.
+    struct RefusesAtOnce;
+
+    impl Sink for RefusesAtOnce {
+        fn consume<'life0, 'async_trait>(
+            &'life0 mut self,
+            _result: SinkResult,
+        ) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'async_trait>>
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            panic!("no room")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sink_that_panics_before_its_future_exists_is_contained() {
+        let mut sink: Box<dyn Sink> = Box::new(RefusesAtOnce);
+        let r = SinkResult {
+            topic: "a".into(),
+            message: crate::model::Message::end_of_stream(crate::model::EndOfStream::new("a")),
+            content: None,
+            trace_id: None,
+            log_handle: Default::default(),
+            seq_gap: None,
+        };
+        let out = CatchUnwind::new(|| sink.consume(r)).await;
+        assert!(matches!(&out, Err(p) if p.contains("no room")), "{out:?}");
     }
 }

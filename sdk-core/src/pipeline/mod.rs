@@ -448,7 +448,7 @@ impl SinkSlot {
         let Some(sink) = self.sink.as_mut() else {
             return;
         };
-        match CatchUnwind(sink.consume(result))
+        match CatchUnwind::new(|| sink.consume(result))
             .instrument(span.clone())
             .await
         {
@@ -472,7 +472,7 @@ impl SinkSlot {
         let Some(mut sink) = self.sink.take() else {
             return;
         };
-        let finished = CatchUnwind(sink.finish()).await;
+        let finished = CatchUnwind::new(|| sink.finish()).await;
         let outcome = match finished {
             Ok(Ok(())) => SinkOutcome::Finished,
             Ok(Err(e)) => SinkOutcome::FinishFailed(crate::error::report(&e)),
