@@ -8,12 +8,20 @@
 #   bash scripts/cli-allocations.sh [FRAMES]
 #
 # Each case runs twice, with 1 frame and with FRAMES + 1, and prints the
-# difference over FRAMES: the per-message cost without the start-up's.
+# difference over FRAMES: the per-message cost without the start-up's
+# (300 KB frames: FRAMES / 10). `send --repeat` of one file clones its
+# frame for every message, as a source that reads a new one would make it.
+# realloc(NULL, n) counts once as realloc and once as the malloc inside it.
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 frames=${1:-20000}
+if [ "$frames" -lt 10 ]; then
+    echo "cli-allocations: FRAMES must be at least 10" >&2
+    exit 2
+fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; perf probe -q -d "probe_libc:*" 2>/dev/null || true' EXIT
 
 cargo build --release -q -p savant-sdk-cli
 bin=$work/savant-sdk
@@ -21,8 +29,9 @@ cp target/release/savant-sdk "$bin"
 
 libc=$(ldd "$bin" | awk '/libc\.so/ {print $3}')
 events=()
-for f in malloc calloc realloc posix_memalign; do
-    perf probe -q -x "$libc" --add "$f" 2>/dev/null || true
+perf probe -q -d "probe_libc:*" 2>/dev/null || true # left by another run, maybe another libc
+for f in malloc calloc realloc posix_memalign aligned_alloc memalign; do
+    perf probe -q -x "$libc" --add "$f"
     events+=("probe_libc:$f")
 done
 events=$(IFS=,; echo "${events[*]}")
@@ -45,11 +54,18 @@ total() { grep probe_libc "$1" | cut -d, -f1 | paste -sd+ | bc; }
 # one send -> receive run of N frames; prints "send receive" allocations
 run() {
     local file=$1 n=$2 trace=$3 sock=$work/s.ipc
-    rm -f "$sock"
+    rm -f "$sock" "$work"/*.stat
     perf stat -x, -e "$events" -o "$work/receive.stat" "$bin" receive \
         --socket "router+bind:ipc://$sock" --eos-count 1 --idle-timeout 120 >/dev/null 2>&1 &
-    local receiver=$!
-    until [ -e "$sock" ]; do sleep 0.01; done
+    local receiver=$! waited=0
+    until [ -e "$sock" ]; do
+        if ! kill -0 "$receiver" 2>/dev/null || [ $waited -ge 2000 ]; then
+            echo "cli-allocations: receive did not bind $sock" >&2
+            return 1
+        fi
+        sleep 0.01
+        waited=$((waited + 1))
+    done
     perf stat -x, -e "$events" -o "$work/send.stat" "$bin" send \
         --socket "dealer+connect:ipc://$sock" --trace "$trace" --repeat "$n" "$file" >/dev/null 2>&1
     wait "$receiver"

@@ -86,6 +86,9 @@ impl Source for Endless {
 struct Seen {
     frames: BTreeMap<String, u64>,
     eos: BTreeMap<String, u64>,
+    /// Results offered after the sink failed (the pipeline gives none).
+    after_failure: u64,
+    failed: bool,
     finished: bool,
 }
 
@@ -100,9 +103,13 @@ struct Record {
 impl Sink for Record {
     async fn consume(&mut self, r: SinkResult) -> savant_sdk_core::Result<()> {
         let mut seen = self.seen.lock().unwrap();
+        if seen.failed {
+            seen.after_failure += 1;
+        }
         if let Some(f) = r.frame() {
             self.count += 1;
             if Some(self.count) == self.fail_at {
+                seen.failed = true;
                 return Err(Error::sink("record", std::io::Error::other("disk full")));
             }
             *seen.frames.entry(f.source_id.clone()).or_default() += 1;
@@ -250,7 +257,8 @@ async fn failing_and_panicking_sources_end_their_streams_and_the_others_complete
     let failing_seen = failing.lock().unwrap();
     let frames_before: u64 = failing_seen.frames.values().sum();
     let eos_before: u64 = failing_seen.eos.values().sum();
-    assert_eq!(frames_before, 4, "nothing after its failure");
+    assert_eq!(frames_before, 4);
+    assert_eq!(failing_seen.after_failure, 0, "nothing after its failure");
     assert_eq!(failing_report.consumed, frames_before + eos_before);
     drop(failing_seen);
     assert!(

@@ -244,8 +244,9 @@ impl Peer {
     /// Calls `probe` until the peer reports a probe: `probe` sends a
     /// message on the topic the peer's reader was started with
     /// (`--probe-topic`), before each wait of 200 ms (a no-op when a
-    /// savant-rs writer probes by itself, `writer --probe-until`). A publisher's messages reach a subscriber only
-    /// once the subscription has travelled back, some time after the
+    /// savant-rs writer probes by itself, `writer --probe-until`). A
+    /// publisher's messages reach a subscriber only once the
+    /// subscription has travelled back, some time after the
     /// connection; what is sent after this returns arrives. Probes still
     /// in flight are reported as probes too, not counted as messages.
     /// Other lines are kept in [`Peer::seen`].

@@ -71,7 +71,7 @@ fn our_source_through_a_savant_rs_module_into_a_savant_rs_reader(savant: SavantR
                     "--probe-topic",
                     "probe",
                     "--timeout",
-                    "30",
+                    "60",
                 ],
             )
             .unwrap();
@@ -266,7 +266,7 @@ fn a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader(savant: Savan
                     "--probe-topic",
                     "probe",
                     "--timeout",
-                    "30",
+                    "60",
                 ],
             )
             .unwrap();

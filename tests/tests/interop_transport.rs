@@ -102,7 +102,7 @@ fn our_writer_into_a_savant_rs_reader(savant: SavantRs) {
                     "--probe-topic",
                     "probe",
                     "--timeout",
-                    "30",
+                    "60",
                 ],
             )
             .unwrap();
