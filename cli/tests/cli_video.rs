@@ -301,9 +301,40 @@ fn out_video_on_a_mixed_stream_skips_the_jpeg_frames_and_writes_the_video() {
     assert!(!out_dir.join("cam").exists(), "no video for a JPEG source");
 }
 
+/// A player that connects now: `gst-launch-1.0 rtspsrc` decoding 10
+/// pictures of `url`, killed after 20 s. What counts is the EOS its
+/// `fakesink num-buffers=10` posts after the tenth picture, not its exit
+/// status (a server that closes the connection at the player's TEARDOWN
+/// fails it after the pictures). Returns whether it got them, and what it
+/// printed.
+fn player_decodes_10_pictures(url: &str, dir: &std::path::Path) -> (bool, String) {
+    let (out, err) = (dir.join("player.out"), dir.join("player.err"));
+    let mut player = KillOnDrop(
+        Command::new("gst-launch-1.0")
+            .args(["rtspsrc", &format!("location={url}"), "protocols=tcp"])
+            .args(["!", "rtph264depay", "!", "h264parse", "!", "avdec_h264"])
+            .args(["!", "fakesink", "num-buffers=10", "sync=false"])
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while player.0.try_wait().unwrap().is_none() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(player); // killed if still running
+    let printed = std::fs::read_to_string(&out).unwrap_or_default()
+        + &std::fs::read_to_string(&err).unwrap_or_default();
+    (printed.contains("Got EOS from element"), printed)
+}
+
 /// `receive --out-rtsp 0 --out-annotated-video DIR`: a video file sent
 /// through the loopback subcommand is served over RTSP (a `gst-launch-1.0
-/// rtspsrc` player gets pictures while it flows) and written re-encoded.
+/// rtspsrc` player gets pictures) and written re-encoded. The RTSP output
+/// goes on with its stub picture after the stream, so `receive` runs until
+/// the player is done and the EOS is in, then ends on SIGTERM, which
+/// finishes its files.
 #[test]
 fn receive_serves_rtsp_and_writes_annotated_video() {
     let dir = tempfile::tempdir().unwrap();
@@ -315,12 +346,13 @@ fn receive_serves_rtsp_and_writes_annotated_video() {
     let mut receiver = KillOnDrop(
         Command::new(BIN)
             .args(["receive", "--socket", &format!("router+bind:{output}")])
-            .args(["--eos-count", "1", "--idle-timeout", "30"])
+            .args(["--idle-timeout", "120"])
             .args(["--out-rtsp", "0", "--rtsp-address", "127.0.0.1"])
             .args(["--rtsp-framerate", "25/1"])
             .args(["--out-annotated-video", annotated.to_str().unwrap()])
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            // a file: a pipe nobody reads could fill and stop it
+            .stderr(std::fs::File::create(dir.path().join("receive.err")).unwrap())
             .spawn()
             .unwrap(),
     );
@@ -342,7 +374,7 @@ fn receive_serves_rtsp_and_writes_annotated_video() {
     let mut lines = BufReader::new(module.0.stdout.take().unwrap()).lines();
     let ready: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     assert_eq!(ready["event"], "ready");
-    // paced at the file's 25 fps: 2.4 s of frames for the player
+    // paced at the file's 25 fps: 2.4 s of frames, then the stub picture
     let sender = Command::new(BIN)
         .args(["send", "--socket", &format!("dealer+connect:{input}")])
         .args(["--source-id", "cam-9", "--pace", video.to_str().unwrap()])
@@ -351,32 +383,39 @@ fn receive_serves_rtsp_and_writes_annotated_video() {
         .spawn()
         .unwrap();
     // the stream is mounted at the first frame: the player retries until then
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let played = loop {
-        let out = Command::new("gst-launch-1.0")
-            .args(["-q", "rtspsrc", &format!("location={url}"), "protocols=tcp"])
-            .args(["!", "rtph264depay", "!", "h264parse", "!", "avdec_h264"])
-            .args(["!", "fakesink", "num-buffers=10", "sync=false"])
-            .output()
-            .unwrap();
-        if out.status.success() || std::time::Instant::now() > deadline {
-            break out;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let (played, printed) = loop {
+        let (played, printed) = player_decodes_10_pictures(&url, dir.path());
+        if played || std::time::Instant::now() > deadline {
+            break (played, printed);
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    assert!(
-        played.status.success(),
-        "a player decoded 10 pictures from {url}: {}",
-        String::from_utf8_lossy(&played.stderr)
-    );
+    assert!(played, "a player decoded 10 pictures from {url}: {printed}");
     let sent = sender.wait_with_output().unwrap();
     assert!(
         sent.status.success(),
         "{}",
         String::from_utf8_lossy(&sent.stderr)
     );
-    let status = receiver.0.wait().unwrap();
+    // every frame and the EOS received (a line each), then the signal
+    let mut frames = 0;
+    let eos = received.any(|l| {
+        let l: Value = serde_json::from_str(&l.unwrap()).unwrap();
+        frames += usize::from(l["kind"] == "frame");
+        l["kind"] == "eos"
+    });
+    assert!(
+        eos && frames == 60,
+        "receive got {frames} frames, EOS {eos}"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &receiver.0.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
+    let status = receiver.0.wait().unwrap();
+    assert!(status.success(), "receive after SIGTERM: {status}");
     let files: Vec<_> = std::fs::read_dir(annotated.join("cam-9"))
         .unwrap()
         .map(|e| e.unwrap().path())
