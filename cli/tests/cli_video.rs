@@ -10,6 +10,7 @@ use serde_json::Value;
 mod common;
 
 use common::{json_lines, KillOnDrop, BIN};
+use savant_sdk_tests::rtsp_player::play_rtsp;
 
 #[test]
 fn send_video_files_through_the_loopback_subcommand() {
@@ -301,34 +302,6 @@ fn out_video_on_a_mixed_stream_skips_the_jpeg_frames_and_writes_the_video() {
     assert!(!out_dir.join("cam").exists(), "no video for a JPEG source");
 }
 
-/// A player that connects now: `gst-launch-1.0 rtspsrc` decoding 10
-/// pictures of `url`, killed after 20 s. What counts is the EOS its
-/// `fakesink num-buffers=10` posts after the tenth picture, not its exit
-/// status (a server that closes the connection at the player's TEARDOWN
-/// fails it after the pictures). Returns whether it got them, and what it
-/// printed.
-fn player_decodes_10_pictures(url: &str, dir: &std::path::Path) -> (bool, String) {
-    let (out, err) = (dir.join("player.out"), dir.join("player.err"));
-    let mut player = KillOnDrop(
-        Command::new("gst-launch-1.0")
-            .args(["rtspsrc", &format!("location={url}"), "protocols=tcp"])
-            .args(["!", "rtph264depay", "!", "h264parse", "!", "avdec_h264"])
-            .args(["!", "fakesink", "num-buffers=10", "sync=false"])
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(&err).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while player.0.try_wait().unwrap().is_none() && std::time::Instant::now() < until {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    drop(player); // killed if still running
-    let printed = std::fs::read_to_string(&out).unwrap_or_default()
-        + &std::fs::read_to_string(&err).unwrap_or_default();
-    (printed.contains("Got EOS from element"), printed)
-}
-
 /// `receive --out-rtsp 0 --out-annotated-video DIR`: a video file sent
 /// through the loopback subcommand is served over RTSP (a `gst-launch-1.0
 /// rtspsrc` player gets pictures) and written re-encoded. The RTSP output
@@ -384,14 +357,19 @@ fn receive_serves_rtsp_and_writes_annotated_video() {
         .unwrap();
     // the stream is mounted at the first frame: the player retries until then
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let (played, printed) = loop {
-        let (played, printed) = player_decodes_10_pictures(&url, dir.path());
-        if played || std::time::Instant::now() > deadline {
-            break (played, printed);
+    let played = loop {
+        // each attempt killed after 20 s
+        let run = play_rtsp(&url, 10, std::time::Duration::from_secs(20)).unwrap();
+        if run.decoded || std::time::Instant::now() > deadline {
+            break run;
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    assert!(played, "a player decoded 10 pictures from {url}: {printed}");
+    assert!(
+        played.decoded,
+        "a player decoded 10 pictures from {url}: {}",
+        played.output
+    );
     let sent = sender.wait_with_output().unwrap();
     assert!(
         sent.status.success(),

@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 
 pub mod bench;
 pub mod media;
+pub mod rtsp_player;
 use savant_sdk_core::protocol::ProtocolVersion;
 use serde_json::Value;
 
@@ -316,6 +317,16 @@ impl Drop for Peer {
 /// status and output.
 pub fn run_peer<S: AsRef<str>>(args: &[S], within: Duration) -> Result<(ExitStatus, Vec<Value>)> {
     Peer::spawn(args)?.finish(within)
+}
+
+/// `--probe-until PATH` for a savant-rs writer on socket type `w`: a pub
+/// sends probes (on topic `probe`) until the receiving side creates PATH,
+/// once a probe reached it; the other types need nothing.
+pub fn writer_probe_args(w: &str, path: &std::path::Path) -> Vec<String> {
+    match w {
+        "pub" => vec!["--probe-until".into(), path.display().to_string()],
+        _ => Vec::new(),
+    }
 }
 
 /// A tokio runtime of two workers, as on this 2-core machine.

@@ -16,6 +16,7 @@ use savant_sdk_core::source::{Source, SourceItem};
 use savant_sdk_gst::{Decoded, FrameDecoder};
 use savant_sdk_sinks::{AlwaysOnRtspSink, FeedState, STUB_BACKGROUND};
 use savant_sdk_sources::{RtspSource, RtspTransport};
+use savant_sdk_tests::rtsp_player::play_rtsp;
 use tokio::sync::mpsc;
 
 /// A solid JPEG frame of `source_id`.
@@ -67,48 +68,39 @@ fn classify(rgb: &[u8], live: [u8; 3]) -> Shows {
 }
 
 /// A player that connects now: `gst-launch-1.0 rtspsrc` decoding 5
-/// pictures within 10 s. What counts is that it reached the EOS its
-/// `fakesink num-buffers=5` posts after the fifth picture, not its exit
-/// status: a player that stops reading while it shuts down can find its
-/// connection closed by the server when it sends its TEARDOWN ("Could
-/// not write to resource"), which says nothing about the pictures. Its
-/// output is printed when it got none.
+/// pictures within 10 s ([`play_rtsp`]); its output is printed when it got
+/// none, or failed at its teardown after them.
 async fn late_player(url: &str) -> bool {
-    let child = tokio::process::Command::new("gst-launch-1.0")
-        .args(["rtspsrc", &format!("location={url}"), "protocols=tcp"])
-        .args(["!", "rtph264depay", "!", "h264parse", "!", "avdec_h264"])
-        .args(["!", "fakesink", "num-buffers=5", "sync=false"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
     let started = Instant::now();
-    match tokio::time::timeout(Duration::from_secs(10), child.wait_with_output()).await {
-        Ok(Ok(out)) => {
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            let pictures = stdout.contains("Got EOS from element");
-            if pictures && !out.status.success() {
-                eprintln!(
-                    "late player on {url}: pictures decoded, then {} at its teardown: {}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-            }
-            if !pictures {
-                eprintln!(
-                    "late player on {url}: no 5 pictures ({} after {:?}): {stdout}{}",
-                    out.status,
-                    started.elapsed(),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            pictures
-        }
-        Ok(Err(e)) => panic!("gst-launch-1.0: {e}"),
-        Err(_) => {
-            eprintln!("late player on {url}: no 5 pictures within 10 s");
+    let u = url.to_string();
+    let run = tokio::task::spawn_blocking(move || play_rtsp(&u, 5, Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .unwrap();
+    match run.status {
+        None => {
+            eprintln!(
+                "late player on {url}: no 5 pictures within 10 s: {}",
+                run.output
+            );
             false
+        }
+        Some(status) if !run.decoded => {
+            eprintln!(
+                "late player on {url}: no 5 pictures ({status} after {:?}): {}",
+                started.elapsed(),
+                run.output
+            );
+            false
+        }
+        Some(status) => {
+            if !status.success() {
+                eprintln!(
+                    "late player on {url}: pictures decoded, then {status} at its teardown: {}",
+                    run.output.trim()
+                );
+            }
+            true
         }
     }
 }

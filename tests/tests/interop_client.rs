@@ -149,16 +149,6 @@ fn our_source_through_a_savant_rs_module_into_a_savant_rs_reader(savant: SavantR
     }
 }
 
-/// `--probe-until PATH` for a savant-rs pub writer (nothing for the
-/// other socket types): it sends probes until the receiving side creates
-/// PATH, once a probe reached it.
-fn probe_until(w: &str, probed: &std::path::Path) -> Vec<String> {
-    match w {
-        "pub" => vec!["--probe-until".into(), probed.display().to_string()],
-        _ => Vec::new(),
-    }
-}
-
 fn a_savant_rs_source_through_a_savant_rs_module_into_our_sink(savant: SavantRs) {
     let rt = savant_sdk_tests::two_worker_runtime();
     for (w, r) in PAIRS {
@@ -197,7 +187,7 @@ fn a_savant_rs_source_through_a_savant_rs_module_into_our_sink(savant: SavantRs)
                 .into_iter()
                 .map(String::from)
                 // a pub probes until a probe got here (both subscriptions travelled)
-                .chain(probe_until(w, &probed))
+                .chain(savant_sdk_tests::writer_probe_args(w, &probed))
                 .collect::<Vec<_>>(),
             )
             .unwrap();
@@ -295,7 +285,7 @@ fn a_savant_rs_source_through_our_loopback_into_a_savant_rs_reader(savant: Savan
                 ]
                 .into_iter()
                 .map(String::from)
-                .chain(probe_until(w, &probed))
+                .chain(savant_sdk_tests::writer_probe_args(w, &probed))
                 .collect::<Vec<_>>(),
             )
             .unwrap();

@@ -184,9 +184,7 @@ fn a_savant_rs_writer_into_our_reader(savant: SavantRs) {
             // a publisher drops what it sends before the subscription
             // arrives: it probes until a probe got here
             let probed = dir.path().join(format!("probed-{tcp}-{w}"));
-            if w == "pub" {
-                args.extend(["--probe-until".into(), probed.display().to_string()]);
-            }
+            args.extend(savant_sdk_tests::writer_probe_args(w, &probed));
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_time()
                 .build()

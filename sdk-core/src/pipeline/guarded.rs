@@ -22,18 +22,17 @@ use super::report::SourceOutcome;
 /// a component whose method panics before it returns its future (one
 /// written without `#[async_trait]`) is contained too, inside whatever
 /// span the caller instruments this with.
-pub(crate) struct CatchUnwind<M, F> {
-    make: Option<M>,
-    running: Option<F>,
+pub(crate) enum CatchUnwind<M, F> {
+    /// Not polled yet.
+    Make(Option<M>),
+    /// Made.
+    Running(F),
 }
 
 impl<M: FnOnce() -> F, F> CatchUnwind<M, F> {
     /// The future `make` returns, guarded.
     pub(crate) fn new(make: M) -> Self {
-        Self {
-            make: Some(make),
-            running: None,
-        }
+        Self::Make(Some(make))
     }
 }
 
@@ -43,14 +42,14 @@ impl<M: FnOnce() -> F + Unpin, F: Future + Unpin> Future for CatchUnwind<M, F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let polled = catch_unwind(AssertUnwindSafe(|| {
-            if let Some(make) = this.make.take() {
-                this.running = Some(make());
+            if let Self::Make(make) = this {
+                let make = make.take().expect("made once");
+                *this = Self::Running(make());
             }
-            let running = this
-                .running
-                .as_mut()
-                .expect("CatchUnwind polled after it ended");
-            Pin::new(running).poll(cx)
+            match this {
+                Self::Running(running) => Pin::new(running).poll(cx),
+                Self::Make(_) => unreachable!("made above"),
+            }
         }));
         match polled {
             Ok(Poll::Pending) => Poll::Pending,

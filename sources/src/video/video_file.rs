@@ -442,10 +442,11 @@ fn open_file(
     offset: Option<gst::ClockTime>,
 ) -> Result<RunningPipeline, SourceError> {
     let name = path.display().to_string();
+    use std::io::Read;
     let mut head = Vec::new();
-    if let Err(source) = std::fs::File::open(path).and_then(|f| {
-        std::io::Read::read_to_end(&mut std::io::Read::take(f, TYPEFIND_BYTES), &mut head)
-    }) {
+    if let Err(source) =
+        std::fs::File::open(path).and_then(|f| f.take(TYPEFIND_BYTES).read_to_end(&mut head))
+    {
         return Err(SourceError::Io {
             path: path.to_path_buf(),
             source,
