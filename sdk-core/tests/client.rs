@@ -462,3 +462,74 @@ async fn the_idle_timeout_counts_from_the_last_message() {
     );
     sink.close().await;
 }
+
+/// A stream into a peer that reads nothing takes from its source no more
+/// than the sockets hold (the dealer's send and the router's receive
+/// high-water marks, 50 each by default, and a message or two in the
+/// kernel's socket buffers) beside the runner's own window: pipelining
+/// added no unbounded queue, and the stream ends in a send timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_into_a_peer_that_reads_nothing_takes_at_most_its_window() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use savant_sdk_core::client::{STREAM_BATCH, STREAM_WINDOW, STREAM_WINDOW_BYTES};
+    use savant_sdk_core::transport::{BlockingReader, ReaderConfig, WriterConfig};
+    use savant_sdk_core::Error;
+
+    const PAYLOAD: usize = 256 << 10;
+    let dir = tempfile::tempdir().unwrap();
+    let input = ipc(&dir, "in");
+    // bound and never read
+    let reader_config = ReaderConfig::builder(&format!("router+bind:{input}"))
+        .unwrap()
+        .build()
+        .unwrap();
+    let receive_hwm = reader_config.receive_hwm() as usize;
+    let _reader = BlockingReader::new(reader_config).unwrap();
+    let send_hwm = WriterConfig::builder(&format!("dealer+connect:{input}"))
+        .unwrap()
+        .build()
+        .unwrap()
+        .send_hwm() as usize;
+    let source = SourceBuilder::new(format!("dealer+connect:{input}"))
+        .send_timeout(Duration::from_millis(500))
+        .send_retries(1)
+        .telemetry_off()
+        .build()
+        .await
+        .unwrap();
+    let taken = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&taken);
+    let payload = Bytes::from(vec![0x5A; PAYLOAD]);
+    let endless = std::iter::from_fn(move || {
+        let pts = counter.fetch_add(1, Ordering::Relaxed) as i64;
+        Some(SourceItem::Frame(SourceFrame::new(
+            VideoFrame::builder("cam-1").codec("jpeg").pts(pts).build(),
+            payload.clone(),
+        )))
+    });
+    let e = tokio::time::timeout(
+        Duration::from_secs(60),
+        source.send_stream(IterSource::new(endless)),
+    )
+    .await
+    .expect("the stream blocked instead of timing out")
+    .expect_err("an endless stream into a peer that reads nothing cannot succeed");
+    assert!(matches!(e, Error::SendTimeout { .. }), "{e:?}");
+    let taken = taken.load(Ordering::Relaxed);
+    // the window holds this many of these frames at most (one more goes
+    // when the bytes are over), with a batch still being made
+    let window = STREAM_WINDOW.min(STREAM_WINDOW_BYTES / PAYLOAD + 1) + STREAM_BATCH;
+    let sockets = send_hwm + receive_hwm + 4;
+    assert!(
+        taken <= window + sockets,
+        "{taken} frames taken from the source; the window ({window}) and the sockets \
+         ({sockets}) hold fewer"
+    );
+    assert!(
+        taken > send_hwm,
+        "{taken} frames taken: the socket's queue was not even filled"
+    );
+    source.close().await;
+}

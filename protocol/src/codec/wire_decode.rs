@@ -11,6 +11,7 @@ use bytes::{Buf, Bytes};
 use prost::encoding::{decode_varint, skip_field, DecodeContext, WireType};
 use uuid::Uuid;
 
+use super::cursor::Cur;
 use crate::error::DecodeError;
 use crate::model::*;
 use crate::protocol::{Generation, ProtocolVersion};
@@ -25,15 +26,34 @@ fn err(msg: &str) -> DecodeError {
     DecodeError::Protobuf(msg.to_string())
 }
 
-fn key(buf: &mut Bytes) -> R<(u32, WireType)> {
+/// A field's key. Keys of tags 1-15 are one byte: read here; anything
+/// else (and every malformed key) goes to prost, with its errors.
+#[inline]
+fn key(buf: &mut Cur<'_>) -> R<(u32, WireType)> {
+    if let Some(&b) = buf.first() {
+        if b < 0x80 && b >> 3 != 0 {
+            if let Ok(wt) = WireType::try_from(u64::from(b & 7)) {
+                buf.advance(1);
+                return Ok((u32::from(b >> 3), wt));
+            }
+        }
+    }
     prost::encoding::decode_key(buf).map_err(pe)
 }
 
-fn varint(buf: &mut Bytes) -> R<u64> {
+/// A varint: one byte (below 128) read here, longer ones by prost.
+#[inline]
+fn varint(buf: &mut Cur<'_>) -> R<u64> {
+    if let Some(&b) = buf.first() {
+        if b < 0x80 {
+            buf.advance(1);
+            return Ok(u64::from(b));
+        }
+    }
     decode_varint(buf).map_err(pe)
 }
 
-fn ld(buf: &mut Bytes) -> R<Bytes> {
+fn ld<'a>(buf: &mut Cur<'a>) -> R<Cur<'a>> {
     let len = varint(buf)?;
     if len > buf.remaining() as u64 {
         return Err(err("buffer underflow"));
@@ -41,21 +61,21 @@ fn ld(buf: &mut Bytes) -> R<Bytes> {
     Ok(buf.split_to(len as usize))
 }
 
-fn string(buf: &mut Bytes) -> R<String> {
+fn string(buf: &mut Cur<'_>) -> R<String> {
     let b = ld(buf)?;
     std::str::from_utf8(&b)
         .map(str::to_owned)
         .map_err(|_| err("invalid string value: data is not UTF-8 encoded"))
 }
 
-fn f32v(buf: &mut Bytes) -> R<f32> {
+fn f32v(buf: &mut Cur<'_>) -> R<f32> {
     if buf.remaining() < 4 {
         return Err(err("buffer underflow"));
     }
     Ok(buf.get_f32_le())
 }
 
-fn f64v(buf: &mut Bytes) -> R<f64> {
+fn f64v(buf: &mut Cur<'_>) -> R<f64> {
     if buf.remaining() < 8 {
         return Err(err("buffer underflow"));
     }
@@ -66,13 +86,16 @@ fn expect(actual: WireType, expected: WireType) -> R<()> {
     prost::encoding::check_wire_type(expected, actual).map_err(pe)
 }
 
-fn skip(wt: WireType, tag: u32, buf: &mut Bytes) -> R<()> {
+fn skip(wt: WireType, tag: u32, buf: &mut Cur<'_>) -> R<()> {
     skip_field(wt, tag, buf, DecodeContext::default()).map_err(pe)
 }
 
 /// Reads the fields of one message body, calling `f` for each known tag
 /// (it returns false for tags it does not know, which are skipped).
-fn fields(mut body: Bytes, mut f: impl FnMut(u32, WireType, &mut Bytes) -> R<bool>) -> R<()> {
+fn fields<'a>(
+    mut body: Cur<'a>,
+    mut f: impl FnMut(u32, WireType, &mut Cur<'a>) -> R<bool>,
+) -> R<()> {
     while body.has_remaining() {
         let (tag, wt) = key(&mut body)?;
         if !f(tag, wt, &mut body)? {
@@ -83,28 +106,28 @@ fn fields(mut body: Bytes, mut f: impl FnMut(u32, WireType, &mut Bytes) -> R<boo
 }
 
 /// A length-delimited sub-message body.
-fn sub(wt: WireType, buf: &mut Bytes) -> R<Bytes> {
+fn sub<'a>(wt: WireType, buf: &mut Cur<'a>) -> R<Cur<'a>> {
     expect(wt, WireType::LengthDelimited)?;
     ld(buf)
 }
 
-fn var_field(wt: WireType, buf: &mut Bytes) -> R<u64> {
+fn var_field(wt: WireType, buf: &mut Cur<'_>) -> R<u64> {
     expect(wt, WireType::Varint)?;
     varint(buf)
 }
 
-fn str_field(wt: WireType, buf: &mut Bytes) -> R<String> {
+fn str_field(wt: WireType, buf: &mut Cur<'_>) -> R<String> {
     expect(wt, WireType::LengthDelimited)?;
     string(buf)
 }
 
-fn f32_field(wt: WireType, buf: &mut Bytes) -> R<f32> {
+fn f32_field(wt: WireType, buf: &mut Cur<'_>) -> R<f32> {
     expect(wt, WireType::ThirtyTwoBit)?;
     f32v(buf)
 }
 
 /// Repeated varints, packed or not.
-fn packed_varints(wt: WireType, buf: &mut Bytes, mut push: impl FnMut(u64)) -> R<()> {
+fn packed_varints(wt: WireType, buf: &mut Cur<'_>, mut push: impl FnMut(u64)) -> R<()> {
     if wt == WireType::LengthDelimited {
         let mut b = ld(buf)?;
         while b.has_remaining() {
@@ -119,7 +142,7 @@ fn packed_varints(wt: WireType, buf: &mut Bytes, mut push: impl FnMut(u64)) -> R
 
 // -------------------------------------------------------------- geometry
 
-fn merge_bbox(b: &mut BoundingBox, body: Bytes) -> R<()> {
+fn merge_bbox(b: &mut BoundingBox, body: Cur<'_>) -> R<()> {
     fields(body, |tag, wt, buf| {
         match tag {
             1 => b.xc = f32_field(wt, buf)?,
@@ -133,7 +156,7 @@ fn merge_bbox(b: &mut BoundingBox, body: Bytes) -> R<()> {
     })
 }
 
-fn merge_point(p: &mut Point, body: Bytes) -> R<()> {
+fn merge_point(p: &mut Point, body: Cur<'_>) -> R<()> {
     fields(body, |tag, wt, buf| {
         match tag {
             1 => p.x = f32_field(wt, buf)?,
@@ -144,19 +167,19 @@ fn merge_point(p: &mut Point, body: Bytes) -> R<()> {
     })
 }
 
-fn point(body: Bytes) -> R<Point> {
+fn point(body: Cur<'_>) -> R<Point> {
     let mut p = Point::default();
     merge_point(&mut p, body)?;
     Ok(p)
 }
 
-fn bbox(body: Bytes) -> R<BoundingBox> {
+fn bbox(body: Cur<'_>) -> R<BoundingBox> {
     let mut b = BoundingBox::default();
     merge_bbox(&mut b, body)?;
     Ok(b)
 }
 
-fn merge_polygon(p: &mut PolygonalArea, body: Bytes) -> R<()> {
+fn merge_polygon(p: &mut PolygonalArea, body: Cur<'_>) -> R<()> {
     fields(body, |tag, wt, buf| {
         match tag {
             1 => p.points.push(point(sub(wt, buf)?)?),
@@ -184,7 +207,7 @@ fn merge_polygon(p: &mut PolygonalArea, body: Bytes) -> R<()> {
     })
 }
 
-fn polygon(body: Bytes) -> R<PolygonalArea> {
+fn polygon(body: Cur<'_>) -> R<PolygonalArea> {
     let mut p = PolygonalArea::default();
     merge_polygon(&mut p, body)?;
     Ok(p)
@@ -197,7 +220,7 @@ struct RawIntersection {
     edges: Vec<IntersectionEdge>,
 }
 
-fn merge_intersection(i: &mut RawIntersection, body: Bytes) -> R<()> {
+fn merge_intersection(i: &mut RawIntersection, body: Cur<'_>) -> R<()> {
     fields(body, |tag, wt, buf| {
         match tag {
             1 => i.kind = var_field(wt, buf)? as i32,
@@ -311,11 +334,11 @@ fn variant_tag(v: &RawValue) -> u32 {
 }
 
 /// Merges one variant payload message (`{1: data}`, bytes: `{1: dims, 2: data}`).
-fn merge_variant(v: &mut RawValue, body: Bytes) -> R<()> {
+fn merge_variant(v: &mut RawValue, body: Cur<'_>) -> R<()> {
     fields(body, |tag, wt, buf| {
         match (v as &mut RawValue, tag) {
             (RawValue::Bytes(dims, _), 1) => packed_varints(wt, buf, |x| dims.push(x as i64))?,
-            (RawValue::Bytes(_, data), 2) => *data = sub(wt, buf)?,
+            (RawValue::Bytes(_, data), 2) => *data = sub(wt, buf)?.to_bytes(),
             (RawValue::String(s), 1) => *s = str_field(wt, buf)?,
             (RawValue::StringVector(s), 1) => s.push(str_field(wt, buf)?),
             (RawValue::Integer(i), 1) => *i = var_field(wt, buf)? as i64,
@@ -406,12 +429,12 @@ fn defer<T>(r: R<T>, pending: &mut Pending, placeholder: impl FnOnce() -> T) -> 
     }
 }
 
-fn value(body: Bytes, pending: &mut Pending) -> R<AttributeValue> {
+fn value(body: Cur<'_>, pending: &mut Pending) -> R<AttributeValue> {
     let v = value_strict(body);
     defer(v, pending, AttributeValue::none)
 }
 
-fn value_strict(body: Bytes) -> R<AttributeValue> {
+fn value_strict(body: Cur<'_>) -> R<AttributeValue> {
     let mut confidence = None;
     let mut raw: Option<RawValue> = None;
     fields(body, |tag, wt, buf| {
@@ -436,7 +459,7 @@ fn value_strict(body: Bytes) -> R<AttributeValue> {
     })
 }
 
-fn merge_attribute(a: &mut Attribute, body: Bytes, pending: &mut Pending) -> R<()> {
+fn merge_attribute(a: &mut Attribute, body: Cur<'_>, pending: &mut Pending) -> R<()> {
     fields(body, |tag, wt, buf| {
         match tag {
             1 => a.namespace = str_field(wt, buf)?,
@@ -454,7 +477,7 @@ fn merge_attribute(a: &mut Attribute, body: Bytes, pending: &mut Pending) -> R<(
 /// An attribute of an object or of user data: temporary ones are dropped
 /// on arrival (as the 0.3.x reader does), problems in their values with
 /// them.
-fn persistent_attribute(body: Bytes, pending: &mut Pending) -> R<Option<Attribute>> {
+fn persistent_attribute(body: Cur<'_>, pending: &mut Pending) -> R<Option<Attribute>> {
     let mut own = None;
     let a = attribute(body, &mut own)?;
     if !a.is_persistent {
@@ -466,7 +489,7 @@ fn persistent_attribute(body: Bytes, pending: &mut Pending) -> R<Option<Attribut
     Ok(Some(a))
 }
 
-fn attribute(body: Bytes, pending: &mut Pending) -> R<Attribute> {
+fn attribute(body: Cur<'_>, pending: &mut Pending) -> R<Attribute> {
     let mut a = Attribute {
         namespace: String::new(),
         name: String::new(),
@@ -487,7 +510,7 @@ struct RawObject {
     has_box: bool,
 }
 
-fn merge_object(o: &mut RawObject, body: Bytes, pending: &mut Pending) -> R<()> {
+fn merge_object(o: &mut RawObject, body: Cur<'_>, pending: &mut Pending) -> R<()> {
     fields(body, |tag, wt, buf| {
         let obj = &mut o.object;
         match tag {
@@ -532,7 +555,7 @@ fn finish_object(mut o: RawObject) -> R<VideoObject> {
     Ok(o.object)
 }
 
-fn object(body: Bytes, pending: &mut Pending) -> R<VideoObject> {
+fn object(body: Cur<'_>, pending: &mut Pending) -> R<VideoObject> {
     let mut o = new_raw_object();
     merge_object(&mut o, body, pending)?;
     defer(finish_object(o), pending, || {
@@ -551,8 +574,10 @@ enum RawContent {
 /// A frame as read, before its uuids, enum and content are checked.
 struct RawFrame {
     frame: VideoFrame,
-    uuid: Bytes,
-    previous_keyframe: Option<Bytes>,
+    /// The uuid as parsed, its error (if any) reported where the prost
+    /// path reports it.
+    uuid: R<Uuid>,
+    previous_keyframe: Option<R<Uuid>>,
     transcoding: i32,
     content: Option<RawContent>,
     transformations: Vec<Option<FrameTransformation>>,
@@ -591,7 +616,8 @@ fn new_raw_frame(v2: bool) -> RawFrame {
             previous_keyframe: None,
             misc_tracks: Vec::new(),
         },
-        uuid: Bytes::new(),
+        // what parsing an absent (empty) uuid gives, made without the parse
+        uuid: Err(DecodeError::InvalidUuid(String::new())),
         previous_keyframe: None,
         transcoding: 0,
         content: None,
@@ -618,7 +644,7 @@ fn transformation_fields(tag: u32, v2: bool) -> Option<usize> {
     }
 }
 
-fn merge_transformation(t: &mut Option<FrameTransformation>, body: Bytes, v2: bool) -> R<()> {
+fn merge_transformation(t: &mut Option<FrameTransformation>, body: Cur<'_>, v2: bool) -> R<()> {
     fields(body, |tag, wt, buf| {
         let Some(n) = transformation_fields(tag, v2) else {
             return Ok(false);
@@ -675,7 +701,7 @@ fn merge_transformation(t: &mut Option<FrameTransformation>, body: Bytes, v2: bo
 }
 
 /// Merges a 2.x `Rational32` into (numerator, denominator).
-fn merge_rational(r: &mut (i32, i32), body: Bytes) -> R<()> {
+fn merge_rational(r: &mut (i32, i32), body: Cur<'_>) -> R<()> {
     fields(body, |tag, wt, buf| {
         match tag {
             1 => r.0 = var_field(wt, buf)? as i32,
@@ -693,7 +719,7 @@ struct RawMiscTrack {
     states: Vec<i32>,
 }
 
-fn misc_track_frame(body: Bytes) -> R<(MiscTrackFrame, i32)> {
+fn misc_track_frame(body: Cur<'_>) -> R<(MiscTrackFrame, i32)> {
     let mut f = MiscTrackFrame::default();
     let mut state = 0i32;
     fields(body, |tag, wt, buf| {
@@ -714,7 +740,7 @@ fn misc_track_frame(body: Bytes) -> R<(MiscTrackFrame, i32)> {
     Ok((f, state))
 }
 
-fn misc_track(body: Bytes) -> R<RawMiscTrack> {
+fn misc_track(body: Cur<'_>) -> R<RawMiscTrack> {
     let mut t = RawMiscTrack {
         track: MiscTrack::default(),
         category: 0,
@@ -781,7 +807,7 @@ fn video_codec_name(v: i32) -> R<Option<&'static str>> {
     }
 }
 
-fn merge_frame(r: &mut RawFrame, body: Bytes) -> R<()> {
+fn merge_frame(r: &mut RawFrame, body: Cur<'_>) -> R<()> {
     let mut ts_high = (r.frame.creation_timestamp_ns >> 64) as u64;
     let mut ts_low = r.frame.creation_timestamp_ns as u64;
     fields(body, |tag, wt, buf| {
@@ -794,7 +820,7 @@ fn merge_frame(r: &mut RawFrame, body: Bytes) -> R<()> {
                 let b = sub(wt, buf)?;
                 std::str::from_utf8(&b)
                     .map_err(|_| err("invalid string value: data is not UTF-8 encoded"))?;
-                r.uuid = b;
+                r.uuid = parse_uuid(&b);
             }
             4 if r.v2 => {
                 fields(sub(wt, buf)?, |tag, wt, buf| {
@@ -830,7 +856,7 @@ fn merge_frame(r: &mut RawFrame, body: Bytes) -> R<()> {
             14 => f.pts = var_field(wt, buf)? as i64,
             15 => f.dts = Some(var_field(wt, buf)? as i64),
             16 => f.duration = Some(var_field(wt, buf)? as i64),
-            17 => r.content = Some(RawContent::Internal(sub(wt, buf)?)),
+            17 => r.content = Some(RawContent::Internal(sub(wt, buf)?.to_bytes())),
             18 => {
                 let body = sub(wt, buf)?;
                 let (mut method, mut location) = match r.content.take() {
@@ -862,7 +888,7 @@ fn merge_frame(r: &mut RawFrame, body: Bytes) -> R<()> {
                 let b = sub(wt, buf)?;
                 std::str::from_utf8(&b)
                     .map_err(|_| err("invalid string value: data is not UTF-8 encoded"))?;
-                r.previous_keyframe = Some(b);
+                r.previous_keyframe = Some(parse_uuid(&b));
             }
             _ => return Ok(false),
         }
@@ -901,8 +927,8 @@ fn finish_frame(r: RawFrame) -> R<VideoFrame> {
             })
         }
     };
-    f.uuid = parse_uuid(&r.uuid)?;
-    f.previous_keyframe = r.previous_keyframe.as_deref().map(parse_uuid).transpose()?;
+    f.uuid = r.uuid?;
+    f.previous_keyframe = r.previous_keyframe.transpose()?;
     f.transformations = r
         .transformations
         .into_iter()
@@ -932,13 +958,13 @@ fn attribute_policy(v: i32, field: &'static str) -> R<AttributeUpdatePolicy> {
     }
 }
 
-fn update(body: Bytes) -> R<VideoFrameUpdate> {
+fn update(body: Cur<'_>) -> R<VideoFrameUpdate> {
     let mut pending = None;
     let u = update_inner(body, &mut pending)?;
     pending.map_or(Ok(u), Err)
 }
 
-fn update_inner(body: Bytes, pending: &mut Pending) -> R<VideoFrameUpdate> {
+fn update_inner(body: Cur<'_>, pending: &mut Pending) -> R<VideoFrameUpdate> {
     let mut u = VideoFrameUpdate::default();
     let (mut fap, mut oap, mut op) = (0i32, 0i32, 0i32);
     fields(body, |tag, wt, buf| {
@@ -1021,15 +1047,18 @@ fn update_inner(body: Bytes, pending: &mut Pending) -> R<VideoFrameUpdate> {
 
 // -------------------------------------------------------------- envelope
 
-enum RawPayload {
-    Frame(Box<RawFrame>),
+// One payload per message, on the stack: boxing the frame would cost an
+// allocation a message.
+#[allow(clippy::large_enum_variant)]
+enum RawPayload<'a> {
+    Frame(RawFrame),
     Batch(BTreeMap<i64, RawFrame>),
     /// Updates, user data and the small messages are decoded whole on each
     /// occurrence, but merged as prost merges: kept as bodies until the end.
-    Bodies(u32, Vec<Bytes>),
+    Bodies(u32, Vec<Cur<'a>>),
 }
 
-fn user_data(body: Bytes) -> R<UserData> {
+fn user_data(body: Cur<'_>) -> R<UserData> {
     let mut source_id = String::new();
     let mut attributes = Vec::new();
     let mut pending = None;
@@ -1059,12 +1088,12 @@ fn user_data(body: Bytes) -> R<UserData> {
 /// own, as prost decodes each occurrence before merging (a concatenation
 /// can be valid where its parts are not). Semantic problems do not count
 /// here: prost only checks those on the final value.
-fn check_structure(tag: u32, bodies: &[Bytes]) -> R<()> {
+fn check_structure(tag: u32, bodies: &[Cur<'_>]) -> R<()> {
     for body in bodies {
         let r = match tag {
-            7 => update(body.clone()).map(drop),
-            8 => user_data(body.clone()).map(drop),
-            _ => string_body(vec![body.clone()]).map(drop),
+            7 => update(*body).map(drop),
+            8 => user_data(*body).map(drop),
+            _ => string_body(vec![*body]).map(drop),
         };
         if let Err(e @ DecodeError::Protobuf(_)) = r {
             return Err(e);
@@ -1074,11 +1103,11 @@ fn check_structure(tag: u32, bodies: &[Bytes]) -> R<()> {
 }
 
 /// A payload that a later one replaced: only its structure is checked.
-fn check_replaced(tag: u32, bodies: Vec<Bytes>) -> R<()> {
+fn check_replaced(tag: u32, bodies: Vec<Cur<'_>>) -> R<()> {
     check_structure(tag, &bodies)
 }
 
-fn string_body(bodies: Vec<Bytes>) -> R<String> {
+fn string_body(bodies: Vec<Cur<'_>>) -> R<String> {
     let mut s = String::new();
     for b in bodies {
         fields(b, |tag, wt, buf| {
@@ -1092,23 +1121,25 @@ fn string_body(bodies: Vec<Bytes>) -> R<String> {
     Ok(s)
 }
 
-fn concat(bodies: Vec<Bytes>) -> Bytes {
-    // A repeated message field merges like its concatenated bodies.
-    if bodies.len() == 1 {
-        return bodies.into_iter().next().unwrap_or_default();
+/// `decode` applied to the bodies of a repeated message field, which
+/// merges like their concatenation: the one body itself, or a copy of all.
+fn concatenated<T>(bodies: Vec<Cur<'_>>, decode: impl FnOnce(Cur<'_>) -> R<T>) -> R<T> {
+    if let [one] = bodies[..] {
+        return decode(one);
     }
-    let mut all = Vec::with_capacity(bodies.iter().map(Bytes::len).sum());
-    for b in bodies {
-        all.extend_from_slice(&b);
+    let mut all = Vec::with_capacity(bodies.iter().map(|b| b.len()).sum());
+    for b in &bodies {
+        all.extend_from_slice(b);
     }
-    Bytes::from(all)
+    let all = Bytes::from(all);
+    decode(Cur::new(&all))
 }
 
 /// The last `protocol_version` (field 1) of an envelope, found without
 /// decoding anything else; `None` where the envelope is malformed (the
 /// full decode then reports it).
-fn peek_version(body: &Bytes) -> Option<Bytes> {
-    let mut buf = body.clone();
+fn peek_version(body: Cur<'_>) -> Option<Cur<'_>> {
+    let mut buf = body;
     let mut version = None;
     while buf.has_remaining() {
         let (tag, wt) = key(&mut buf).ok()?;
@@ -1126,10 +1157,11 @@ fn peek_version(body: &Bytes) -> Option<Bytes> {
 /// go to `check_version` before the payload's own checks run, in the order
 /// the prost path uses.
 pub(crate) fn decode(
-    body: Bytes,
+    message: Bytes,
     check_version: impl FnOnce(&str, Option<Generation>) -> R<()>,
 ) -> R<Message> {
-    let generation = peek_version(&body).and_then(|v| {
+    let body = Cur::new(&message);
+    let generation = peek_version(body).and_then(|v| {
         std::str::from_utf8(&v)
             .ok()
             .and_then(ProtocolVersion::generation_of)
@@ -1167,7 +1199,7 @@ pub(crate) fn decode(
                 match payload.as_mut() {
                     Some(RawPayload::Frame(f)) => merge_frame(f, body)?,
                     _ => {
-                        let mut f = Box::new(new_raw_frame(v2));
+                        let mut f = new_raw_frame(v2);
                         merge_frame(&mut f, body)?;
                         if let Some(RawPayload::Bodies(t, bodies)) =
                             payload.replace(RawPayload::Frame(f))
@@ -1234,7 +1266,7 @@ pub(crate) fn decode(
     }
     check_version(&version, generation)?;
     let payload = match payload.ok_or(DecodeError::UnknownVariant("Message.content"))? {
-        RawPayload::Frame(f) => MessagePayload::VideoFrame(Box::new(finish_frame(*f)?)),
+        RawPayload::Frame(f) => MessagePayload::VideoFrame(Box::new(finish_frame(f)?)),
         RawPayload::Batch(b) => MessagePayload::VideoFrameBatch(VideoFrameBatch {
             frames: b
                 .into_iter()
@@ -1242,9 +1274,9 @@ pub(crate) fn decode(
                 .collect::<R<_>>()?,
         }),
         RawPayload::Bodies(7, bodies) => {
-            MessagePayload::VideoFrameUpdate(Box::new(update(concat(bodies))?))
+            MessagePayload::VideoFrameUpdate(Box::new(concatenated(bodies, update)?))
         }
-        RawPayload::Bodies(8, bodies) => MessagePayload::UserData(user_data(concat(bodies))?),
+        RawPayload::Bodies(8, bodies) => MessagePayload::UserData(concatenated(bodies, user_data)?),
         RawPayload::Bodies(9, bodies) => MessagePayload::EndOfStream(EndOfStream {
             source_id: string_body(bodies)?,
         }),
