@@ -519,7 +519,8 @@ async fn a_stream_into_a_peer_that_reads_nothing_takes_at_most_its_window() {
     assert!(matches!(e, Error::SendTimeout { .. }), "{e:?}");
     let taken = taken.load(Ordering::Relaxed);
     // the window holds this many of these frames at most (one more goes
-    // when the bytes are over), with a batch still being made
+    // when the bytes are over; the batch being made is part of it), and
+    // a batch more is slack
     let window = STREAM_WINDOW.min(STREAM_WINDOW_BYTES / PAYLOAD + 1) + STREAM_BATCH;
     let sockets = send_hwm + receive_hwm + 4;
     assert!(

@@ -18,7 +18,8 @@ impl<'a> Cur<'a> {
         Self { root, rest: root }
     }
 
-    /// The next `n` bytes (at most what is left), taken off the front.
+    /// The next `n` bytes, taken off the front. Panics when fewer are
+    /// left: the caller checks a length read from the message first.
     pub(crate) fn split_to(&mut self, n: usize) -> Cur<'a> {
         let (head, tail) = self.rest.split_at(n);
         self.rest = tail;

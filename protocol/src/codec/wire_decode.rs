@@ -61,11 +61,13 @@ fn ld<'a>(buf: &mut Cur<'a>) -> R<Cur<'a>> {
     Ok(buf.split_to(len as usize))
 }
 
+/// `b` as text, with prost's error where it is not UTF-8.
+fn utf8(b: &[u8]) -> R<&str> {
+    std::str::from_utf8(b).map_err(|_| err("invalid string value: data is not UTF-8 encoded"))
+}
+
 fn string(buf: &mut Cur<'_>) -> R<String> {
-    let b = ld(buf)?;
-    std::str::from_utf8(&b)
-        .map(str::to_owned)
-        .map_err(|_| err("invalid string value: data is not UTF-8 encoded"))
+    utf8(&ld(buf)?).map(str::to_owned)
 }
 
 fn f32v(buf: &mut Cur<'_>) -> R<f32> {
@@ -574,9 +576,9 @@ enum RawContent {
 /// A frame as read, before its uuids, enum and content are checked.
 struct RawFrame {
     frame: VideoFrame,
-    /// The uuid as parsed, its error (if any) reported where the prost
-    /// path reports it.
-    uuid: R<Uuid>,
+    /// The uuids as parsed (`None`: absent), their errors reported where
+    /// the prost path reports them.
+    uuid: Option<R<Uuid>>,
     previous_keyframe: Option<R<Uuid>>,
     transcoding: i32,
     content: Option<RawContent>,
@@ -616,8 +618,7 @@ fn new_raw_frame(v2: bool) -> RawFrame {
             previous_keyframe: None,
             misc_tracks: Vec::new(),
         },
-        // what parsing an absent (empty) uuid gives, made without the parse
-        uuid: Err(DecodeError::InvalidUuid(String::new())),
+        uuid: None,
         previous_keyframe: None,
         transcoding: 0,
         content: None,
@@ -818,9 +819,7 @@ fn merge_frame(r: &mut RawFrame, body: Cur<'_>) -> R<()> {
             2 => f.source_id = str_field(wt, buf)?,
             3 => {
                 let b = sub(wt, buf)?;
-                std::str::from_utf8(&b)
-                    .map_err(|_| err("invalid string value: data is not UTF-8 encoded"))?;
-                r.uuid = parse_uuid(&b);
+                r.uuid = Some(parse_uuid(utf8(&b)?.as_bytes()));
             }
             4 if r.v2 => {
                 fields(sub(wt, buf)?, |tag, wt, buf| {
@@ -886,9 +885,7 @@ fn merge_frame(r: &mut RawFrame, body: Cur<'_>) -> R<()> {
             25 => f.objects.push(object(sub(wt, buf)?, pending)?),
             26 => {
                 let b = sub(wt, buf)?;
-                std::str::from_utf8(&b)
-                    .map_err(|_| err("invalid string value: data is not UTF-8 encoded"))?;
-                r.previous_keyframe = Some(parse_uuid(&b));
+                r.previous_keyframe = Some(parse_uuid(utf8(&b)?.as_bytes()));
             }
             _ => return Ok(false),
         }
@@ -927,7 +924,8 @@ fn finish_frame(r: RawFrame) -> R<VideoFrame> {
             })
         }
     };
-    f.uuid = r.uuid?;
+    // an absent uuid is an empty one
+    f.uuid = r.uuid.unwrap_or_else(|| parse_uuid(b""))?;
     f.previous_keyframe = r.previous_keyframe.transpose()?;
     f.transformations = r
         .transformations
@@ -1138,8 +1136,7 @@ fn concatenated<T>(bodies: Vec<Cur<'_>>, decode: impl FnOnce(Cur<'_>) -> R<T>) -
 /// The last `protocol_version` (field 1) of an envelope, found without
 /// decoding anything else; `None` where the envelope is malformed (the
 /// full decode then reports it).
-fn peek_version(body: Cur<'_>) -> Option<Cur<'_>> {
-    let mut buf = body;
+fn peek_version(mut buf: Cur<'_>) -> Option<Cur<'_>> {
     let mut version = None;
     while buf.has_remaining() {
         let (tag, wt) = key(&mut buf).ok()?;
