@@ -17,8 +17,9 @@ fn replay_with_pace_keeps_the_recorded_timing() {
     let recorded = synthetic_dump(&dump, 15, gap);
     let tolerance = Duration::from_millis(5);
     // The bound is on the replay; a reader descheduled for more than 5 ms
-    // on a loaded machine measures its own delay. Such a run is said and
-    // tried again, three runs at the most.
+    // on a loaded machine measures its own delay. A run with more such
+    // arrivals than the bound allows is said and tried again, three runs
+    // at the most.
     let mut misses = Vec::new();
     for attempt in 1..=3 {
         let got = replay_and_receive(&dir, &dump, &["--pace"]);
@@ -29,20 +30,39 @@ fn replay_with_pace_keeps_the_recorded_timing() {
             assert_eq!(*m, rec);
             assert_eq!(extra.concat(), r.content.to_vec());
         }
-        let worst = got
-            .windows(2)
-            .map(|w| (w[1].0 - w[0].0).abs_diff(gap))
-            .max()
-            .unwrap();
-        if worst <= tolerance {
-            eprintln!("paced run {attempt}: inter-frame times within {worst:?} of the recording's");
+        // Each arrival against the recording's schedule (message i at
+        // i * gap), anchored at the median offset: a late message counts
+        // once (differences of consecutive arrivals count it twice), and
+        // the first message's wait for the connection does not shift the
+        // others. A pacing that drifts, waits twice or not at all puts
+        // most arrivals off; a machine that deschedules the replay or the
+        // reader for a few ms (this VM's steal time) puts one or two off,
+        // which the bound allows.
+        let mut offsets: Vec<i128> = got
+            .iter()
+            .enumerate()
+            .map(|(i, (at, ..))| {
+                (*at - got[0].0).as_nanos() as i128 - (gap * i as u32).as_nanos() as i128
+            })
+            .collect();
+        let deviations = offsets.clone();
+        offsets.sort_unstable();
+        let anchor = offsets[offsets.len() / 2];
+        let off: Vec<Duration> = deviations
+            .iter()
+            .map(|d| Duration::from_nanos((d - anchor).unsigned_abs() as u64))
+            .filter(|d| *d > tolerance)
+            .collect();
+        let worst = off.iter().max().copied().unwrap_or_default();
+        if off.len() <= 2 && worst < gap {
+            eprintln!("paced run {attempt}: {} arrivals more than {tolerance:?} off the recording's schedule, the worst {worst:?}", off.len());
             break;
         }
-        eprintln!("paced run {attempt}: an inter-frame time {worst:?} off the recording's");
-        misses.push(worst);
+        eprintln!("paced run {attempt}: arrivals off the recording's schedule by {off:?}");
+        misses.push(off);
         assert!(
             attempt < 3,
-            "inter-frame times more than {tolerance:?} off the recorded {gap:?} in every run: {misses:?}"
+            "more than 2 arrivals over {tolerance:?} (or one over {gap:?}) off the recording's schedule in every run: {misses:?}"
         );
     }
 
