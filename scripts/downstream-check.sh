@@ -7,9 +7,10 @@
 #     (savant-sdk-plugin only: no libzmq, no gRPC stack, no protoc), a
 #     sender (core + sources + loopback), and the same with the
 #     `gstreamer` feature of sources and sinks;
-#  2. every crate's tests build on their own (`cargo test -p CRATE
-#     --no-run`) and its unit tests pass on their own (`--lib`); the
-#     integration tests, just run by the workspace run, are not run twice;
+#  2. every crate, with all its targets (lib, bins, tests, benches,
+#     examples), compiles on its own (`cargo check -p CRATE
+#     --all-targets`): with only the features it declares, not those the
+#     workspace unifies around it;
 #  3. the docs build with RUSTDOCFLAGS=-D warnings, with and without
 #     `gstreamer`;
 #  4. the default members build with --no-default-features.
@@ -92,26 +93,21 @@ rtsp-server = [\"savant-sdk-sinks/rtsp-server\"]"
 }
 
 tests() {
-  # every workspace crate alone, as `cargo test -p` builds it: its tests
-  # compile with only the features it declares (what a missing feature
-  # would break), and its unit tests run. Its integration tests are not
-  # run a second time: the workspace run has just run them, and they do
-  # not depend on the features around them.
+  # every workspace crate alone, as `cargo check -p` sees it: all its
+  # targets compile with only the features it declares (what a missing
+  # feature would break). Checked, not built: the workspace run has just
+  # built and run every test with the workspace's features, and a build
+  # per crate (a link of each test binary again) took most of this
+  # script's time for what a check already shows.
   local crates
   crates="$(cargo metadata --format-version 1 --no-deps | python3 -c '
 import json, sys
-m = json.load(sys.stdin)
-for p in m["packages"]:
-    lib = any("lib" in t["kind"] or "cdylib" in t["kind"] or "rlib" in t["kind"] for t in p["targets"])
-    print(p["name"] + ("+lib" if lib else ""))')"
-  for entry in $crates; do
-    c="${entry%+lib}"
-    step "cargo test -p $c --no-run"
-    cargo test --locked --quiet -p "$c" --no-run >/dev/null 2>&1 || fail "cargo test -p $c does not build alone"
-    if [ "$entry" != "$c" ]; then
-      step "cargo test -p $c --lib"
-      cargo test --locked --quiet -p "$c" --lib >/dev/null || fail "cargo test -p $c --lib fails alone"
-    fi
+for p in json.load(sys.stdin)["packages"]:
+    print(p["name"])')"
+  for c in $crates; do
+    step "cargo check -p $c --all-targets"
+    cargo check --locked --quiet -p "$c" --all-targets >/dev/null 2>&1 \
+      || { cargo check --locked -p "$c" --all-targets; fail "$c does not compile alone"; }
   done
 }
 
