@@ -52,12 +52,25 @@ pub fn library(crate_name: &str) -> PathBuf {
     })
 }
 
-/// The `savant-sdk` binary (package savant-sdk-cli, its default
-/// features), built the first time a test of this executable asks.
+/// The `savant-sdk` binary: `$SAVANT_SDK_BIN` when it is set (the
+/// README's test command sets it to the binary its workspace run has
+/// just built, which `cargo build -p` would build again from cold for
+/// the package's own features), else package savant-sdk-cli with its
+/// default features, built the first time a test of this executable
+/// asks.
 pub fn savant_sdk() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
+            if let Some(bin) = std::env::var_os("SAVANT_SDK_BIN") {
+                let bin = PathBuf::from(bin);
+                assert!(
+                    bin.is_file(),
+                    "SAVANT_SDK_BIN is {}, which is not a file",
+                    bin.display()
+                );
+                return bin;
+            }
             let artifacts =
                 cargo_build::cargo_build(&["-p", "savant-sdk-cli", "--bin", "savant-sdk"]);
             cargo_build::executable(&artifacts, "savant-sdk").unwrap_or_else(|| {
