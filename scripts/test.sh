@@ -11,6 +11,8 @@ export SAVANT_PYTHON_1_15="${SAVANT_PYTHON_1_15:-$PWD/.venv-savant-rs-1.15/bin/p
 # features `-p savant-sdk-cli` resolves to (about 80 s on CI); only for
 # the default profile, whose binary is target/debug/savant-sdk.
 if [ $# -eq 0 ]; then
-  export SAVANT_SDK_BIN="${SAVANT_SDK_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/debug/savant-sdk}"
+  target="${CARGO_TARGET_DIR:-target}"
+  case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
+  export SAVANT_SDK_BIN="${SAVANT_SDK_BIN:-$target/debug/savant-sdk}"
 fi
 cargo test --workspace --locked "$@"
